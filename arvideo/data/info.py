@@ -1,0 +1,143 @@
+"""`arvideo data info PATH`: what a dataset folder (or one shard) holds.
+
+Reads the manifest when there is one and walks the shards with the safe reader, skipping
+the frame arrays, to count clips and actions. Works for clip and token shards alike. It
+prints a rich table and returns a `DatasetInfo`; it changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .clips import SPLITS, read_manifest
+from .reader import ShardDataset, expand_shards
+
+SUMMARY_FIELDS = {"actions.npy", "meta.json", "caption.txt"}
+
+
+@dataclass
+class SplitInfo:
+    shards: int = 0
+    bytes: int = 0
+    clips: int = 0
+    frames: int = 0
+    episodes: int = 0
+    skipped: int = 0  # bad samples met while reading
+
+
+@dataclass
+class DatasetInfo:
+    path: str
+    source: str | None
+    games: list[str]
+    size: list[int] | None
+    clip_length: int | None
+    complete: bool | None
+    splits: dict[str, SplitInfo] = field(default_factory=dict)
+    action_meanings: list[str] | None = None
+    action_counts: dict[int, int] = field(default_factory=dict)  # action id -> frames
+
+    @property
+    def clips(self) -> int:
+        return sum(s.clips for s in self.splits.values())
+
+    @property
+    def frames(self) -> int:
+        return sum(s.frames for s in self.splits.values())
+
+
+def split_shards(path: Path) -> dict[str, list[str]]:
+    """Shards per split of a folder (train-*.tar, val-*.tar, other *.tar), or one shard."""
+    if path.is_file():
+        return {"shard": [str(path)]}
+    if not path.is_dir():
+        raise FileNotFoundError(f"path={str(path)!r} is neither a dataset folder nor a shard")
+    found = {split: expand_shards(str(path / f"{split}-*.tar")) for split in SPLITS}
+    known = {p for paths in found.values() for p in paths}
+    other = [p for p in expand_shards(str(path / "*.tar")) if p not in known]
+    if other:
+        found["other"] = other
+    return {split: paths for split, paths in found.items() if paths}
+
+
+def scan_split(shards: list[str], actions: Counter, games: set[str]) -> SplitInfo:
+    dataset = ShardDataset(shards, rank=0, world_size=1, keep_fields=SUMMARY_FIELDS)
+    info = SplitInfo(shards=len(shards), bytes=sum(Path(p).stat().st_size for p in shards))
+    episodes = set()
+    for sample in dataset:
+        meta = sample.get("meta", {})
+        info.clips += 1
+        if "actions" in sample:
+            actions.update(np.asarray(sample["actions"]).tolist())
+            info.frames += len(sample["actions"])
+        episodes.add(meta.get("episode"))
+        if "game" in meta:
+            games.add(meta["game"])
+    info.episodes = len(episodes - {None})
+    info.skipped = dataset.stats.skipped
+    return info
+
+
+def data_info(path: str, show: bool = True) -> DatasetInfo:
+    """Counts, sizes, games and the action histogram of a dataset folder or shard.
+
+    Args:
+        path: a dataset folder (with dataset.json and *.tar shards) or one .tar shard.
+        show: print rich tables.
+    """
+    folder = Path(path)
+    manifest = (read_manifest(folder) if folder.is_dir() else None) or {}
+    actions, games = Counter(), set()
+    shards = split_shards(folder)
+    splits = {name: scan_split(paths, actions, games) for name, paths in shards.items()}
+    clip_length = manifest.get("clip_length")
+    for split in splits.values():  # clips without actions: frames from the manifest
+        if split.frames == 0 and clip_length:
+            split.frames = split.clips * clip_length
+    space = manifest.get("action_space") or {}
+    info = DatasetInfo(
+        path=str(folder),
+        source=manifest.get("source"),
+        games=sorted(games) or ([manifest["game"]] if "game" in manifest else []),
+        size=manifest.get("size"),
+        clip_length=clip_length,
+        complete=manifest.get("complete"),
+        splits=splits,
+        action_meanings=space.get("meanings"),
+        action_counts=dict(sorted(actions.items())),
+    )
+    if show:
+        print_info(info)
+    return info
+
+
+def print_info(info: DatasetInfo) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{info.path}: {info.source or '?'} {', '.join(info.games)} size={info.size} "
+    table = Table(title=title + f"clip_length={info.clip_length} complete={info.complete}")
+    for column in ("split", "shards", "MB", "clips", "frames", "episodes", "skipped"):
+        table.add_column(column, justify="right")
+    for name, split in info.splits.items():
+        table.add_row(
+            name, str(split.shards), f"{split.bytes / 2**20:.1f}", str(split.clips),
+            str(split.frames), str(split.episodes), str(split.skipped),
+        )  # fmt: skip
+    table.add_row("total", "", "", str(info.clips), str(info.frames), "", "")
+    console.print(table)
+    if info.action_counts:
+        actions = Table(title="actions (frames per action id)")
+        for column in ("id", "meaning", "frames", "share"):
+            actions.add_column(column, justify="right")
+        total = sum(info.action_counts.values())
+        for action, count in info.action_counts.items():
+            meanings = info.action_meanings or []
+            meaning = meanings[action] if 0 <= action < len(meanings) else "?"
+            actions.add_row(str(action), meaning, str(count), f"{count / total:.1%}")
+        console.print(actions)
