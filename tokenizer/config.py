@@ -1,0 +1,107 @@
+"""Typed configuration of the video tokenizer: the conv stacks and the bottleneck.
+
+Plain dataclasses that round-trip through JSON (`to_dict` / `from_dict`), so a saved
+tokenizer folder carries everything needed to rebuild it. Presets live in configs/*.yaml.
+This module knows nothing about torch modules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
+
+BottleneckKind = Literal["vq", "fsq", "lfq", "rvq", "msvq", "continuous"]
+BOTTLENECK_KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
+
+
+@dataclass
+class BottleneckConfig:
+    """How encoder features become codes or continuous latents.
+
+    Fields that do not apply to the chosen `kind` are ignored.
+    """
+
+    kind: BottleneckKind = "fsq"
+    codebook_size: int = 1024  # vq / rvq / msvq; lfq: must be a power of two
+    codebook_dim: int | None = None  # vq / rvq: low-dimensional lookup space (None = latent_dim)
+    distance: Literal["l2", "cosine"] = "cosine"  # vq / rvq code matching
+    kmeans_init: bool = True  # vq / rvq: initialise the codebook from the first batch
+    ema_decay: float = 0.95  # vq / rvq: codebook EMA; small data sets need a fast decay
+    dead_code_threshold: float = 2.0  # vq / rvq: codes with EMA usage below this get replaced
+    commitment_weight: float = 0.25  # vq / rvq / msvq: pulls encoder outputs to their codes
+    fsq_levels: tuple[int, ...] = (8, 5, 5, 5)  # fsq: vocabulary = product (1000)
+    lfq_entropy_weight: float = 0.1  # lfq: keeps the binary codes diverse
+    rvq_depth: int = 4  # rvq: codes per position
+    scales: tuple[int, ...] = (1, 2, 3, 4, 6, 8)  # msvq: side lengths, coarse to fine
+    upsample_mode: Literal["bicubic", "bilinear"] = "bicubic"  # msvq: residual up-sampling
+    refine_convs: int = 4  # msvq: refinement convs (VAR's phi), shared across nearby scales
+    refine_ratio: float = 0.5  # msvq: output = (1 - ratio) * h + ratio * conv(h)
+    kl_weight: float = 1e-6  # continuous: weight of the KL term to a unit Gaussian
+
+    def __post_init__(self) -> None:
+        self.fsq_levels = tuple(self.fsq_levels)
+        self.scales = tuple(self.scales)
+        if self.kind not in BOTTLENECK_KINDS:
+            raise ValueError(f"bottleneck.kind={self.kind!r}; expected one of {BOTTLENECK_KINDS}")
+        if self.kind == "lfq" and not math.log2(self.codebook_size).is_integer():
+            raise ValueError(f"bottleneck.codebook_size={self.codebook_size} must be 2**n for lfq")
+        if self.kind == "msvq" and list(self.scales) != sorted(set(self.scales)):
+            raise ValueError(f"bottleneck.scales={self.scales} must be strictly increasing")
+
+
+@dataclass
+class TokenizerConfig:
+    """A causal 3D conv autoencoder around a bottleneck.
+
+    `widths` holds one channel width per resolution, finest first; its length must be
+    log2(spatial_compression) + 1 (one down-sampling between consecutive widths).
+    """
+
+    in_channels: int = 3
+    widths: tuple[int, ...] = (32, 64, 64, 128)
+    num_res_blocks: int = 1  # residual blocks per resolution
+    spatial_compression: Literal[4, 8, 16] = 8
+    temporal_compression: Literal[1, 2, 4] = 1  # T frames -> 1 + (T - 1) / r latent frames
+    attention: bool = False  # one per-frame self-attention block at the lowest resolution
+    latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
+    norm_groups: int = 8  # GroupNorm groups, applied per frame so time stays causal
+    bottleneck: BottleneckConfig = field(default_factory=BottleneckConfig)
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(self.widths)
+        if isinstance(self.bottleneck, dict):
+            self.bottleneck = BottleneckConfig(**self.bottleneck)
+        if self.spatial_compression not in (4, 8, 16):
+            raise ValueError(f"spatial_compression={self.spatial_compression}; use 4, 8 or 16")
+        if self.temporal_compression not in (1, 2, 4):
+            raise ValueError(f"temporal_compression={self.temporal_compression}; use 1, 2 or 4")
+        if len(self.widths) != self.num_downsamples + 1:
+            raise ValueError(
+                f"widths={self.widths} needs {self.num_downsamples + 1} entries for "
+                f"spatial_compression={self.spatial_compression}"
+            )
+        if self.temporal_downsamples > self.num_downsamples:
+            raise ValueError("temporal_compression may not exceed spatial_compression")
+        for width in self.widths:
+            if width % self.norm_groups:
+                raise ValueError(f"widths={self.widths} must be multiples of norm_groups")
+
+    @property
+    def num_downsamples(self) -> int:
+        return int(math.log2(self.spatial_compression))
+
+    @property
+    def temporal_downsamples(self) -> int:
+        return int(math.log2(self.temporal_compression))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TokenizerConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown TokenizerConfig fields: {sorted(unknown)}")
+        return cls(**data)

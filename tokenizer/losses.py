@@ -1,0 +1,174 @@
+"""Training losses of the tokenizer: weighted L1 + L2 reconstruction, the quantizer's own
+loss, and an optional patch-GAN term with VQGAN's adaptive weight.
+
+Small moving objects matter more than their pixel count: on Atari games the static
+background is ~95% of the pixels, and a plain autoencoder reaches a good PSNR while drawing
+no ball. `pixel_weights` multiplies by `foreground_weight` every pixel that differs from the
+clip's static background (its per-pixel temporal median) or from the previous frame.
+No loss needs downloaded weights. This module knows nothing about optimisers or logging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .discriminator import PatchDiscriminator
+from .model import Reconstruction
+
+ForegroundReference = Literal["median", "previous"]
+
+
+@dataclass
+class TokenizerLossConfig:
+    l1_weight: float = 1.0
+    l2_weight: float = 1.0
+    quantizer_weight: float = 1.0
+    foreground_weight: float = 20.0  # weight of moving pixels relative to background (1 = off)
+    foreground_threshold: float = 0.1  # max |channel difference| (video in [-1, 1]) = moving
+    foreground_references: tuple[ForegroundReference, ...] = ("median", "previous")
+    foreground_dilation: int = 1  # grow the mask by this many pixels: object edges count too
+    gan_weight: float = 0.0  # 0 disables the discriminator term
+    gan_start_step: int = 2000  # the generator sees the GAN term from this step on
+    adaptive_weight_max: float = 1e4
+
+    def __post_init__(self) -> None:
+        self.foreground_references = tuple(self.foreground_references)
+        for reference in self.foreground_references:
+            if reference not in ("median", "previous"):
+                raise ValueError(f"foreground_references has {reference!r}: median or previous")
+        if self.foreground_weight < 1:
+            raise ValueError(f"foreground_weight={self.foreground_weight} must be >= 1")
+
+
+@dataclass
+class LossOutput:
+    loss: torch.Tensor  # scalar
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)  # detached
+
+
+def foreground_mask(
+    video_BCTHW: torch.Tensor,
+    references: tuple[ForegroundReference, ...] = ("median", "previous"),
+    threshold: float = 0.1,
+    dilation: int = 1,
+) -> torch.Tensor:
+    """Bool B×1×T×H×W: pixels that differ from the static background or the last frame.
+
+    A single image (T=1) has no motion: the mask is all False.
+    """
+    video = video_BCTHW.detach().float()
+    moving = torch.zeros_like(video[:, :1], dtype=torch.bool)
+    if "median" in references:
+        background = video.median(dim=2, keepdim=True).values
+        moving |= (video - background).abs().amax(1, keepdim=True) > threshold
+    if "previous" in references and video.shape[2] > 1:
+        change = (video[:, :, 1:] - video[:, :, :-1]).abs().amax(1, keepdim=True) > threshold
+        moving[:, :, 1:] |= change
+        moving[:, :, :-1] |= change  # where the object was, too
+    if dilation > 0:
+        size = 2 * dilation + 1
+        moving = F.max_pool3d(moving.float(), (1, size, size), 1, (0, dilation, dilation)) > 0
+    return moving
+
+
+def pixel_weights(video_BCTHW: torch.Tensor, config: TokenizerLossConfig) -> torch.Tensor:
+    """B×1×T×H×W weights: 1 on background, `foreground_weight` on moving pixels."""
+    mask = foreground_mask(
+        video_BCTHW,
+        config.foreground_references,
+        config.foreground_threshold,
+        config.foreground_dilation,
+    )
+    return 1.0 + (config.foreground_weight - 1.0) * mask.float()
+
+
+def weighted_reconstruction_loss(
+    video_BCTHW: torch.Tensor, recon_BCTHW: torch.Tensor, config: TokenizerLossConfig
+) -> LossOutput:
+    """Weighted mean (sum w·err / sum w) of L1 and L2 over pixels; plain means as metrics."""
+    weights = pixel_weights(video_BCTHW, config)
+    error = recon_BCTHW.float() - video_BCTHW.float()
+    norm = weights.sum() * video_BCTHW.shape[1]
+    l1 = (weights * error.abs()).sum() / norm
+    l2 = (weights * error.pow(2)).sum() / norm
+    metrics = {
+        "l1": error.abs().mean().detach(),
+        "mse": error.pow(2).mean().detach(),
+        "foreground_fraction": (weights > 1).float().mean(),
+    }
+    return LossOutput(config.l1_weight * l1 + config.l2_weight * l2, metrics)
+
+
+def adaptive_gan_weight(
+    reconstruction_loss: torch.Tensor,
+    gan_loss: torch.Tensor,
+    last_layer_weight: torch.Tensor,
+    max_weight: float,
+) -> torch.Tensor:
+    """VQGAN: |grad rec| / |grad gan| at the decoder's last layer, detached and clamped."""
+    rec_grad = torch.autograd.grad(reconstruction_loss, last_layer_weight, retain_graph=True)[0]
+    gan_grad = torch.autograd.grad(gan_loss, last_layer_weight, retain_graph=True)[0]
+    weight = rec_grad.norm() / (gan_grad.norm() + 1e-4)
+    return weight.clamp(0.0, max_weight).detach()
+
+
+class TokenizerLoss(nn.Module):
+    """Generator-side and discriminator-side losses. The discriminator is optional."""
+
+    def __init__(
+        self, config: TokenizerLossConfig, discriminator: PatchDiscriminator | None = None
+    ) -> None:
+        super().__init__()
+        if config.gan_weight > 0 and discriminator is None:
+            raise ValueError("gan_weight > 0 needs a discriminator")
+        self.config = config
+        self.discriminator = discriminator
+
+    def gan_active(self, step: int) -> bool:
+        return (
+            self.discriminator is not None
+            and self.config.gan_weight > 0
+            and (step >= self.config.gan_start_step)
+        )
+
+    def generator_loss(
+        self,
+        video_BCTHW: torch.Tensor,
+        reconstruction: Reconstruction,
+        step: int = 0,
+        last_layer_weight: torch.Tensor | None = None,
+    ) -> LossOutput:
+        """Loss of the tokenizer. `last_layer_weight` (decoder's) is needed once GAN is on."""
+        recon = weighted_reconstruction_loss(video_BCTHW, reconstruction.video, self.config)
+        quantizer = reconstruction.encoded.quantizer_loss
+        loss = recon.loss + self.config.quantizer_weight * quantizer
+        metrics = {**recon.metrics, "reconstruction": recon.loss.detach()}
+        metrics["quantizer"] = quantizer.detach()
+        metrics.update({f"bottleneck/{k}": v for k, v in reconstruction.encoded.metrics.items()})
+        if self.gan_active(step):
+            if last_layer_weight is None:
+                raise ValueError("last_layer_weight is required once the GAN term is active")
+            gan = -self.discriminator(reconstruction.video).mean()
+            weight = adaptive_gan_weight(
+                recon.loss, gan, last_layer_weight, self.config.adaptive_weight_max
+            )
+            loss = loss + self.config.gan_weight * weight * gan
+            metrics.update({"gan": gan.detach(), "gan_adaptive_weight": weight})
+        return LossOutput(loss, metrics)
+
+    def discriminator_loss(
+        self, video_BCTHW: torch.Tensor, recon_BCTHW: torch.Tensor, step: int = 0
+    ) -> LossOutput:
+        """Hinge loss of the discriminator (zero before `gan_start_step`)."""
+        if not self.gan_active(step):
+            return LossOutput(video_BCTHW.new_zeros(()))
+        real = self.discriminator(video_BCTHW.detach())
+        fake = self.discriminator(recon_BCTHW.detach())
+        loss = 0.5 * (F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean())
+        metrics = {"real_logit": real.mean().detach(), "fake_logit": fake.mean().detach()}
+        return LossOutput(loss, metrics)

@@ -1,0 +1,179 @@
+"""Multi-scale residual quantisation for next-scale prediction (VAR, Tian et al. 2024).
+
+Each latent frame (C×H×W, H = W = the last scale) is quantised coarse to fine: at scale k
+the running residual is area-down-sampled to s_k×s_k, matched against one shared codebook,
+the chosen codes are up-sampled back to H×W (bicubic or bilinear), refined by a small conv
+(VAR's phi) and subtracted from the residual. The latent is the sum of those refined,
+up-sampled residuals. Codes per latent frame are flattened coarse to fine, row-major within
+a scale: L = sum(s*s); codes are B×T×L.
+
+What a next-scale generator needs: `teacher_forcing_inputs` (codes -> the input of every
+scale after the first, in one pass), `next_scale_input` (one step of the same, for
+sampling) and `codes_to_latents`. Knows nothing about pixels or the transformer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from .bottleneck import Bottleneck, BottleneckOutput, fp32_region
+from .config import BottleneckConfig
+
+
+@dataclass
+class ScaleStep:
+    partial_sum: torch.Tensor  # B×C×T×H×W: sum of the refined residuals of scales <= k
+    next_input: torch.Tensor | None  # B×T×s_{k+1}²×C: input for scale k+1; None after the last
+
+
+class Refiner(nn.Module):
+    """VAR's phi: h -> (1 - ratio) * h + ratio * conv3x3(h)."""
+
+    def __init__(self, channels: int, ratio: float) -> None:
+        super().__init__()
+        self.ratio = ratio
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return (1 - self.ratio) * h + self.ratio * self.conv(h)
+
+
+class MultiScaleResidualVQ(Bottleneck):
+    def __init__(self, config: BottleneckConfig, latent_dim: int) -> None:
+        super().__init__()
+        self.scales = tuple(config.scales)
+        self.vocab_size = config.codebook_size
+        self.upsample_mode = config.upsample_mode
+        self.commitment_weight = config.commitment_weight
+        self.codebook = nn.Embedding(config.codebook_size, latent_dim)
+        bound = 1.0 / config.codebook_size
+        nn.init.uniform_(self.codebook.weight, -bound, bound)
+        self.refiners = nn.ModuleList(
+            Refiner(latent_dim, config.refine_ratio) for _ in range(config.refine_convs)
+        )
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return sum(s * s for s in self.scales)
+
+    @property
+    def grid(self) -> int:
+        return self.scales[-1]
+
+    def split_codes(self, codes_BTL: torch.Tensor) -> list[torch.Tensor]:
+        """B×T×L -> one B×T×s² tensor per scale."""
+        if codes_BTL.shape[-1] != self.tokens_per_frame:
+            raise ValueError(
+                f"codes have {codes_BTL.shape[-1]} tokens per frame; scales {self.scales} "
+                f"need {self.tokens_per_frame}"
+            )
+        return list(codes_BTL.split([s * s for s in self.scales], dim=-1))
+
+    def _refiner(self, scale_index: int) -> Refiner:
+        last = max(len(self.scales) - 1, 1)
+        return self.refiners[round(scale_index / last * (len(self.refiners) - 1))]
+
+    def _resize(self, x_FCHW: torch.Tensor, size: int, up: bool) -> torch.Tensor:
+        if x_FCHW.shape[-1] == size:
+            return x_FCHW
+        if up:
+            return F.interpolate(x_FCHW, size=(size, size), mode=self.upsample_mode)
+        return F.interpolate(x_FCHW, size=(size, size), mode="area")
+
+    def _decoded_residual(self, codes_FN: torch.Tensor, scale_index: int) -> torch.Tensor:
+        """Codes of one scale (F×s²) -> refined residual on the full grid F×C×H×W."""
+        side = self.scales[scale_index]
+        h = rearrange(self.codebook(codes_FN), "f (h w) c -> f c h w", h=side)
+        return self._refiner(scale_index)(self._resize(h, self.grid, up=True))
+
+    def _nearest(self, r_FCHW: torch.Tensor) -> torch.Tensor:
+        r_FNC = rearrange(r_FCHW, "f c h w -> f (h w) c")
+        weight = self.codebook.weight
+        dist = r_FNC.pow(2).sum(-1, keepdim=True) - 2 * r_FNC @ weight.T + weight.pow(2).sum(-1)
+        return dist.argmin(-1)
+
+    def _check_grid(self, z_BCTHW: torch.Tensor) -> None:
+        if z_BCTHW.shape[-2:] != (self.grid, self.grid):
+            raise ValueError(
+                f"msvq latent grid {tuple(z_BCTHW.shape[-2:])} must be square and equal the "
+                f"last of bottleneck.scales={self.scales}"
+            )
+
+    def forward(
+        self, z_BCTHW: torch.Tensor, generator: torch.Generator | None = None
+    ) -> BottleneckOutput:
+        self._check_grid(z_BCTHW)
+        frames = z_BCTHW.shape[2]
+        with fp32_region(z_BCTHW):
+            f_FCHW = rearrange(z_BCTHW.float(), "b c t h w -> (b t) c h w")
+            target = f_FCHW.detach()
+            f_hat = torch.zeros_like(target)
+            codes, loss = [], f_FCHW.new_zeros(())
+            for k, side in enumerate(self.scales):
+                residual = self._resize(target - f_hat.detach(), side, up=False)
+                codes_FN = self._nearest(residual)
+                f_hat = f_hat + self._decoded_residual(codes_FN, k)
+                codes.append(codes_FN)
+                # codebook and refiners learn from every partial sum; encoder commits to it
+                loss = loss + F.mse_loss(f_hat, target)
+                loss = loss + self.commitment_weight * F.mse_loss(f_FCHW, f_hat.detach())
+            loss = loss / len(self.scales)
+            quantized = f_FCHW + (f_hat - f_FCHW).detach()  # straight-through to the encoder
+        latents = rearrange(quantized, "(b t) c h w -> b c t h w", t=frames)
+        codes_BTL = rearrange(torch.cat(codes, dim=-1), "(b t) n -> b t n", t=frames)
+        return BottleneckOutput(latents=latents, codes=codes_BTL, loss=loss)
+
+    def codes_to_latents(self, codes_BTL: torch.Tensor) -> torch.Tensor:
+        frames = codes_BTL.shape[1]
+        with fp32_region(codes_BTL):
+            f_hat = 0
+            for k, codes_BTN in enumerate(self.split_codes(codes_BTL)):
+                f_hat = f_hat + self._decoded_residual(codes_BTN.flatten(0, 1), k)
+        return rearrange(f_hat, "(b t) c h w -> b c t h w", t=frames)
+
+    def teacher_forcing_inputs(self, codes_BTL: torch.Tensor) -> torch.Tensor:
+        """Inputs of scales 1..K-1 for all true codes: B×T×(L - s_0²)×C.
+
+        The input of scale k is the running sum of the refined residuals of scales < k,
+        area-down-sampled to s_k×s_k, flattened row-major; scale 0 has no input.
+        """
+        frames = codes_BTL.shape[1]
+        inputs = []
+        with fp32_region(codes_BTL):
+            f_hat = 0
+            per_scale = self.split_codes(codes_BTL)
+            for k, codes_BTN in enumerate(per_scale[:-1]):
+                f_hat = f_hat + self._decoded_residual(codes_BTN.flatten(0, 1), k)
+                down = self._resize(f_hat, self.scales[k + 1], up=False)
+                inputs.append(rearrange(down, "(b t) c h w -> b t (h w) c", t=frames))
+        if not inputs:
+            batch, channels = codes_BTL.shape[0], self.codebook.embedding_dim
+            return codes_BTL.new_zeros((batch, frames, 0, channels), dtype=torch.float32)
+        return torch.cat(inputs, dim=2)
+
+    def next_scale_input(
+        self, partial_sum_BCTHW: torch.Tensor | None, codes_BTN: torch.Tensor, scale_index: int
+    ) -> ScaleStep:
+        """One sampling step: add scale `scale_index`'s codes (B×T×s²) to the partial sum.
+
+        Pass `partial_sum_BCTHW=None` for scale 0. The final `partial_sum` is the latent.
+        """
+        side = self.scales[scale_index]
+        if codes_BTN.shape[-1] != side * side:
+            raise ValueError(f"codes_BTN has {codes_BTN.shape[-1]} tokens; scale needs {side**2}")
+        frames = codes_BTN.shape[1]
+        with fp32_region(codes_BTN):
+            h = self._decoded_residual(codes_BTN.flatten(0, 1), scale_index)
+            h = rearrange(h, "(b t) c h w -> b c t h w", t=frames)
+            partial = h if partial_sum_BCTHW is None else partial_sum_BCTHW.float() + h
+            if scale_index == len(self.scales) - 1:
+                return ScaleStep(partial_sum=partial, next_input=None)
+            frames_FCHW = rearrange(partial, "b c t h w -> (b t) c h w")
+            down = self._resize(frames_FCHW, self.scales[scale_index + 1], up=False)
+        next_input = rearrange(down, "(b t) c h w -> b t (h w) c", t=frames)
+        return ScaleStep(partial_sum=partial, next_input=next_input)
