@@ -1,0 +1,50 @@
+"""AdamW with linear warm-up and cosine decay: the one optimizer recipe of arvideo's modules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class OptimizerConfig:
+    lr: float = 3e-4
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.05  # applied to matrices only, never to norms, biases, embeddings
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio at max_steps
+    grad_clip: float = 1.0  # global norm; 0 disables
+
+
+def lr_factor(step: int, warmup_steps: int, max_steps: int, min_lr_ratio: float) -> float:
+    """Multiplier of the base learning rate at `step` (max_steps <= 0: constant after warm-up)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if max_steps <= 0 or step >= max_steps:
+        return 1.0 if max_steps <= 0 else min_lr_ratio
+    progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_optimizer(
+    module: nn.Module, config: OptimizerConfig, max_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    decay, no_decay = [], []
+    for name, parameter in module.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        is_matrix = parameter.ndim >= 2 and "embed" not in name
+        (decay if is_matrix else no_decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: lr_factor(step, config.warmup_steps, max_steps, config.min_lr_ratio),
+    )
+    return optimizer, schedule

@@ -1,0 +1,132 @@
+"""TokenizerModule: trains a VideoTokenizer on clip shards (Lightning).
+
+Owns the optimisation recipe (AdamW + warm-up/cosine, gradient clipping, an optional
+patch-GAN discriminator with its own optimiser) and the logging (losses, codebook usage per
+quantizer / scale / depth, reconstruction previews). The model itself lives in
+arvideo.tokenizer and knows nothing about training.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from arvideo.data.batch import VideoBatch
+from arvideo.tokenizer import (
+    CodebookUsage,
+    DiscriminatorConfig,
+    PatchDiscriminator,
+    TokenizerConfig,
+    TokenizerLoss,
+    TokenizerLossConfig,
+    VideoTokenizer,
+)
+from arvideo.training.optim import OptimizerConfig, build_optimizer
+from arvideo.training.previews import Preview
+
+
+class TokenizerModule(L.LightningModule):
+    def __init__(
+        self,
+        tokenizer: TokenizerConfig | None = None,
+        loss: TokenizerLossConfig | None = None,
+        optimizer: OptimizerConfig | None = None,
+        discriminator: DiscriminatorConfig | None = None,
+        max_steps: int = -1,
+        usage_window: int = 50,
+    ) -> None:
+        """
+        Args:
+            tokenizer: the model (conv stacks and bottleneck).
+            loss: reconstruction / foreground / quantizer / GAN weights.
+            optimizer: AdamW, schedule and clipping, shared by tokenizer and discriminator.
+            discriminator: patch-GAN; used only when loss.gan_weight > 0.
+            max_steps: length of the cosine schedule (linked from trainer.max_steps).
+            usage_window: batches over which codebook usage is measured.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False  # two optimisers once the GAN is on
+        self.tokenizer = VideoTokenizer(tokenizer or TokenizerConfig())
+        self.loss_config = loss or TokenizerLossConfig()
+        self.optimizer_config = optimizer or OptimizerConfig()
+        critic = None
+        if self.loss_config.gan_weight > 0:
+            critic = PatchDiscriminator(discriminator or DiscriminatorConfig())
+        self.loss = TokenizerLoss(self.loss_config, critic)
+        self.max_steps = max_steps
+        self.usage = None
+        if not self.tokenizer.is_continuous:
+            self.usage = CodebookUsage(
+                self.tokenizer.vocab_size,
+                usage_window,
+                self.tokenizer.code_depth,
+                self.tokenizer.scales,
+            )
+
+    def configure_optimizers(self):
+        optimizer, schedule = build_optimizer(self.tokenizer, self.optimizer_config, self.max_steps)
+        optimizers, schedules = [optimizer], [schedule]
+        if self.loss.discriminator is not None:
+            critic, critic_schedule = build_optimizer(
+                self.loss.discriminator, self.optimizer_config, self.max_steps
+            )
+            optimizers.append(critic)
+            schedules.append(critic_schedule)
+        return optimizers, schedules
+
+    def _optimize(self, loss: torch.Tensor, index: int) -> None:
+        optimizer = self.optimizers(use_pl_optimizer=True)
+        optimizer = optimizer[index] if isinstance(optimizer, list) else optimizer
+        schedule = self.lr_schedulers()
+        schedule = schedule[index] if isinstance(schedule, list) else schedule
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.optimizer_config.grad_clip > 0:
+            self.clip_gradients(optimizer, self.optimizer_config.grad_clip, "norm")
+        optimizer.step()
+        schedule.step()
+
+    def training_step(self, batch: VideoBatch, batch_idx: int) -> torch.Tensor:
+        step = self.global_step // (2 if self.loss.discriminator is not None else 1)
+        reconstruction = self.tokenizer(batch.video)
+        output = self.loss.generator_loss(
+            batch.video, reconstruction, step, self.tokenizer.decoder.last_layer_weight
+        )
+        self._optimize(output.loss, 0)
+        if self.loss.discriminator is not None:
+            critic = self.loss.discriminator_loss(batch.video, reconstruction.video, step)
+            self._optimize(critic.loss, 1)
+            self._log_metrics("train/critic", critic.metrics, len(batch))
+        self._track_usage(reconstruction.encoded.codes)
+        self.log("train/loss", output.loss.detach(), prog_bar=True, batch_size=len(batch))
+        self._log_metrics("train", output.metrics, len(batch))
+        return output.loss.detach()
+
+    def validation_step(self, batch: VideoBatch, batch_idx: int) -> torch.Tensor:
+        reconstruction = self.tokenizer(batch.video)
+        output = self.loss.generator_loss(batch.video, reconstruction, step=0)
+        self.log("val/loss", output.loss, prog_bar=True, batch_size=len(batch))
+        self._log_metrics("val", output.metrics, len(batch))
+        mse = (reconstruction.video.clamp(-1, 1) - batch.video).pow(2).mean()
+        self.log("val/psnr", 10 * torch.log10(4.0 / mse.clamp_min(1e-10)), batch_size=len(batch))
+        return output.loss
+
+    def test_step(self, batch: VideoBatch, batch_idx: int) -> torch.Tensor:
+        return self.validation_step(batch, batch_idx)
+
+    def predict_step(self, batch: VideoBatch, batch_idx: int):
+        return self.tokenizer.encode(batch.video)
+
+    def preview(self, batch: VideoBatch) -> Preview:
+        return Preview(batch.video, self.tokenizer(batch.video).video.clamp(-1, 1))
+
+    def _track_usage(self, codes: torch.Tensor | None) -> None:
+        if self.usage is None or codes is None:
+            return
+        self.usage.update(codes)
+        if self.global_step % 10 == 0:
+            self.log_dict({f"train/{k}": v for k, v in self.usage.metrics().items()})
+
+    def _log_metrics(self, prefix: str, metrics: dict, batch_size: int) -> None:
+        self.log_dict({f"{prefix}/{k}": v for k, v in metrics.items()}, batch_size=batch_size)
