@@ -1,0 +1,85 @@
+"""Key/value cache for incremental decoding, with a sliding window over whole frames.
+
+Any number of tokens may be appended per call (one token, one block, one scale). Beside the
+per-layer keys/values (B×heads×N×E, keys already rotated: RoPE is relative, so cached keys
+never need re-rotating and absolute time may keep growing), the cache records for every
+cached token its group id, its frame index and whether it is a real token (padding of a
+text prefix is not). Prefix tokens carry frame -1 and are never dropped by the window.
+
+`truncate(length)` rolls back tokens appended by a look-ahead forward (within-block
+refinement runs a block several times and commits only its last step).
+
+The cache knows nothing about token order rules: the owner of the order builds masks from
+`group_N`, `frame_N` and `valid_BN`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class KVCache:
+    """Per-layer keys/values plus per-token metadata, all of equal length N."""
+
+    def __init__(self, num_layers: int):
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        self.keys: list[torch.Tensor | None] = [None] * num_layers
+        self.values: list[torch.Tensor | None] = [None] * num_layers
+        self.group_N: torch.Tensor | None = None
+        self.frame_N: torch.Tensor | None = None
+        self.valid_BN: torch.Tensor | None = None
+
+    @property
+    def length(self) -> int:
+        return 0 if self.group_N is None else int(self.group_N.shape[0])
+
+    def add_tokens(
+        self, group_n: torch.Tensor, frame_n: torch.Tensor, valid_Bn: torch.Tensor
+    ) -> None:
+        """Record the metadata of the tokens the next forward will append (before it runs)."""
+        if not (group_n.shape == frame_n.shape == valid_Bn.shape[1:]):
+            raise ValueError("group_n, frame_n and valid_Bn must describe the same tokens")
+        if self.group_N is None:
+            self.group_N, self.frame_N, self.valid_BN = group_n, frame_n, valid_Bn
+            return
+        self.group_N = torch.cat([self.group_N, group_n])
+        self.frame_N = torch.cat([self.frame_N, frame_n])
+        self.valid_BN = torch.cat([self.valid_BN, valid_Bn], dim=1)
+
+    def update(
+        self, layer: int, k_BHnE: torch.Tensor, v_BHnE: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append one layer's new keys/values; return all keys/values of that layer."""
+        if self.keys[layer] is not None:
+            k_BHnE = torch.cat([self.keys[layer], k_BHnE], dim=2)
+            v_BHnE = torch.cat([self.values[layer], v_BHnE], dim=2)
+        self.keys[layer], self.values[layer] = k_BHnE, v_BHnE
+        return k_BHnE, v_BHnE
+
+    def truncate(self, length: int) -> None:
+        """Keep the first `length` tokens (undo a look-ahead forward)."""
+        if not 0 <= length <= self.length:
+            raise ValueError(f"length must be in [0, {self.length}], got {length}")
+        self._select(slice(0, length))
+
+    def drop_frames_before(self, frame: int) -> int:
+        """Sliding window: drop tokens of frames < `frame`, keep prefix tokens (frame -1).
+
+        Returns how many tokens were dropped; the cost of later steps stays constant.
+        """
+        if self.frame_N is None:
+            return 0
+        keep = (self.frame_N < 0) | (self.frame_N >= frame)
+        dropped = int((~keep).sum())
+        if dropped:
+            self._select(keep.nonzero().squeeze(1))
+        return dropped
+
+    def _select(self, index: slice | torch.Tensor) -> None:
+        for i, (k, v) in enumerate(zip(self.keys, self.values)):
+            if k is not None:
+                self.keys[i], self.values[i] = k[:, :, index], v[:, :, index]
+        self.group_N = self.group_N[index]
+        self.frame_N = self.frame_N[index]
+        self.valid_BN = self.valid_BN[:, index]

@@ -1,0 +1,25 @@
+"""Next-token order: raster (t, h, w), one token per step (GPT / LlamaGen / IRIS style).
+
+Exactly next-block with blocks of one token and no refinement: group = token index, the
+input at token i is the embedding of token i-1 (a learned start vector at token 0), placed
+at the position of token i, so the mask is plain causal. Context frames are fed at once;
+the sampler then fills one token per transformer call.
+"""
+
+from __future__ import annotations
+
+from .base import ValueEmbeddingFactory
+from .next_block import NextBlockOrder
+
+
+class NextTokenOrder(NextBlockOrder):
+    name = "next_token"
+
+    def __init__(
+        self,
+        grid_hw: tuple[int, int],
+        width: int,
+        value_embedding: ValueEmbeddingFactory | None = None,
+    ):
+        super().__init__(grid_hw, width, value_embedding, block_rows=None, refine=False)
+        self.block_tokens = 1  # group = token index: block-causal becomes causal
