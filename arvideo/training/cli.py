@@ -27,6 +27,10 @@ class ArvideoCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         # The learning-rate schedule needs the run length: written once, in trainer.max_steps.
         parser.link_arguments("trainer.max_steps", "model.init_args.max_steps")
+        # The generator's sizes come from the data it trains on (a link whose target the
+        # chosen model lacks, e.g. the tokenizer's, is skipped by jsonargparse).
+        parser.link_arguments("data.init_args.path", "model.init_args.dataset")
+        parser.link_arguments("data.init_args.num_frames", "model.init_args.num_frames")
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         trainer_config = self._get(self.config_init, "trainer", default={})

@@ -1,0 +1,238 @@
+"""GeneratorModule: trains a VideoLM on token shards written by `arvideo encode` (Lightning).
+
+Everything the LM's size depends on comes from the token data set, never from the YAML:
+its manifest (dataset.json) names the frozen tokenizer folder (vocabulary, code depth,
+latent size, scales) and the action space; the clip length gives the latent grid. A YAML
+that still sets one of those numbers must agree with the data, or it is refused.
+
+Owns the optimisation recipe (AdamW + warm-up/cosine, gradient clipping, optional EMA
+weights) and the logging (loss, per-token accuracy, tokens/s, rollout previews decoded by the
+tokenizer). The model itself lives in arvideo.lm and knows nothing about training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from arvideo.data.batch import TokenBatch
+from arvideo.data.clips import read_manifest
+from arvideo.lm.conditioning import Conditions
+from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.tokenizer import VideoTokenizer
+from arvideo.tokenizer.config import TokenizerConfig
+from arvideo.training.ema import ParameterEMA
+from arvideo.training.optim import OptimizerConfig, build_optimizer
+from arvideo.training.previews import Preview
+
+# VideoLMConfig fields that the token data set decides
+DERIVED_FIELDS = ("vocab_size", "code_depth", "latent_dim", "grid", "num_actions")
+
+
+@dataclass
+class TokenDatasetInfo:
+    """What a token data set tells the LM: read from dataset.json and the tokenizer folder."""
+
+    tokenizer_dir: str
+    tokenizer: TokenizerConfig
+    kind: str  # "codes" or "latents"
+    latent_frames: int  # per clip
+    latent_hw: tuple[int, int]
+    num_actions: int  # 0 when the data has no actions
+    action_meanings: list[str] | None
+
+    @classmethod
+    def read(cls, dataset: str | Path) -> TokenDatasetInfo:
+        manifest = read_manifest(dataset)
+        if manifest is None:
+            raise FileNotFoundError(f"dataset={dataset}: no dataset.json (run `arvideo encode`)")
+        if "tokenizer" not in manifest:
+            raise ValueError(f"dataset={dataset} holds clips, not tokens: run `arvideo encode`")
+        tokenizer_dir = Path(manifest["tokenizer"])
+        if not tokenizer_dir.is_absolute():
+            tokenizer_dir = Path(dataset) / tokenizer_dir
+        config = TokenizerConfig.from_dict(
+            _read_json(tokenizer_dir / "config.json", "tokenizer config")
+        )
+        actions = manifest.get("action_space") or {}
+        grid = manifest["latent_grid"]
+        return cls(
+            tokenizer_dir=str(tokenizer_dir),
+            tokenizer=config,
+            kind=manifest["kind"],
+            latent_frames=int(grid["frames"]),
+            latent_hw=(int(grid["height"]), int(grid["width"])),
+            num_actions=int(actions.get("n", 0)),
+            action_meanings=actions.get("meanings"),
+        )
+
+    def derived(self) -> dict:
+        """The VideoLMConfig fields this data set fixes."""
+        tokenizer = VideoTokenizer(self.tokenizer)  # cheap: only to ask its constants
+        return {
+            "vocab_size": max(tokenizer.vocab_size, 1),
+            "code_depth": tokenizer.code_depth,
+            "latent_dim": tokenizer.latent_dim if self.kind == "latents" else 0,
+            "grid": (self.latent_frames, *self.latent_hw),
+            "num_actions": self.num_actions,
+        }
+
+
+def _read_json(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    return json.loads(path.read_text())
+
+
+def lm_config_for(
+    dataset: str | Path, lm: VideoLMConfig, num_frames: int | None = None
+) -> VideoLMConfig:
+    """`lm` with the data-derived fields filled in; a conflicting explicit value raises.
+
+    num_frames: latent frames per training clip when the data module crops (else the data
+    set's clip length)."""
+    info = TokenDatasetInfo.read(dataset)
+    wanted = "codes" if lm.head == "categorical" else "latents"
+    if info.kind != wanted:
+        raise ValueError(
+            f"lm.head={lm.head!r} trains on {wanted}, but dataset={dataset} holds {info.kind} "
+            f"(encode it with a {'quantized' if wanted == 'codes' else 'continuous'} tokenizer)"
+        )
+    derived = info.derived()
+    if num_frames is not None:
+        derived["grid"] = (num_frames, *derived["grid"][1:])
+    defaults = {f.name: f.default for f in fields(VideoLMConfig)}
+    for name in DERIVED_FIELDS:
+        given = getattr(lm, name)
+        default = tuple(defaults[name]) if name == "grid" else defaults[name]
+        given = tuple(given) if name == "grid" else given
+        if given != default and given != derived[name]:
+            raise ValueError(
+                f"lm.{name}={given} disagrees with the data set ({derived[name]}); "
+                f"leave it out: it is read from {dataset}"
+            )
+    return replace(lm, **derived)
+
+
+class GeneratorModule(L.LightningModule):
+    def __init__(
+        self,
+        dataset: str,
+        lm: VideoLMConfig | None = None,
+        num_frames: int | None = None,
+        optimizer: OptimizerConfig | None = None,
+        max_steps: int = -1,
+        ema_decay: float | None = None,
+        preview_context_frames: int = 1,
+        seed: int = 0,
+    ) -> None:
+        """
+        Args:
+            dataset: token data set folder (from `arvideo encode`), linked from the data
+                module's path; vocabulary, grid and action space are read from it.
+            lm: the VideoLM: order, head, backbone size, conditioning options.
+            num_frames: latent frames per training clip, linked from the data module's crop
+                (None = the data set's clip length).
+            optimizer: AdamW, schedule and gradient clipping.
+            max_steps: length of the cosine schedule (linked from trainer.max_steps).
+            ema_decay: keep an exponential moving average of the weights (None = off); the
+                EMA weights are used for validation, previews and export.
+            preview_context_frames: known frames before the rollout shown at validation.
+            seed: seed of preview sampling.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.info = TokenDatasetInfo.read(dataset)
+        self.model = VideoLM(lm_config_for(dataset, lm or VideoLMConfig(), num_frames))
+        self.optimizer_config = optimizer or OptimizerConfig()
+        self.max_steps = max_steps
+        self.ema = None if ema_decay is None else ParameterEMA(self.model, ema_decay)
+        self.preview_context_frames = preview_context_frames
+        self.seed = seed
+        self._tokenizer: list[VideoTokenizer] = []  # frozen, loaded on first preview
+        self._last_step_time: float | None = None
+
+    # -- optimisation -----------------------------------------------------------------------
+
+    def configure_optimizers(self):
+        optimizer, schedule = build_optimizer(self.model, self.optimizer_config, self.max_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        clip = gradient_clip_val or self.optimizer_config.grad_clip  # the trainer's value wins
+        if clip:
+            self.clip_gradients(optimizer, clip, gradient_clip_algorithm or "norm")
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def training_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
+        output = self.model.loss(batch)
+        self._log("train", output.loss, output.metrics, len(batch))
+        self._log_throughput(output.metrics.get("tokens"))
+        return output.loss
+
+    def validation_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
+        with self._eval_weights():
+            output = self.model.loss(batch)
+        self._log("val", output.loss, output.metrics, len(batch))
+        return output.loss
+
+    def test_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
+        return self.validation_step(batch, batch_idx)
+
+    def _log(self, split: str, loss: torch.Tensor, metrics: dict, batch_size: int) -> None:
+        self.log(f"{split}/loss", loss.detach(), prog_bar=True, batch_size=batch_size)
+        shown = {f"{split}/{k}": v for k, v in metrics.items() if k != "tokens"}
+        self.log_dict(shown, batch_size=batch_size)
+
+    def _log_throughput(self, tokens: torch.Tensor | None) -> None:
+        now = time.perf_counter()
+        if self._last_step_time is not None and tokens is not None:
+            elapsed = now - self._last_step_time
+            self.log("train/tokens_per_s", float(tokens) / max(elapsed, 1e-9))
+        self._last_step_time = now
+
+    def _eval_weights(self):
+        if self.ema is None:
+            return contextlib.nullcontext(self.model)
+        return self.ema.swapped_into(self.model)
+
+    # -- previews ---------------------------------------------------------------------------
+
+    def tokenizer(self) -> VideoTokenizer:
+        if not self._tokenizer:
+            tokenizer = VideoTokenizer.from_pretrained(self.info.tokenizer_dir)
+            self._tokenizer.append(tokenizer.to(self.device).eval().requires_grad_(False))
+        return self._tokenizer[0]
+
+    def preview(self, batch: TokenBatch) -> Preview:
+        """Roll out from the first frames with the true actions; decode truth and rollout."""
+        values = batch.codes if batch.codes is not None else batch.latents
+        values = values[:4]
+        context = values[:, : self.preview_context_frames]
+        actions = None if batch.actions is None else batch.actions[:4]
+        generator = torch.Generator(device=values.device).manual_seed(self.seed)
+        with self._eval_weights():
+            rollout = self.model.generate(
+                context, Conditions(actions_BT=actions), values.shape[1], generator=generator
+            )
+        return Preview(self.decode(values), self.decode(rollout.values))
+
+    def decode(self, values: torch.Tensor) -> torch.Tensor:
+        """Codes B×T×... or latents B×T×H×W×C -> video B×C×T×H×W in [-1, 1]."""
+        tokenizer = self.tokenizer()
+        if self.info.kind == "codes":
+            return tokenizer.decode_codes(values).clamp(-1, 1)
+        return tokenizer.decode(values.permute(0, 4, 1, 2, 3).float()).clamp(-1, 1)
