@@ -1,0 +1,443 @@
+"""VideoGenerator: frames in, frames out. The generation API over a model folder.
+
+    gen = VideoGenerator.from_pretrained("models/pong").to("cuda")
+    out = gen(context=frames_THWC, actions=actions_T, num_frames=32, seed=0)
+    out.save("pong.mp4", truth=true_frames_THWC)
+    for frame_BHWC in gen.stream(context=frames_THWC, num_frames=32): ...
+    session = gen.session(context=frames_THWC); frame_HWC = session.step(action=2)
+
+Conventions (pixel frames, uint8 RGB; T×H×W×3 is one clip, B×T×H×W×3 a batch):
+
+* `num_frames` counts the NEW frames; the output video holds the context first, marked by
+  `GenerationOutput.context_frames`. `video` is always batched: B×T×H×W×3 (`clip(i)` gives
+  one clip).
+* `actions[t]` is the action taken AT frame t (it leads to frame t+1), as in the data sets;
+  c context frames + N new frames need c + N - 1 actions (more are ignored). With a
+  temporally compressing tokenizer (r > 1), latent frame j is conditioned on the pixel action
+  at frame r·(j-1) (the action leading out of latent frame j-1).
+* The LM attends to the last `window_frames` latent frames (its config's window, else its
+  trained clip length - 1), for the batch call, the stream and the session alike, so the
+  three agree for the same seed; a context longer than that window is refused.
+
+Frames are decoded in full at the end of a batch call; `stream` and `session` decode each
+new frame from the last `decode_window` latent frames (the causal decoder's receptive field,
+so the result equals the full decode up to float round-off). Sampling runs under
+torch.no_grad() and, on CUDA, bf16 autocast. This module knows the tokenizer, the LM and the
+model folder; file formats live in video_io.py, the token loop in lm/streaming.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.streaming import StreamingSession, TokenStream
+from arvideo.model_folder import ModelInfo, load_model_folder
+from arvideo.video_io import write_video
+
+
+@dataclass
+class GenerationTimings:
+    sample_ms: float  # token sampling (context encoding and prefill included)
+    decode_ms: float  # latents -> pixels
+    new_frames: int  # pixel frames generated per clip
+    forward_passes: int  # transformer calls (CFG halves share one)
+
+    @property
+    def ms_per_frame(self) -> float:
+        return (self.sample_ms + self.decode_ms) / max(1, self.new_frames)
+
+
+@dataclass
+class GenerationOutput:
+    video: np.ndarray  # uint8 B×T×H×W×3, context frames first
+    context_frames: int  # how many leading frames of `video` were given, not generated
+    fps: float
+    codes: torch.Tensor | None  # B×T'×h×w(×depth) latent-frame codes (categorical head)
+    latents: torch.Tensor | None  # B×T'×h×w×C (diffusion head)
+    timings: GenerationTimings
+
+    def clip(self, index: int = 0) -> np.ndarray:
+        """One clip, T×H×W×3."""
+        return self.video[index]
+
+    def save(
+        self, path: str | Path, truth: np.ndarray | torch.Tensor | None = None, fps=None
+    ) -> Path:
+        """Write .mp4 or .gif: the clips side by side; with `truth` (T×H×W×3 or B×T×H×W×3,
+        at most as long as `video`, padded black), truth left of each generated clip."""
+        return write_video(path, side_by_side(self.video, truth), fps or self.fps)
+
+
+def side_by_side(video_BTHWC: np.ndarray, truth=None) -> np.ndarray:
+    """Clips tiled left to right (truth | generated per clip) -> T×H×(k·W)×3."""
+    B, T = video_BTHWC.shape[:2]
+    tiles = []
+    if truth is not None:
+        truth = _batched(_as_uint8(truth, "truth"), B, "truth")
+        if truth.shape[1] > T or truth.shape[2:] != video_BTHWC.shape[2:]:
+            raise ValueError(
+                f"truth must be at most {T} frames of {video_BTHWC.shape[2:]}, got "
+                f"{tuple(truth.shape[1:])}"
+            )
+        pad = np.zeros((B, T - truth.shape[1], *truth.shape[2:]), np.uint8)
+        truth = np.concatenate([truth, pad], axis=1)
+    for b in range(B):
+        tiles += ([truth[b]] if truth is not None else []) + [video_BTHWC[b]]
+    return np.concatenate(tiles, axis=2)
+
+
+class VideoGenerator:
+    """Tokenizer + VideoLM + ModelInfo; see the module docstring."""
+
+    def __init__(self, tokenizer, lm, info: ModelInfo):
+        self.tokenizer, self.lm, self.info = tokenizer.eval(), lm.eval(), info
+        self.device = next(lm.parameters()).device
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str = "cpu") -> VideoGenerator:
+        folder = load_model_folder(path, device)
+        return cls(folder.tokenizer, folder.lm, folder.info)
+
+    def to(self, device: torch.device | str) -> VideoGenerator:
+        self.tokenizer.to(device)
+        self.lm.to(device)
+        self.device = torch.device(device)
+        return self
+
+    # -- constants --------------------------------------------------------------------------
+
+    @property
+    def frames_per_latent(self) -> int:
+        return self.tokenizer.temporal_compression
+
+    @property
+    def window_frames(self) -> int:
+        """Latent frames the LM attends back (see the module docstring)."""
+        return self.lm.config.window_frames or max(1, self.lm.config.grid[0] - 1)
+
+    @property
+    def max_context_frames(self) -> int:
+        """Pixel frames of the longest context (all visible to the first new frame)."""
+        return 1 + (self.window_frames - 1) * self.frames_per_latent
+
+    @property
+    def decode_window(self) -> int:
+        """Latent frames that determine one decoded frame (causal receptive field)."""
+        pads = (getattr(m, "time_pad", 0) for m in self.tokenizer.decoder.modules())
+        return 1 + sum(int(p) for p in pads)
+
+    # -- public calls -----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def __call__(self, context=None, num_frames: int = 16, progress: bool = True, **options):
+        """Generate `num_frames` new frames; options as in `stream` (actions, label, text,
+        temperature, top_k, top_p, cfg_scale, cfg_schedule, steps, refine_steps, seed,
+        generator, batch_size)."""
+        started = time.perf_counter()
+        run = self._start(context, num_frames, options)
+        values = [run.context_values] if run.context_values is not None else []
+        bar, task = _progress(progress, "generating", run.new_latents)
+        with bar, self._autocast():
+            for _ in range(run.new_latents):
+                values.append(run.step().values[:, None])
+                bar.update(task, advance=1)
+        values = torch.cat(values, dim=1)
+        sampled = time.perf_counter()
+        with self._autocast():
+            video = self._to_uint8(self.tokenizer.decode(self._latents(values)))
+        decoded = time.perf_counter()
+        timings = GenerationTimings(
+            (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames, run.passes
+        )
+        codes = values if self.lm.config.head == "categorical" else None
+        latents = None if codes is not None else values
+        return GenerationOutput(video, run.context_frames, self.info.fps, codes, latents, timings)
+
+    @torch.no_grad()
+    def stream(self, context=None, num_frames: int = 16, **options) -> Iterator[np.ndarray]:
+        """Yield each new frame as uint8 B×H×W×3 as soon as it is made.
+
+        options: actions (T or B×T ints), label (int or B ints), text (str or B strs),
+        temperature, top_k, top_p, steps (diffusion), cfg_scale, cfg_schedule, refine_steps,
+        seed or generator, batch_size (without context)."""
+        run = self._start(context, num_frames, options)
+        decoder = _WindowDecoder(self, run.context_values)
+        for _ in range(run.new_latents):
+            with self._autocast():
+                frames = decoder.push(run.step().values[:, None])
+            yield from frames.transpose(1, 0, 2, 3, 4)
+
+    def session(self, context=None, **options) -> WorldModelSession:
+        """An interactive, open-ended session for one clip (see WorldModelSession)."""
+        if self.frames_per_latent != 1:
+            raise ValueError("session needs a tokenizer without temporal compression (r=1)")
+        run = self._start(context, None, options)
+        return WorldModelSession(self, run)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _start(self, context, num_frames: int | None, options: dict) -> _Run:
+        return _prepare_run(self, context, num_frames, options)
+
+    def _autocast(self):
+        if self.device.type != "cuda":
+            return nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+
+    def _latents(self, values: torch.Tensor) -> torch.Tensor:
+        """LM values (codes B×T×h×w(×d) or latents B×T×h×w×C) -> latents B×C×T×h×w."""
+        if self.lm.config.head == "categorical":
+            return self.tokenizer.codes_to_latents(values)
+        return values.permute(0, 4, 1, 2, 3)
+
+    @staticmethod
+    def _to_uint8(video_BCTHW: torch.Tensor) -> np.ndarray:
+        frames = ((video_BCTHW.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return frames.permute(0, 2, 3, 4, 1).cpu().numpy()
+
+
+class WorldModelSession:
+    """Play inside the world model: `step(action) -> frame` (uint8 H×W×3), one clip.
+
+    The KV cache keeps the last `window_frames` frames and each step decodes from the last
+    `decode_window` latent frames, so step cost and memory stay constant however long it runs.
+    """
+
+    def __init__(self, generator: VideoGenerator, run: _Run):
+        self.generator, self._run = generator, run
+        self._decoder = _WindowDecoder(generator, run.context_values)
+        self._last_action: int | None = None
+        self.steps = 0
+
+    @property
+    def cache_length(self) -> int:
+        """Tokens in the KV cache (bounded by the window)."""
+        return self._run.stream.cache_length
+
+    @torch.no_grad()
+    def step(self, action: int | None = None) -> np.ndarray:
+        """The next frame, after taking `action` at the current frame (None = null action,
+        required for the first frame of a session without context)."""
+        gen = self.generator
+        action_B = None
+        if action is not None:
+            action_B = _check_actions(gen, torch.tensor([int(action)]), 1, 1, "action")[:, 0]
+        with gen._autocast():
+            values = self._run.stream.step(action_B if self._run.stream.frames else None)
+            frames = self._decoder.push(values.values[:, None])
+        self.steps += 1
+        return frames[0, -1]
+
+
+@dataclass
+class _Run:
+    """A prepared generation: token stream, context values and bookkeeping."""
+
+    stream: TokenStream
+    context_values: torch.Tensor | None  # B×c'×h×w(...) latent-frame values of the context
+    context_frames: int  # pixel frames of the context
+    new_latents: int | None  # latent frames to generate (None: open-ended session)
+    latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
+    passes: int = 0
+
+    def step(self):
+        frame = self.stream.frames
+        action = None
+        if self.latent_actions is not None and frame > 0:
+            action = self.latent_actions[:, frame - 1]
+        out = self.stream.step(action)
+        self.passes += out.forward_passes
+        return out
+
+
+class _WindowDecoder:
+    """Decodes each new latent frame from the last `decode_window` latent frames."""
+
+    def __init__(self, generator: VideoGenerator, context_values: torch.Tensor | None):
+        self.generator, self.window = generator, generator.decode_window
+        self.latents: list[torch.Tensor] = []  # B×C×1×h×w each
+        self.total = 0  # latent frames pushed
+        if context_values is not None:
+            for t in range(context_values.shape[1]):
+                self._keep(context_values[:, t : t + 1])
+
+    def _keep(self, values: torch.Tensor) -> None:
+        self.latents = [*self.latents, self.generator._latents(values)][-self.window :]
+        self.total += 1
+
+    def push(self, values: torch.Tensor) -> np.ndarray:
+        """Values of one latent frame -> its pixel frames, uint8 B×r×H×W×3 (1 at frame 0)."""
+        self._keep(values)
+        video = self.generator.tokenizer.decode(torch.cat(self.latents, dim=2))
+        new = 1 if self.total == 1 else self.generator.frames_per_latent
+        return self.generator._to_uint8(video[:, :, -new:])
+
+
+def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
+    options = dict(options)
+    allowed = {
+        "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
+        "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
+    }  # fmt: skip
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(allowed)}")
+    frames = None if context is None else _check_context(gen, context)
+    B = _batch_size(frames, options)
+    c = 0 if frames is None else frames.shape[1]
+    new_latents = None if num_frames is None else _check_num_frames(gen, num_frames, c)
+    r = gen.frames_per_latent
+    c_latent = 0 if frames is None else 1 + (c - 1) // r
+    total_latents = None if new_latents is None else c_latent + new_latents
+    generator = options.get("generator")
+    if generator is None:
+        generator = torch.Generator(gen.device).manual_seed(int(options.get("seed", 0)))
+    latent_actions = None
+    if options.get("actions") is not None:
+        pixels = None if total_latents is None else 1 + (total_latents - 1) * r - 1
+        needed = max(c - 1, 0) if pixels is None else pixels
+        actions = _check_actions(gen, options["actions"], B, needed, "actions")
+        latent_actions = actions[:, ::r] if r > 1 else actions
+    settings = SamplingSettings(
+        float(options.get("temperature", 1.0)), options.get("top_k"), options.get("top_p"),
+        int(options.get("steps", 25)), options.get("solver", "euler"),
+    )  # fmt: skip
+    labels, texts = _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B)
+    session = StreamingSession(
+        gen.lm, B, settings, float(options.get("cfg_scale", 1.0)), generator,
+        gen.window_frames, labels, texts, options.get("cfg_schedule", "constant"),
+    )  # fmt: skip
+    stream = TokenStream(gen.lm, session, int(options.get("refine_steps", 1)), total_latents)
+    context_values, passes = None, 0
+    if frames is not None:
+        with gen._autocast():
+            context_values = _encode(gen, frames, generator)
+        prefill_actions = None if latent_actions is None else latent_actions.to(gen.device)
+        passes = stream.prefill(context_values, prefill_actions)
+    return _Run(stream, context_values, c, new_latents, latent_actions, passes)
+
+
+def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch.Tensor:
+    video = frames_BTHWC.to(gen.device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+    encoded = gen.tokenizer.encode(video, generator)
+    if gen.lm.config.head == "categorical":
+        return encoded.codes.long()
+    return encoded.latents.float().permute(0, 2, 3, 4, 1)
+
+
+def _as_uint8(frames, name: str) -> np.ndarray:
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        raise ValueError(f"{name} must be uint8 frames (T×H×W×3 RGB), got dtype {frames.dtype}")
+    if frames.ndim not in (4, 5) or frames.shape[-1] != 3:
+        raise ValueError(f"{name} must be T×H×W×3 or B×T×H×W×3, got shape {frames.shape}")
+    return frames
+
+
+def _batched(frames: np.ndarray, B: int, name: str) -> np.ndarray:
+    frames = frames[None] if frames.ndim == 4 else frames
+    if frames.shape[0] not in (1, B):
+        raise ValueError(f"{name} holds {frames.shape[0]} clips, expected {B}")
+    return np.broadcast_to(frames, (B, *frames.shape[1:]))
+
+
+def _check_context(gen: VideoGenerator, context) -> torch.Tensor:
+    frames = _as_uint8(context, "context")
+    frames = frames[None] if frames.ndim == 4 else frames
+    H, W = gen.info.frame_size
+    if tuple(frames.shape[2:4]) != (H, W):
+        raise ValueError(f"context frames must be {H}×{W}, got {frames.shape[2]}×{frames.shape[3]}")
+    c, r = frames.shape[1], gen.frames_per_latent
+    if c < 1 or (c - 1) % r:
+        raise ValueError(f"context must hold 1 + k·{r} frames (temporal compression), got {c}")
+    if c > gen.max_context_frames:
+        raise ValueError(
+            f"context has {c} frames, more than the model's window of "
+            f"{gen.max_context_frames} frames"
+        )
+    return torch.from_numpy(np.ascontiguousarray(frames))
+
+
+def _check_num_frames(gen: VideoGenerator, num_frames: int, context_frames: int) -> int:
+    """Latent frames to generate for `num_frames` new pixel frames."""
+    r = gen.frames_per_latent
+    if not isinstance(num_frames, int) or num_frames <= 0:
+        raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
+    if context_frames == 0:
+        if (num_frames - 1) % r:
+            raise ValueError(f"num_frames must be 1 + k·{r} without context, got {num_frames}")
+        return 1 + (num_frames - 1) // r
+    if num_frames % r:
+        raise ValueError(f"num_frames must be a multiple of {r} after a context, got {num_frames}")
+    return num_frames // r
+
+
+def _batch_size(frames: torch.Tensor | None, options: dict) -> int:
+    sizes = {"batch_size": options.get("batch_size")}
+    if frames is not None:
+        sizes["context"] = frames.shape[0]
+    for name in ("label", "text"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, (int, str)):
+            sizes[name] = len(value)
+    given = {k: v for k, v in sizes.items() if v is not None}
+    if len(set(given.values())) > 1:
+        raise ValueError(f"batch sizes disagree: {given}")
+    return next(iter(given.values()), 1)
+
+
+def _check_actions(gen: VideoGenerator, actions, B: int, needed: int, name: str):
+    count = gen.lm.config.num_actions
+    if count == 0:
+        raise ValueError(f"{name} given but the model has no action conditioning")
+    ids = torch.as_tensor(np.asarray(actions) if not isinstance(actions, torch.Tensor) else actions)
+    if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be integer ids, T or B×T, got {ids.dtype} {tuple(ids.shape)}"
+        )
+    ids = ids.long()[None] if ids.ndim == 1 else ids.long()
+    if ids.shape[0] not in (1, B):
+        raise ValueError(f"{name} holds {ids.shape[0]} rows, expected {B}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
+        raise ValueError(
+            f"{name} must lie in [0, {count}) (the model's action space), got values in "
+            f"[{int(ids.min())}, {int(ids.max())}]"
+        )
+    if ids.shape[1] < needed:
+        raise ValueError(f"{name} has {ids.shape[1]} entries; this generation needs {needed}")
+    return ids.expand(B, -1).to(gen.device)
+
+
+def _labels(gen: VideoGenerator, label, B: int) -> torch.Tensor | None:
+    if label is None:
+        return None
+    count = gen.lm.config.num_labels
+    ids = torch.as_tensor([label] * B if isinstance(label, int) else list(label)).long()
+    if count == 0 or int(ids.min()) < 0 or int(ids.max()) >= count:
+        raise ValueError(f"label must lie in [0, {count}) (the model's labels), got {label!r}")
+    return ids.to(gen.device)
+
+
+def _texts(gen: VideoGenerator, text, B: int) -> list[str] | None:
+    if text is None:
+        return None
+    if gen.lm.config.text_encoder is None:
+        raise ValueError("text given but the model has no text encoder")
+    return [text] * B if isinstance(text, str) else list(text)
+
+
+def _progress(enabled: bool, description: str, total: int):
+    from rich.progress import Progress
+
+    bar = Progress(disable=not enabled, transient=True)
+    return bar, bar.add_task(description, total=total)

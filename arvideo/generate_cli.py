@@ -1,0 +1,147 @@
+"""`arvideo generate`: continue a real clip (or a video file) with a model folder.
+
+The context comes from clip `clip` of a data set folder's val split (with its true actions,
+so the rest of the clip is the ground truth), or from the first frames of a video file. It
+writes the truth | generated grid when the truth is known, and prints where it wrote, the
+speed and the PSNR of the generated frames against the truth. Knows data sets and files;
+the generation itself is `VideoGenerator`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@dataclass
+class ContextClip:
+    frames_THWC: np.ndarray  # uint8, the whole clip (context + truth)
+    actions_T: np.ndarray | None  # int64, the action taken at each frame
+
+
+@dataclass
+class GenerateSummary:
+    out: str
+    frames: int  # frames written per clip (context included)
+    psnr_db: float | None  # mean over generated frames that have a truth; None without one
+    ms_per_frame: float
+
+
+def load_context_clip(path: str | Path, clip: int = 0) -> ContextClip:
+    """Clip number `clip` of a data set folder's val split, or a video file's frames."""
+    path = Path(path)
+    if path.is_file():
+        from arvideo.video_io import read_video
+
+        return ContextClip(read_video(path).frames_THWC, None)
+    if not path.is_dir():
+        raise FileNotFoundError(f"context={str(path)!r} is neither a data set folder nor a file")
+    from arvideo.data.datamodule import VideoDataModule
+
+    module = VideoDataModule(path=str(path), batch_size=1, shuffle_buffer=0, rank=0, world_size=1)
+    for index, sample in enumerate(module.dataset("val")):
+        if index == clip:
+            actions = sample.get("actions")
+            return ContextClip(
+                np.asarray(sample["frames"]),
+                None if actions is None else np.asarray(actions, dtype=np.int64),
+            )
+    raise ValueError(f"clip={clip}: the val split of {str(path)!r} has fewer clips")
+
+
+def mean_psnr(truth_THWC: np.ndarray, fake_THWC: np.ndarray) -> float:
+    from arvideo.metrics import frames_to_video, psnr
+
+    values = psnr(frames_to_video(torch.from_numpy(truth_THWC)), frames_to_video(fake_THWC))
+    return float(values.mean())
+
+
+def generate(
+    model: str | None = None,
+    context: str | None = None,
+    clip: int = 0,
+    context_frames: int | None = None,
+    num_frames: int = 16,
+    out: str = "generated.mp4",
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    cfg_scale: float = 1.0,
+    steps: int = 25,
+    refine_steps: int = 1,
+    label: int | None = None,
+    text: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+) -> GenerateSummary:
+    """Generate frames with a model folder and write them to a video file.
+
+    Args:
+        model: model folder (arvideo.json, tokenizer/, generator/); required.
+        context: data set folder (a val clip with its actions) or a video file; None starts
+            from nothing.
+        clip: index of the val clip used as context and truth.
+        context_frames: frames of the clip given as context (default: the model's).
+        num_frames: new frames to generate.
+        out: output .mp4 or .gif (truth | generated when the truth is known).
+        temperature: sampling temperature.
+        top_k: keep the k most likely codes (categorical head).
+        top_p: nucleus sampling threshold (categorical head).
+        cfg_scale: classifier-free guidance scale (1 = off).
+        steps: diffusion head integration steps.
+        refine_steps: next-block refinement steps per block.
+        label: class label id, for label-conditioned models.
+        text: caption, for text-conditioned models.
+        seed: random seed.
+        device: cpu or cuda.
+        progress: show a progress bar.
+    """
+    from arvideo.generate import VideoGenerator
+
+    if model is None:
+        raise ValueError("model is required: --model DIR (a model folder)")
+    gen = VideoGenerator.from_pretrained(model, device)
+    options = dict(
+        temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale, steps=steps,
+        refine_steps=refine_steps, label=label, text=text, seed=seed,
+    )  # fmt: skip
+    truth = None
+    if context is not None:
+        source = load_context_clip(context, clip)
+        c = min(context_frames or gen.info.context_frames, len(source.frames_THWC))
+        c = min(c, gen.max_context_frames)
+        truth = source.frames_THWC
+        options["context"] = truth[:c]
+        if source.actions_T is not None and gen.lm.config.num_actions:
+            options["actions"] = _pad_actions(source.actions_T, c + num_frames - 1)
+    result = gen(num_frames=num_frames, progress=progress, **options)
+    path = result.save(out, truth=None if truth is None else truth[: result.video.shape[1]])
+    score = None
+    if truth is not None and len(truth) > result.context_frames:
+        end = min(len(truth), result.video.shape[1])
+        score = mean_psnr(
+            truth[result.context_frames : end], result.clip(0)[result.context_frames : end]
+        )
+    summary = GenerateSummary(str(path), result.video.shape[1], score, result.timings.ms_per_frame)
+    print(_report(summary))
+    return summary
+
+
+def _pad_actions(actions_T: np.ndarray, needed: int) -> np.ndarray:
+    """The clip's actions, padded with action 0 (NOOP in ALE) beyond the clip's end."""
+    if len(actions_T) >= needed:
+        return actions_T[:needed]
+    print(f"note: the clip has {len(actions_T)} actions; padding to {needed} with action 0")
+    return np.concatenate([actions_T, np.zeros(needed - len(actions_T), np.int64)])
+
+
+def _report(summary: GenerateSummary) -> str:
+    psnr = "n/a (no truth)" if summary.psnr_db is None else f"{summary.psnr_db:.2f} dB"
+    return (
+        f"wrote {summary.out} ({summary.frames} frames, {summary.ms_per_frame:.1f} ms/frame); "
+        f"PSNR vs truth: {psnr}"
+    )
