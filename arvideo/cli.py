@@ -22,7 +22,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "data": {"info": "arvideo.data.info:data_info"},
     "tokenizer": {"export": "arvideo.training.export:export_tokenizer"},
     "encode": "arvideo.training.encode:encode",
-    "export": "arvideo.training.export:export_generator",
+    "export": "arvideo.training.generator_export:export_generator",
     "generate": "arvideo.generate_cli:generate",
     "play": "arvideo.play:play",
     "bench": {

@@ -32,13 +32,17 @@ class ParameterEMA(nn.Module):
         for shadow, parameter in self._pairs(module):
             shadow.lerp_(parameter.detach().to(shadow.dtype), 1.0 - self.decay)
 
+    @torch.no_grad()
+    def copy_into(self, module: nn.Module) -> None:
+        """Overwrite `module`'s parameters with the EMA weights (e.g. before export)."""
+        for shadow, parameter in self._pairs(module):
+            parameter.copy_(shadow)
+
     @contextlib.contextmanager
     def swapped_into(self, module: nn.Module):
         """Temporarily run `module` with the EMA weights."""
         saved = [p.detach().clone() for _, p in self._pairs(module)]
-        with torch.no_grad():
-            for shadow, parameter in self._pairs(module):
-                parameter.copy_(shadow)
+        self.copy_into(module)
         try:
             yield module
         finally:
