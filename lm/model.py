@@ -129,7 +129,12 @@ def build_order(config: VideoLMConfig) -> TokenOrder:
     if config.order == "next_scale":
         from .orders.next_scale import NextScaleOrder
 
-        return NextScaleOrder((H, W), config.width, factory, **config.order_options)
+        values = dict(
+            values=config.values, vocab_size=config.vocab_size, latent_dim=config.latent_dim
+        )
+        if config.code_depth != 1:
+            raise ValueError(f"next_scale needs code_depth 1, got {config.code_depth}")
+        return NextScaleOrder((H, W), config.width, factory, **values, **config.order_options)
     raise ValueError(f"order must be next_token, next_block or next_scale: {config.order!r}")
 
 

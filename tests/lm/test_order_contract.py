@@ -5,7 +5,7 @@ To cover a new paradigm (next_scale, another head), add one `Paradigm` to PARADI
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 import torch
@@ -24,6 +24,8 @@ class Paradigm:
 
 
 DIFFUSION = dict(head="diffusion", latent_dim=3, head_options=dict(hidden=16, blocks=1))
+# next_scale: a square grid equal to the last scale; 1+4+9+16 = 30 tokens per frame
+NEXT_SCALE = dict(grid=(3, 4, 4), order_options=dict(scales=(1, 2, 3, 4), code_dim=4))
 PARADIGMS = [
     Paradigm("next_token", dict(order="next_token")),
     Paradigm("next_block_s1", dict(order="next_block")),
@@ -31,12 +33,34 @@ PARADIGMS = [
     Paradigm("next_block_rows", dict(order="next_block", block_rows=1)),
     Paradigm("next_token_diffusion", dict(order="next_token", **DIFFUSION)),
     Paradigm("next_block_s2_diffusion", dict(order="next_block", refine=True, **DIFFUSION), 2),
+    Paradigm("next_scale", dict(order="next_scale", **NEXT_SCALE)),
+    Paradigm("next_scale_diffusion", dict(order="next_scale", **NEXT_SCALE, **DIFFUSION)),
 ]
 
 
 @pytest.fixture(params=PARADIGMS, ids=lambda p: p.name)
 def paradigm(request) -> Paradigm:
     return request.param
+
+
+@pytest.fixture
+def make_batch(make_batch):
+    """Next-scale values are per-frame scale sequences: codes B×T×L, residuals B×T×L×C."""
+
+    def make(model, batch: int = 2, frames: int | None = None, seed: int = 0) -> TokenBatch:
+        tokens = make_batch(model, batch, frames, seed)
+        if model.config.order != "next_scale":
+            return tokens
+        g = torch.Generator().manual_seed(seed)
+        B, T = batch, frames or model.config.grid[0]
+        L = model.order.tokens_per_frame
+        if model.config.head == "categorical":
+            return replace(
+                tokens, codes=torch.randint(0, model.config.vocab_size, (B, T, L), generator=g)
+            )
+        return replace(tokens, latents=torch.randn(B, T, L, model.config.latent_dim, generator=g))
+
+    return make
 
 
 def build(make_model, paradigm: Paradigm, **extra):
@@ -84,12 +108,15 @@ def test_layout_positions_and_shapes(make_model, paradigm):
     model = build(make_model, paradigm)
     T, H, W = 4, *model.config.grid[1:]
     layout = model.order.layout(T)
-    assert len(layout) == T * H * W == layout.positions_N4.shape[0]
+    N = T * model.order.tokens_per_frame  # H * W, or the sum of the scales' areas
+    assert len(layout) == N == layout.positions_N4.shape[0]
+    assert model.order.tokens_per_frame == (H * W if model.config.order != "next_scale" else 30)
     assert (layout.group_N.diff() >= 0).all() and layout.group_N[0] == 0
     assert layout.frame_N.min() == 0 and layout.frame_N.max() == T - 1
-    t, h, w = layout.positions_N4[:, :3].long().unbind(1)
+    t, h, w, scale = layout.positions_N4.unbind(1)  # next_scale: (h, w) in finest-grid units
     assert (t == layout.frame_N).all() and h.max() == H - 1 and w.max() == W - 1
-    assert len(set(zip(t.tolist(), h.tolist(), w.tolist()))) == T * H * W
+    assert h.min() >= 0 and w.min() >= 0
+    assert len(set(zip(t.tolist(), h.tolist(), w.tolist(), scale.tolist()))) == N
 
 
 def test_finite_loss_and_gradients(make_model, make_batch, paradigm, generator):
