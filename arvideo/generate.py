@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvideo.lm.conditioning import Conditions
+from arvideo.lm.decoding import GeneratedTokens
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.streaming import StreamingSession, TokenStream
 from arvideo.model_folder import ModelInfo, load_model_folder
@@ -129,6 +131,17 @@ class VideoGenerator:
         return 1 + (self.window_frames - 1) * self.frames_per_latent
 
     @property
+    def can_stream(self) -> bool:
+        """Frame-by-frame decoding (stream, session) needs blocks inside one frame."""
+        config = self.lm.config
+        return config.order in ("next_token", "next_block") and config.block_frames == 1
+
+    @property
+    def uses_scale_pyramids(self) -> bool:
+        """Next-scale on continuous latents samples residual pyramids B×T×L×C."""
+        return self.lm.config.order == "next_scale" and self.lm.config.head == "diffusion"
+
+    @property
     def decode_window(self) -> int:
         """Latent frames that determine one decoded frame (causal receptive field)."""
         pads = (getattr(m, "time_pad", 0) for m in self.tokenizer.decoder.modules())
@@ -142,24 +155,35 @@ class VideoGenerator:
         temperature, top_k, top_p, cfg_scale, cfg_schedule, steps, refine_steps, seed,
         generator, batch_size)."""
         started = time.perf_counter()
-        run = self._start(context, num_frames, options)
+        if self.can_stream:
+            run = self._start(context, num_frames, options)
+            values = self._sample_stream(run, progress)
+            context_frames, passes = run.context_frames, run.passes
+        else:
+            request = _parse_request(self, context, num_frames, options)
+            with self._autocast():
+                tokens = _generate_whole(self, request)
+            values, passes = tokens.values, tokens.forward_passes
+            context_frames = request.context_frames
+        sampled = time.perf_counter()
+        with self._autocast():
+            video = self._to_uint8(self.tokenizer.decode(self._latents(values)))
+        decoded = time.perf_counter()
+        timings = GenerationTimings(
+            (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames, passes
+        )
+        codes = values if self.lm.config.head == "categorical" else None
+        latents = None if codes is not None else values
+        return GenerationOutput(video, context_frames, self.info.fps, codes, latents, timings)
+
+    def _sample_stream(self, run: _Run, progress: bool) -> torch.Tensor:
         values = [run.context_values] if run.context_values is not None else []
         bar, task = _progress(progress, "generating", run.new_latents)
         with bar, self._autocast():
             for _ in range(run.new_latents):
                 values.append(run.step().values[:, None])
                 bar.update(task, advance=1)
-        values = torch.cat(values, dim=1)
-        sampled = time.perf_counter()
-        with self._autocast():
-            video = self._to_uint8(self.tokenizer.decode(self._latents(values)))
-        decoded = time.perf_counter()
-        timings = GenerationTimings(
-            (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames, run.passes
-        )
-        codes = values if self.lm.config.head == "categorical" else None
-        latents = None if codes is not None else values
-        return GenerationOutput(video, run.context_frames, self.info.fps, codes, latents, timings)
+        return torch.cat(values, dim=1)
 
     @torch.no_grad()
     def stream(self, context=None, num_frames: int = 16, **options) -> Iterator[np.ndarray]:
@@ -196,6 +220,8 @@ class VideoGenerator:
         """LM values (codes B×T×h×w(×d) or latents B×T×h×w×C) -> latents B×C×T×h×w."""
         if self.lm.config.head == "categorical":
             return self.tokenizer.codes_to_latents(values)
+        if self.uses_scale_pyramids:
+            values = self.lm.order.arithmetic.compose(values)
         return values.permute(0, 4, 1, 2, 3)
 
     @staticmethod
@@ -281,15 +307,35 @@ class _WindowDecoder:
         return self.generator._to_uint8(video[:, :, -new:])
 
 
-def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
-    options = dict(options)
-    allowed = {
-        "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
-        "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
-    }  # fmt: skip
-    unknown = set(options) - allowed
+@dataclass
+class _Request:
+    """A generation call's options, checked once, for either sampling path."""
+
+    frames: torch.Tensor | None  # B×c×H×W×3 uint8 context
+    batch_size: int
+    context_frames: int  # pixel frames of the context
+    new_latents: int | None  # latent frames to generate (None: open-ended session)
+    total_latents: int | None
+    latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
+    labels: torch.Tensor | None
+    texts: list[str] | None
+    settings: SamplingSettings
+    cfg_scale: float
+    cfg_schedule: str
+    refine_steps: int
+    generator: torch.Generator
+
+
+ALLOWED_OPTIONS = {
+    "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
+    "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
+}  # fmt: skip
+
+
+def _parse_request(gen: VideoGenerator, context, num_frames: int | None, options: dict):
+    unknown = set(options) - ALLOWED_OPTIONS
     if unknown:
-        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(ALLOWED_OPTIONS)}")
     frames = None if context is None else _check_context(gen, context)
     B = _batch_size(frames, options)
     c = 0 if frames is None else frames.shape[1]
@@ -310,19 +356,45 @@ def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: 
         float(options.get("temperature", 1.0)), options.get("top_k"), options.get("top_p"),
         int(options.get("steps", 25)), options.get("solver", "euler"),
     )  # fmt: skip
-    labels, texts = _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B)
-    session = StreamingSession(
-        gen.lm, B, settings, float(options.get("cfg_scale", 1.0)), generator,
-        gen.window_frames, labels, texts, options.get("cfg_schedule", "constant"),
+    return _Request(
+        frames, B, c, new_latents, total_latents, latent_actions,
+        _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
+        float(options.get("cfg_scale", 1.0)), options.get("cfg_schedule", "constant"),
+        int(options.get("refine_steps", 1)), generator,
     )  # fmt: skip
-    stream = TokenStream(gen.lm, session, int(options.get("refine_steps", 1)), total_latents)
+
+
+def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
+    request = _parse_request(gen, context, num_frames, options)
+    session = StreamingSession(
+        gen.lm, request.batch_size, request.settings, request.cfg_scale, request.generator,
+        gen.window_frames, request.labels, request.texts, request.cfg_schedule,
+    )  # fmt: skip
+    stream = TokenStream(gen.lm, session, request.refine_steps, request.total_latents)
     context_values, passes = None, 0
-    if frames is not None:
+    if request.frames is not None:
         with gen._autocast():
-            context_values = _encode(gen, frames, generator)
-        prefill_actions = None if latent_actions is None else latent_actions.to(gen.device)
-        passes = stream.prefill(context_values, prefill_actions)
-    return _Run(stream, context_values, c, new_latents, latent_actions, passes)
+            context_values = _encode(gen, request.frames, request.generator)
+        actions = request.latent_actions
+        passes = stream.prefill(context_values, None if actions is None else actions.to(gen.device))
+    return _Run(
+        stream, context_values, request.context_frames, request.new_latents,
+        request.latent_actions, passes,
+    )  # fmt: skip
+
+
+def _generate_whole(gen: VideoGenerator, request: _Request) -> GeneratedTokens:
+    """All frames in one `VideoLM.generate` call: orders that cannot stream (next-scale,
+    blocks of several frames)."""
+    context_values = None
+    if request.frames is not None:
+        context_values = _encode(gen, request.frames, request.generator)
+    conditions = Conditions(request.latent_actions, request.labels, request.texts)
+    return gen.lm.generate(
+        context_values, conditions, request.total_latents, request.settings,
+        request.cfg_scale, request.generator, gen.window_frames, request.cfg_schedule,
+        request.refine_steps, request.batch_size,
+    )  # fmt: skip
 
 
 def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch.Tensor:
@@ -330,7 +402,8 @@ def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch
     encoded = gen.tokenizer.encode(video, generator)
     if gen.lm.config.head == "categorical":
         return encoded.codes.long()
-    return encoded.latents.float().permute(0, 2, 3, 4, 1)
+    latents = encoded.latents.float().permute(0, 2, 3, 4, 1)
+    return gen.lm.order.arithmetic.decompose(latents) if gen.uses_scale_pyramids else latents
 
 
 def _as_uint8(frames, name: str) -> np.ndarray:

@@ -65,8 +65,6 @@ class VideoLMConfig:
             raise ValueError(f"grid must be (T, H, W), got {self.grid}")
         if self.head not in ("categorical", "diffusion"):
             raise ValueError(f"head must be 'categorical' or 'diffusion', got {self.head!r}")
-        if self.head == "diffusion" and self.latent_dim < 1:
-            raise ValueError("head='diffusion' needs latent_dim >= 1")
         if self.window_frames is not None and self.window_frames < 1:
             raise ValueError(f"window_frames must be >= 1 or None, got {self.window_frames}")
 
@@ -147,6 +145,8 @@ def build_head(config: VideoLMConfig) -> nn.Module:
         )
     from .heads.diffusion import DiffusionHead
 
+    if config.latent_dim < 1:  # checked here: a trainer fills it in from the data set
+        raise ValueError("head='diffusion' needs latent_dim >= 1")
     return DiffusionHead(config.width, config.latent_dim, **config.head_options)
 
 
@@ -155,9 +155,13 @@ class VideoLM(nn.Module):
         super().__init__()
         self.config = config
         self.conditioner = Conditioner(config.conditioner_config())
-        self.embed = value_embedding(
-            config.values, config.width, config.vocab_size, config.code_depth, config.latent_dim
-        )
+        # next-scale reads its inputs from the multi-scale arithmetic, not from embeddings
+        # (an unused module would also break DDP's gradient bookkeeping)
+        self.embed = None
+        if config.order != "next_scale":
+            self.embed = value_embedding(
+                config.values, config.width, config.vocab_size, config.code_depth, config.latent_dim
+            )
         self.order = build_order(config)
         self.slots = SlotEmbedding(self.order.tokens_per_frame, config.width)
         self.backbone = Transformer(config.transformer_config())

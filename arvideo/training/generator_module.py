@@ -25,11 +25,13 @@ from arvideo.data.batch import TokenBatch
 from arvideo.data.clips import read_manifest
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.lm.orders.next_scale import tokenizer_options
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
 from arvideo.training.ema import ParameterEMA
 from arvideo.training.optim import OptimizerConfig, build_optimizer
 from arvideo.training.previews import Preview
+from arvideo.training.tokenizer_module import as_config
 
 # VideoLMConfig fields that the token data set decides
 DERIVED_FIELDS = ("vocab_size", "code_depth", "latent_dim", "grid", "num_actions")
@@ -107,6 +109,10 @@ def lm_config_for(
     derived = info.derived()
     if num_frames is not None:
         derived["grid"] = (num_frames, *derived["grid"][1:])
+    if lm.order == "next_scale" and lm.head == "categorical":
+        # scales and code size of the msvq tokenizer the codes come from
+        tokenizer = VideoTokenizer(info.tokenizer)
+        derived["order_options"] = {**lm.order_options, **tokenizer_options(tokenizer)}
     defaults = {f.name: f.default for f in fields(VideoLMConfig)}
     for name in DERIVED_FIELDS:
         given = getattr(lm, name)
@@ -149,7 +155,11 @@ class GeneratorModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.info = TokenDatasetInfo.read(dataset)
+        lm = as_config(VideoLMConfig, lm, "lm")
+        optimizer = as_config(OptimizerConfig, optimizer, "optimizer")
         self.model = VideoLM(lm_config_for(dataset, lm or VideoLMConfig(), num_frames))
+        if self.uses_scale_codes:  # the order's frozen copy of the tokenizer's arithmetic
+            self.model.order.load_tokenizer(VideoTokenizer.from_pretrained(self.info.tokenizer_dir))
         self.optimizer_config = optimizer or OptimizerConfig()
         self.max_steps = max_steps
         self.ema = None if ema_decay is None else ParameterEMA(self.model, ema_decay)
@@ -157,6 +167,22 @@ class GeneratorModule(L.LightningModule):
         self.seed = seed
         self._tokenizer: list[VideoTokenizer] = []  # frozen, loaded on first preview
         self._last_step_time: float | None = None
+
+    @property
+    def uses_scale_codes(self) -> bool:
+        config = self.model.config
+        return config.order == "next_scale" and config.head == "categorical"
+
+    @property
+    def uses_scale_pyramids(self) -> bool:
+        config = self.model.config
+        return config.order == "next_scale" and config.head == "diffusion"
+
+    def prepare(self, batch: TokenBatch) -> TokenBatch:
+        """Next-scale on continuous latents trains on residual pyramids B×T×L×C."""
+        if not self.uses_scale_pyramids:
+            return batch
+        return replace(batch, latents=self.model.order.arithmetic.decompose(batch.latents))
 
     # -- optimisation -----------------------------------------------------------------------
 
@@ -178,14 +204,14 @@ class GeneratorModule(L.LightningModule):
     # -- steps ------------------------------------------------------------------------------
 
     def training_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
-        output = self.model.loss(batch)
+        output = self.model.loss(self.prepare(batch))
         self._log("train", output.loss, output.metrics, len(batch))
         self._log_throughput(output.metrics.get("tokens"))
         return output.loss
 
     def validation_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
         with self._eval_weights():
-            output = self.model.loss(batch)
+            output = self.model.loss(self.prepare(batch))
         self._log("val", output.loss, output.metrics, len(batch))
         return output.loss
 
@@ -219,8 +245,8 @@ class GeneratorModule(L.LightningModule):
 
     def preview(self, batch: TokenBatch) -> Preview:
         """Roll out from the first frames with the true actions; decode truth and rollout."""
-        values = batch.codes if batch.codes is not None else batch.latents
-        values = values[:4]
+        values = self.prepare(batch)
+        values = (values.codes if values.codes is not None else values.latents)[:4]
         context = values[:, : self.preview_context_frames]
         actions = None if batch.actions is None else batch.actions[:4]
         generator = torch.Generator(device=values.device).manual_seed(self.seed)
@@ -233,6 +259,8 @@ class GeneratorModule(L.LightningModule):
     def decode(self, values: torch.Tensor) -> torch.Tensor:
         """Codes B×T×... or latents B×T×H×W×C -> video B×C×T×H×W in [-1, 1]."""
         tokenizer = self.tokenizer()
+        if self.uses_scale_pyramids:
+            values = self.model.order.arithmetic.compose(values)
         if self.info.kind == "codes":
             return tokenizer.decode_codes(values).clamp(-1, 1)
         return tokenizer.decode(values.permute(0, 4, 1, 2, 3).float()).clamp(-1, 1)

@@ -11,24 +11,41 @@ import torch
 
 from arvideo.tokenizer import BottleneckConfig, TokenizerConfig, VideoTokenizer
 
+BOTTLENECKS = {
+    "fsq": BottleneckConfig(kind="fsq", fsq_levels=(5, 4, 3)),
+    "msvq": BottleneckConfig(kind="msvq", codebook_size=32, scales=(1, 2, 4, 8)),
+    "continuous": BottleneckConfig(kind="continuous"),
+}
 
-@pytest.fixture(scope="session")
-def tiny_tokenizer_dir(tmp_path_factory) -> Path:
+
+def save_tiny_tokenizer(kind: str, folder: Path) -> Path:
     torch.manual_seed(0)
-    config = TokenizerConfig(
-        widths=(8, 8, 8, 8),
-        latent_dim=3,
-        bottleneck=BottleneckConfig(kind="fsq", fsq_levels=(5, 4, 3)),
-    )
-    folder = tmp_path_factory.mktemp("tokenizer") / "fsq"
+    config = TokenizerConfig(widths=(8, 8, 8, 8), latent_dim=3, bottleneck=BOTTLENECKS[kind])
     VideoTokenizer(config).eval().save_pretrained(folder)
     return folder
 
 
-@pytest.fixture(scope="session")
-def pong_tokens(pong_dir: Path, tiny_tokenizer_dir: Path, tmp_path_factory) -> Path:
+def encode_pong(kind: str, pong_dir: Path, tmp_path_factory) -> Path:
     from arvideo.training.encode import encode
 
-    out = tmp_path_factory.mktemp("tokens") / "pong-tokens"
-    encode(tokenizer=str(tiny_tokenizer_dir), data=str(pong_dir), out=str(out), progress=False)
+    root = tmp_path_factory.mktemp(f"tokens-{kind}")
+    tokenizer = save_tiny_tokenizer(kind, root / "tokenizer")
+    out = root / "tokens"
+    encode(tokenizer=str(tokenizer), data=str(pong_dir), out=str(out), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def pong_tokens(pong_dir: Path, tmp_path_factory) -> Path:
+    """Pong clips as FSQ codes (60 codes, 8×8 per frame)."""
+    return encode_pong("fsq", pong_dir, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def pong_token_sets(pong_dir: Path, pong_tokens: Path, tmp_path_factory) -> dict[str, Path]:
+    """Token data for every head × order: FSQ codes, msvq codes, continuous latents."""
+    return {
+        "fsq": pong_tokens,
+        "msvq": encode_pong("msvq", pong_dir, tmp_path_factory),
+        "continuous": encode_pong("continuous", pong_dir, tmp_path_factory),
+    }

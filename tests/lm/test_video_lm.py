@@ -89,8 +89,8 @@ def test_residual_vq_codes(make_model, make_batch, generator):
 
 
 def test_errors_name_the_bad_argument(make_model, make_batch, generator):
-    with pytest.raises(ValueError, match="latent_dim"):
-        VideoLMConfig(head="diffusion")
+    with pytest.raises(ValueError, match="latent_dim"):  # a trainer fills it from the data
+        VideoLM(VideoLMConfig(head="diffusion", width=16, depth=1, heads=2))
     with pytest.raises(ValueError, match="grid"):
         VideoLMConfig(grid=(8, 8))
     with pytest.raises(ValueError, match="block_rows"):
