@@ -31,6 +31,10 @@ class BottleneckConfig:
     dead_code_threshold: float = 2.0  # vq / rvq: codes with EMA usage below this get replaced
     commitment_weight: float = 0.25  # vq / rvq / msvq: pulls encoder outputs to their codes
     fsq_levels: tuple[int, ...] = (8, 5, 5, 5)  # fsq: vocabulary = product (1000)
+    # fsq: fraction of positions trained with uniform noise instead of rounding (arXiv
+    # 2411.19842, with its symmetric levels); keeps gradients alive when tanh saturates and
+    # codes collapse. 0 = off (plain FSQ).
+    fsq_noise_dropout: float = 0.0
     lfq_entropy_weight: float = 0.1  # lfq: keeps the binary codes diverse
     rvq_depth: int = 4  # rvq: codes per position
     scales: tuple[int, ...] = (1, 2, 3, 4, 6, 8)  # msvq: side lengths, coarse to fine
@@ -44,6 +48,8 @@ class BottleneckConfig:
         self.scales = tuple(self.scales)
         if self.kind not in BOTTLENECK_KINDS:
             raise ValueError(f"bottleneck.kind={self.kind!r}; expected one of {BOTTLENECK_KINDS}")
+        if not 0 <= self.fsq_noise_dropout < 1:
+            raise ValueError(f"bottleneck.fsq_noise_dropout={self.fsq_noise_dropout}: use [0, 1)")
         if self.kind == "lfq" and not math.log2(self.codebook_size).is_integer():
             raise ValueError(f"bottleneck.codebook_size={self.codebook_size} must be 2**n for lfq")
         if self.kind == "msvq" and list(self.scales) != sorted(set(self.scales)):
@@ -55,13 +61,17 @@ class TokenizerConfig:
     """A causal 3D conv autoencoder around a bottleneck.
 
     `widths` holds one channel width per resolution, finest first; its length must be
-    log2(spatial_compression) + 1 (one down-sampling between consecutive widths).
+    log2(spatial_compression / patch_size) + 1 (one down-sampling between consecutive widths).
     """
 
     in_channels: int = 3
     widths: tuple[int, ...] = (32, 64, 64, 128)
     num_res_blocks: int = 1  # residual blocks per resolution
     spatial_compression: Literal[4, 8, 16] = 8
+    # Pixel-unshuffle stem: the first p×p down-sampling folds pixels into channels instead of
+    # running convs at full resolution (there they cost most and see little on 64×64 Atari);
+    # the decoder ends with the mirror pixel-shuffle. 1 = no stem.
+    patch_size: Literal[1, 2, 4] = 1
     temporal_compression: Literal[1, 2, 4] = 1  # T frames -> 1 + (T - 1) / r latent frames
     attention: bool = False  # one per-frame self-attention block at the lowest resolution
     latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
@@ -74,22 +84,30 @@ class TokenizerConfig:
             self.bottleneck = BottleneckConfig(**self.bottleneck)
         if self.spatial_compression not in (4, 8, 16):
             raise ValueError(f"spatial_compression={self.spatial_compression}; use 4, 8 or 16")
+        if self.patch_size not in (1, 2, 4) or self.patch_size > self.spatial_compression:
+            raise ValueError(
+                f"patch_size={self.patch_size}; use 1, 2 or 4, at most spatial_compression"
+            )
         if self.temporal_compression not in (1, 2, 4):
             raise ValueError(f"temporal_compression={self.temporal_compression}; use 1, 2 or 4")
         if len(self.widths) != self.num_downsamples + 1:
             raise ValueError(
                 f"widths={self.widths} needs {self.num_downsamples + 1} entries for "
-                f"spatial_compression={self.spatial_compression}"
+                f"spatial_compression={self.spatial_compression}, patch_size={self.patch_size}"
             )
         if self.temporal_downsamples > self.num_downsamples:
-            raise ValueError("temporal_compression may not exceed spatial_compression")
+            raise ValueError(
+                f"temporal_compression={self.temporal_compression} needs at least as many "
+                "strided down-samplings: lower it or raise spatial_compression / patch_size"
+            )
         for width in self.widths:
             if width % self.norm_groups:
                 raise ValueError(f"widths={self.widths} must be multiples of norm_groups")
 
     @property
     def num_downsamples(self) -> int:
-        return int(math.log2(self.spatial_compression))
+        """Strided down-samplings after the stem."""
+        return int(math.log2(self.spatial_compression // self.patch_size))
 
     @property
     def temporal_downsamples(self) -> int:

@@ -1,8 +1,9 @@
 """Causal 3D convolutional decoder: latents_BCTHW -> video_BCTHW (unbounded, ~[-1, 1]).
 
-The mirror of the encoder: latent frame 0 makes frame 0 alone, each later latent frame
-makes r frames; output frame t never depends on a later latent frame. Knows nothing about
-codes; `last_layer_weight` is exposed for the adaptive GAN weight.
+The mirror of the encoder (ending in a pixel-shuffle head when `patch_size` > 1): latent
+frame 0 makes frame 0 alone, each later latent frame makes r frames;
+output frame t never depends on a later latent frame.
+Knows nothing about codes; `last_layer_weight` is exposed for the adaptive GAN weight.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import TokenizerConfig
-from .layers import CausalConv3d, FrameAttention, FrameGroupNorm, ResBlock3d, Upsample
+from .layers import (
+    CausalConv3d,
+    FrameAttention,
+    FrameGroupNorm,
+    ResBlock3d,
+    Upsample,
+    depth_to_space,
+)
 
 
 class Decoder(nn.Module):
@@ -35,7 +43,8 @@ class Decoder(nn.Module):
                 blocks.append(Upsample(width, widths[index + 1], time=time))
             self.stages.append(nn.Sequential(*blocks))
         self.norm_out = FrameGroupNorm(groups, widths[-1])
-        self.conv_out = CausalConv3d(widths[-1], config.in_channels)
+        self.patch_size = config.patch_size
+        self.conv_out = CausalConv3d(widths[-1], config.in_channels * config.patch_size**2)
 
     @property
     def last_layer_weight(self) -> torch.Tensor:
@@ -45,4 +54,5 @@ class Decoder(nn.Module):
         x = self.mid(self.conv_in(latents_BCTHW))
         for stage in self.stages:
             x = stage(x)
-        return self.conv_out(F.silu(self.norm_out(x)))
+        x = self.conv_out(F.silu(self.norm_out(x)))
+        return depth_to_space(x, self.patch_size)

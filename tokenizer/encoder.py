@@ -1,8 +1,9 @@
 """Causal 3D convolutional encoder: video_BCTHW in [-1, 1] -> features z_BCTHW.
 
-Spatial size shrinks by `spatial_compression`, time by `temporal_compression` (the first
-frame alone, then groups of r). Knows nothing about quantisation: it outputs `latent_dim`
-channels and the bottleneck decides what they become.
+Spatial size shrinks by `spatial_compression` (a pixel-unshuffle stem of `patch_size`, then
+strided convs), time by `temporal_compression` (the first frame alone, then groups of r).
+Knows nothing about quantisation: it outputs `latent_dim` channels and the
+bottleneck decides what they become.
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import TokenizerConfig
-from .layers import CausalConv3d, Downsample, FrameAttention, FrameGroupNorm, ResBlock3d
+from .layers import (
+    CausalConv3d,
+    Downsample,
+    FrameAttention,
+    FrameGroupNorm,
+    ResBlock3d,
+    space_to_depth,
+)
 
 
 class Encoder(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         widths, groups = config.widths, config.norm_groups
-        self.conv_in = CausalConv3d(config.in_channels, widths[0])
+        self.patch_size = config.patch_size
+        stem_channels = config.in_channels * config.patch_size**2
+        self.conv_in = CausalConv3d(stem_channels, widths[0])
         self.stages = nn.ModuleList()
         for level, width in enumerate(widths):
             blocks: list[nn.Module] = [
@@ -37,7 +47,7 @@ class Encoder(nn.Module):
         self.conv_out = CausalConv3d(mid, config.latent_dim)
 
     def forward(self, video_BCTHW: torch.Tensor) -> torch.Tensor:
-        x = self.conv_in(video_BCTHW)
+        x = self.conv_in(space_to_depth(video_BCTHW, self.patch_size))
         for stage in self.stages:
             x = stage(x)
         x = self.mid(x)

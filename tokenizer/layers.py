@@ -118,3 +118,17 @@ class Upsample(nn.Module):
             x = rearrange(self.time_conv(x), "b (c r) t h w -> b c (t r) h w", r=2)[:, :, 1:]
         x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
         return self.conv(x)
+
+
+def space_to_depth(x_BCTHW: torch.Tensor, patch: int) -> torch.Tensor:
+    """Pixel-unshuffle each frame: B×C×T×H×W -> B×(C·p·p)×T×(H/p)×(W/p). Lossless, per frame."""
+    if patch == 1:
+        return x_BCTHW
+    return rearrange(x_BCTHW, "b c t (h p) (w q) -> b (c p q) t h w", p=patch, q=patch)
+
+
+def depth_to_space(x_BCTHW: torch.Tensor, patch: int) -> torch.Tensor:
+    """Inverse of `space_to_depth`: B×(C·p·p)×T×h×w -> B×C×T×(h·p)×(w·p)."""
+    if patch == 1:
+        return x_BCTHW
+    return rearrange(x_BCTHW, "b (c p q) t h w -> b c t (h p) (w q)", p=patch, q=patch)

@@ -4,7 +4,10 @@ loss, and an optional patch-GAN term with VQGAN's adaptive weight.
 Small moving objects matter more than their pixel count: on Atari games the static
 background is ~95% of the pixels, and a plain autoencoder reaches a good PSNR while drawing
 no ball. `pixel_weights` multiplies by `foreground_weight` every pixel that differs from the
-clip's static background (its per-pixel temporal median) or from the previous frame.
+clip's static background (its per-pixel temporal median), from the previous frame, or whose
+colour is rare in the clip ("rare": also marks objects that stand still, such as a waiting
+paddle, and works on single frames, where the other two see nothing; large static structure
+such as borders stays background because its colour is common).
 No loss needs downloaded weights. This module knows nothing about optimisers or logging.
 """
 
@@ -20,7 +23,8 @@ from torch import nn
 from .discriminator import PatchDiscriminator
 from .model import Reconstruction
 
-ForegroundReference = Literal["median", "previous"]
+ForegroundReference = Literal["median", "previous", "rare"]
+FOREGROUND_REFERENCES = ("median", "previous", "rare")
 
 
 @dataclass
@@ -32,6 +36,7 @@ class TokenizerLossConfig:
     foreground_threshold: float = 0.1  # max |channel difference| (video in [-1, 1]) = moving
     foreground_references: tuple[ForegroundReference, ...] = ("median", "previous")
     foreground_dilation: int = 1  # grow the mask by this many pixels: object edges count too
+    rare_colour_fraction: float = 0.02  # "rare": colours covering less than this of the clip
     gan_weight: float = 0.0  # 0 disables the discriminator term
     gan_start_step: int = 2000  # the generator sees the GAN term from this step on
     adaptive_weight_max: float = 1e4
@@ -39,8 +44,12 @@ class TokenizerLossConfig:
     def __post_init__(self) -> None:
         self.foreground_references = tuple(self.foreground_references)
         for reference in self.foreground_references:
-            if reference not in ("median", "previous"):
-                raise ValueError(f"foreground_references has {reference!r}: median or previous")
+            if reference not in FOREGROUND_REFERENCES:
+                raise ValueError(
+                    f"foreground_references has {reference!r}; expected {FOREGROUND_REFERENCES}"
+                )
+        if not 0 < self.rare_colour_fraction <= 1:
+            raise ValueError(f"rare_colour_fraction={self.rare_colour_fraction} must be in (0, 1]")
         if self.foreground_weight < 1:
             raise ValueError(f"foreground_weight={self.foreground_weight} must be >= 1")
 
@@ -56,10 +65,12 @@ def foreground_mask(
     references: tuple[ForegroundReference, ...] = ("median", "previous"),
     threshold: float = 0.1,
     dilation: int = 1,
+    rare_fraction: float = 0.02,
 ) -> torch.Tensor:
-    """Bool B×1×T×H×W: pixels that differ from the static background or the last frame.
+    """Bool B×1×T×H×W: pixels that differ from the static background or the last frame, or
+    whose colour covers less than `rare_fraction` of the clip (whichever `references` name).
 
-    A single image (T=1) has no motion: the mask is all False.
+    With only "median" and "previous", a single image (T=1) has no motion: all False.
     """
     video = video_BCTHW.detach().float()
     moving = torch.zeros_like(video[:, :1], dtype=torch.bool)
@@ -70,10 +81,27 @@ def foreground_mask(
         change = (video[:, :, 1:] - video[:, :, :-1]).abs().amax(1, keepdim=True) > threshold
         moving[:, :, 1:] |= change
         moving[:, :, :-1] |= change  # where the object was, too
+    if "rare" in references:
+        moving |= rare_colours(video, rare_fraction)
     if dilation > 0:
         size = 2 * dilation + 1
         moving = F.max_pool3d(moving.float(), (1, size, size), 1, (0, dilation, dilation)) > 0
     return moving
+
+
+def rare_colours(video_BCTHW: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Bool B×1×T×H×W: pixels whose colour (8-bit bins) covers < `fraction` of their clip."""
+    batch, channels, frames, height, width = video_BCTHW.shape
+    if channels > 7:
+        raise ValueError(f"rare_colours packs <= 7 channels into int64, got {channels}")
+    levels_BCN = ((video_BCTHW.reshape(batch, channels, -1).clamp(-1, 1) + 1) * 127.5).round()
+    shifts_C1 = 256 ** torch.arange(channels, device=video_BCTHW.device).view(-1, 1)
+    keys_BN = (levels_BCN.long() * shifts_C1).sum(1)
+    rare_BN = torch.empty_like(keys_BN, dtype=torch.bool)
+    for index, keys_N in enumerate(keys_BN):
+        _, inverse_N, counts = keys_N.unique(return_inverse=True, return_counts=True)
+        rare_BN[index] = counts[inverse_N] < fraction * keys_N.numel()
+    return rare_BN.view(batch, 1, frames, height, width)
 
 
 def pixel_weights(video_BCTHW: torch.Tensor, config: TokenizerLossConfig) -> torch.Tensor:
@@ -83,6 +111,7 @@ def pixel_weights(video_BCTHW: torch.Tensor, config: TokenizerLossConfig) -> tor
         config.foreground_references,
         config.foreground_threshold,
         config.foreground_dilation,
+        config.rare_colour_fraction,
     )
     return 1.0 + (config.foreground_weight - 1.0) * mask.float()
 

@@ -44,7 +44,13 @@ class LibraryQuantizer(Bottleneck):
             )
             self.vocab_size, self.code_depth = config.codebook_size, config.rvq_depth
         elif config.kind == "fsq":
-            self.quantizer = FSQ(levels=list(config.fsq_levels), dim=latent_dim)
+            self.quantizer = FSQ(
+                levels=list(config.fsq_levels),
+                dim=latent_dim,
+                noise_dropout=config.fsq_noise_dropout,
+                # the library pairs noise dropout with the same paper's symmetric levels
+                preserve_symmetry=config.fsq_noise_dropout > 0,
+            )
             self.vocab_size = math.prod(config.fsq_levels)
         elif config.kind == "lfq":
             self.quantizer = LFQ(

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from arvideo.tokenizer import VideoTokenizer
+from arvideo.tokenizer import BottleneckConfig, VideoTokenizer
 
 KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
 QUANTIZED = ("vq", "fsq", "lfq", "rvq", "msvq")
@@ -128,3 +128,17 @@ def test_missing_or_corrupt_folder(make_tokenizer, tmp_path):
     (tmp_path / "tok" / "config.json").write_text(json.dumps({"widths": [8], "bogus": 1}))
     with pytest.raises(ValueError, match="bogus"):
         VideoTokenizer.from_pretrained(tmp_path / "tok")
+
+
+def test_fsq_noise_dropout_trains_with_noise_and_evaluates_with_codes(make_tokenizer, make_video):
+    bottleneck = BottleneckConfig(kind="fsq", fsq_levels=(4, 4, 4), fsq_noise_dropout=0.5)
+    model = make_tokenizer("fsq", bottleneck=bottleneck)
+    video = make_video(2, 1, 16, 16)
+    train_latents = model.encode(video).latents
+    model.eval()
+    with torch.no_grad():
+        out = model.encode(video)
+    assert torch.allclose(model.codes_to_latents(out.codes), out.latents, atol=1e-6)
+    assert not torch.allclose(train_latents, out.latents)  # noise replaced some roundings
+    with pytest.raises(ValueError, match="fsq_noise_dropout"):
+        BottleneckConfig(kind="fsq", fsq_noise_dropout=1.0)

@@ -1,0 +1,54 @@
+"""The "rare" foreground reference: objects that stand still, single frames, static borders."""
+
+import pytest
+import torch
+
+from arvideo.tokenizer import TokenizerLossConfig
+from arvideo.tokenizer.losses import foreground_mask, pixel_weights, rare_colours
+
+
+def still_paddle_video(frames=4, size=16):
+    """Brown-ish background, a white border row, a paddle that never moves, a moving ball."""
+    video = torch.empty(2, 3, frames, size, size)
+    video[:, 0], video[:, 1], video[:, 2] = 0.1, -0.4, -0.8
+    video[:, :, :, 0:2] = 0.9  # border: static and common (2/16 of the pixels)
+    video[:, :, :, 4:10, 1] = torch.tensor([0.6, 0.0, -0.4]).view(3, 1, 1)  # paddle
+    for t in range(frames):
+        video[:, :, t, 8, 3 + 2 * t] = 0.9  # ball, the border's colour
+    return video
+
+
+def test_rare_colours_mark_the_still_paddle_not_the_border():
+    video = still_paddle_video()
+    rare = rare_colours(video, fraction=0.05)
+    assert rare.shape == (2, 1, 4, 16, 16) and rare.dtype == torch.bool
+    assert rare[:, :, :, 4:10, 1].all()
+    assert not rare[:, :, :, 0:2].any() and not rare[:, :, :, 12].any()
+    assert not rare_colours(video, fraction=0.001).any()  # the test can fail
+
+
+def test_rare_reference_with_motion_references():
+    video = still_paddle_video()
+    motion = foreground_mask(video, ("median", "previous"), dilation=0)
+    assert not motion[:, :, :, 4:10, 1].any()  # a paddle standing still is "background"
+    both = foreground_mask(video, ("median", "previous", "rare"), dilation=0, rare_fraction=0.05)
+    assert both[:, :, :, 4:10, 1].all() and both[0, 0, 2, 8, 7]  # paddle and (moving) ball
+    image = foreground_mask(video[:, :, :1], ("rare",), dilation=0, rare_fraction=0.05)
+    assert image[:, :, 0, 4:10, 1].all()  # T=1 still has a foreground
+
+
+def test_pixel_weights_with_rare_reference():
+    video = still_paddle_video()
+    config = TokenizerLossConfig(
+        foreground_weight=10.0,
+        foreground_references=("rare",),
+        foreground_dilation=0,
+        rare_colour_fraction=0.05,
+    )
+    weights = pixel_weights(video, config)
+    assert weights[0, 0, 0, 5, 1] == 10.0 and weights[0, 0, 0, 15, 15] == 1.0
+    assert weights[0, 0, 0, 0, 0] == 1.0
+    with pytest.raises(ValueError, match="rare_colour_fraction"):
+        TokenizerLossConfig(rare_colour_fraction=0.0)
+    with pytest.raises(ValueError, match="foreground_references"):
+        TokenizerLossConfig(foreground_references=("dominant",))
