@@ -28,10 +28,10 @@ from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.lm.orders.next_scale import tokenizer_options
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
+from arvideo.training.config_args import as_config
 from arvideo.training.ema import ParameterEMA
 from arvideo.training.optim import OptimizerConfig, build_optimizer
 from arvideo.training.previews import Preview
-from arvideo.training.tokenizer_module import as_config
 
 # VideoLMConfig fields that the token data set decides
 DERIVED_FIELDS = ("vocab_size", "code_depth", "latent_dim", "grid", "num_actions")

@@ -4,6 +4,11 @@ Owns the optimisation recipe (AdamW + warm-up/cosine, gradient clipping, an opti
 patch-GAN discriminator with its own optimiser) and the logging (losses, codebook usage per
 quantizer / scale / depth, reconstruction previews). The model itself lives in
 arvideo.tokenizer and knows nothing about training.
+
+Config arguments accept dataclasses (LightningCLI) or plain dicts (a checkpoint's
+hyperparameters, as `arvideo tokenizer export` rebuilds them). A continuous tokenizer's
+latent shift/scale are re-estimated on the first validation batch of every validation, so a
+checkpoint always carries statistics of its own encoder.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from arvideo.tokenizer import (
     TokenizerLossConfig,
     VideoTokenizer,
 )
+from arvideo.training.config_args import as_config
 from arvideo.training.optim import OptimizerConfig, build_optimizer
 from arvideo.training.previews import Preview
 
@@ -47,11 +53,14 @@ class TokenizerModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False  # two optimisers once the GAN is on
+        tokenizer = as_config(TokenizerConfig, tokenizer, "tokenizer")
         self.tokenizer = VideoTokenizer(tokenizer or TokenizerConfig())
-        self.loss_config = loss or TokenizerLossConfig()
-        self.optimizer_config = optimizer or OptimizerConfig()
+        self.loss_config = as_config(TokenizerLossConfig, loss, "loss") or TokenizerLossConfig()
+        self.optimizer_config = as_config(OptimizerConfig, optimizer, "optimizer")
+        self.optimizer_config = self.optimizer_config or OptimizerConfig()
         critic = None
         if self.loss_config.gan_weight > 0:
+            discriminator = as_config(DiscriminatorConfig, discriminator, "discriminator")
             critic = PatchDiscriminator(discriminator or DiscriminatorConfig())
         self.loss = TokenizerLoss(self.loss_config, critic)
         self.max_steps = max_steps
@@ -104,6 +113,10 @@ class TokenizerModule(L.LightningModule):
         return output.loss.detach()
 
     def validation_step(self, batch: VideoBatch, batch_idx: int) -> torch.Tensor:
+        if self.tokenizer.is_continuous and batch_idx == 0 and not self.trainer.sanity_checking:
+            # the latent shift/scale handed to generators follow the model as it trains; they
+            # only normalise what encode() returns (decoding undoes them), so the loss is blind
+            self.tokenizer.set_latent_statistics(batch.video)
         reconstruction = self.tokenizer(batch.video)
         output = self.loss.generator_loss(batch.video, reconstruction, step=0)
         self.log("val/loss", output.loss, prog_bar=True, batch_size=len(batch))
