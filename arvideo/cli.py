@@ -40,7 +40,9 @@ def _usage(commands: dict, prefix: str) -> str:
         sub = " | ".join(target) if isinstance(target, dict) else ""
         lines.append(f"  {name:<10} {sub}")
     if prefix == "arvideo":
-        lines.append(f"  {' | '.join(LIGHTNING_SUBCOMMANDS)}   --config configs/...yaml (LightningCLI)")
+        lines.append(
+            f"  {' | '.join(LIGHTNING_SUBCOMMANDS)}   --config configs/...yaml (LightningCLI)"
+        )
     return "\n".join(lines)
 
 
@@ -63,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
             return
         name = argv.pop(0)
         if name not in commands:
-            print(f"{prefix}: unknown command {name!r}\n\n{_usage(commands, prefix)}", file=sys.stderr)
+            print(
+                f"{prefix}: unknown command {name!r}\n\n{_usage(commands, prefix)}", file=sys.stderr
+            )
             raise SystemExit(2)
         target, prefix = commands[name], f"{prefix} {name}"
         if isinstance(target, str):

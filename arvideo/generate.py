@@ -137,11 +137,6 @@ class VideoGenerator:
         return config.order in ("next_token", "next_block") and config.block_frames == 1
 
     @property
-    def uses_scale_pyramids(self) -> bool:
-        """Next-scale on continuous latents samples residual pyramids B×T×L×C."""
-        return self.lm.config.order == "next_scale" and self.lm.config.head == "diffusion"
-
-    @property
     def decode_window(self) -> int:
         """Latent frames that determine one decoded frame (causal receptive field)."""
         pads = (getattr(m, "time_pad", 0) for m in self.tokenizer.decoder.modules())
@@ -220,9 +215,7 @@ class VideoGenerator:
         """LM values (codes B×T×h×w(×d) or latents B×T×h×w×C) -> latents B×C×T×h×w."""
         if self.lm.config.head == "categorical":
             return self.tokenizer.codes_to_latents(values)
-        if self.uses_scale_pyramids:
-            values = self.lm.order.arithmetic.compose(values)
-        return values.permute(0, 4, 1, 2, 3)
+        return self.lm.to_tokenizer_values(values).permute(0, 4, 1, 2, 3)
 
     @staticmethod
     def _to_uint8(video_BCTHW: torch.Tensor) -> np.ndarray:
@@ -403,7 +396,7 @@ def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch
     if gen.lm.config.head == "categorical":
         return encoded.codes.long()
     latents = encoded.latents.float().permute(0, 2, 3, 4, 1)
-    return gen.lm.order.arithmetic.decompose(latents) if gen.uses_scale_pyramids else latents
+    return gen.lm.from_tokenizer_values(latents)
 
 
 def _as_uint8(frames, name: str) -> np.ndarray:

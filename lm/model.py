@@ -209,6 +209,19 @@ class VideoLM(nn.Module):
         h = self.backbone(seq.x_BND, seq.positions, mask, seq.cond_BND)
         return h[:, seq.prefix_len :]
 
+    @property
+    def predicts_pyramids(self) -> bool:
+        """Next-scale on continuous latents predicts residual pyramids B×T×L×C."""
+        return self.config.order == "next_scale" and self.config.head == "diffusion"
+
+    def from_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        """Tokenizer values (codes, or latents B×T×H×W×C) -> the values this LM predicts."""
+        return self.order.arithmetic.decompose(values) if self.predicts_pyramids else values
+
+    def to_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        """The inverse of `from_tokenizer_values` (for decoding what the LM generated)."""
+        return self.order.arithmetic.compose(values) if self.predicts_pyramids else values
+
     def values_of(self, batch: TokenBatch) -> torch.Tensor:
         tokens = batch.codes if self.config.values == "codes" else batch.latents
         if tokens is None:

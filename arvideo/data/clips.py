@@ -149,11 +149,15 @@ class DatasetWriter:
         }
 
     def write_manifest(self) -> None:
-        """Atomic rewrite of dataset.json (temp file + rename)."""
-        path = self.out / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_manifest(self.out, self.manifest())
+
+
+def write_manifest(folder: str | Path, manifest: dict) -> None:
+    """Atomic rewrite of FOLDER/dataset.json (temp file + rename): a reader never sees half."""
+    path = Path(folder) / MANIFEST_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def read_manifest(folder: str | Path) -> dict | None:

@@ -24,8 +24,6 @@ knows nothing about training or the generator.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arvideo.data.clips import MANIFEST_NAME, SPLITS, progress_bar, read_manifest
+from arvideo.data.clips import SPLITS, progress_bar, read_manifest, write_manifest
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
 from arvideo.tokenizer import VideoTokenizer
@@ -111,10 +109,7 @@ class TokenShardWriter:
         }
 
     def write_manifest(self) -> None:
-        path = self.out / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_manifest(self.out, self.manifest())
 
 
 def tokenizer_info(model: VideoTokenizer, folder: Path, clip: tuple[int, int, int]) -> dict:

@@ -173,16 +173,11 @@ class GeneratorModule(L.LightningModule):
         config = self.model.config
         return config.order == "next_scale" and config.head == "categorical"
 
-    @property
-    def uses_scale_pyramids(self) -> bool:
-        config = self.model.config
-        return config.order == "next_scale" and config.head == "diffusion"
-
     def prepare(self, batch: TokenBatch) -> TokenBatch:
         """Next-scale on continuous latents trains on residual pyramids B×T×L×C."""
-        if not self.uses_scale_pyramids:
+        if batch.latents is None:
             return batch
-        return replace(batch, latents=self.model.order.arithmetic.decompose(batch.latents))
+        return replace(batch, latents=self.model.from_tokenizer_values(batch.latents))
 
     # -- optimisation -----------------------------------------------------------------------
 
@@ -259,8 +254,7 @@ class GeneratorModule(L.LightningModule):
     def decode(self, values: torch.Tensor) -> torch.Tensor:
         """Codes B×T×... or latents B×T×H×W×C -> video B×C×T×H×W in [-1, 1]."""
         tokenizer = self.tokenizer()
-        if self.uses_scale_pyramids:
-            values = self.model.order.arithmetic.compose(values)
+        values = self.model.to_tokenizer_values(values)
         if self.info.kind == "codes":
             return tokenizer.decode_codes(values).clamp(-1, 1)
         return tokenizer.decode(values.permute(0, 4, 1, 2, 3).float()).clamp(-1, 1)

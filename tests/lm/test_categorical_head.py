@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.heads.categorical import CategoricalHead
 from arvideo.lm.heads.filters import sample_logits, top_k_filter, top_p_filter

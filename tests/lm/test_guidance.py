@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from arvideo.lm.guidance import cfg_schedule
 
 

@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+
 from arvideo.lm.text_encoder import TextEncoder, resolve_text_encoder_path
 
 MAX_TOKENS = 16
