@@ -1,0 +1,112 @@
+"""Rolling out a trained generator on held-out windows and measuring it.
+
+A rollout: the first c frames of each evaluation window are encoded (context), the LM
+samples the next `horizon` latent frames with the true actions (world model) or with the
+actions dropped to null, the tokenizer decodes, and only the predicted frames are scored.
+Several seeds run as one batch (window i under seed s is row s·B + i, one torch.Generator),
+so diversity is the spread across those rows. Cost: wall time of sampling + decoding per
+generated frame (batch amortised), transformer forward passes per generated frame, and
+peak memory (CUDA: allocator peak of the call; CPU: the process's peak RSS so far, which
+only grows: read it as an upper bound). Also: training FLOPs and the measured matmul peak
+for model FLOP utilisation. Knows the LM/tokenizer APIs and rollout_eval; not reports.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from arvideo.bench.paradigm_models import TrainedGenerator
+from arvideo.lm.conditioning import Conditions
+from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.model import VideoLM
+from arvideo.tokenizer import VideoTokenizer
+
+
+@dataclass
+class Rollout:
+    video_SBCTHW: torch.Tensor  # predicted frames only, float [-1, 1]
+    ms_per_frame: float  # sampling + decoding, per generated frame, batch amortised
+    forward_passes_per_frame: float  # per generated latent frame (prefill included)
+    peak_memory_mb: float
+
+
+def decode_values(tokenizer: VideoTokenizer, values: torch.Tensor) -> torch.Tensor:
+    """Codes or B×T×H×W×C latents -> video B×C×T×H×W in [-1, 1]."""
+    if tokenizer.is_continuous:
+        return tokenizer.decode(values.permute(0, 4, 1, 2, 3).float()).clamp(-1, 1)
+    return tokenizer.decode_codes(values).clamp(-1, 1)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+@torch.no_grad()
+def rollout(
+    trained: TrainedGenerator,
+    tokenizer: VideoTokenizer,
+    context_values: torch.Tensor,
+    actions_BT: torch.Tensor | None,
+    horizon: int,
+    seeds: int,
+    seed: int,
+    settings: SamplingSettings,
+) -> Rollout:
+    """Sample `horizon` frames after the context for every window under `seeds` seeds."""
+    model: VideoLM = trained.model
+    device = next(model.parameters()).device
+    c = context_values.shape[1]
+    context = model.from_tokenizer_values(context_values)
+    context = context.repeat(seeds, *[1] * (context.ndim - 1)).to(device)
+    conditions = Conditions(
+        actions_BT=None if actions_BT is None else actions_BT.repeat(seeds, 1).to(device)
+    )
+    generator = torch.Generator(device=device).manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    out = model.generate(context, conditions, c + horizon, settings, generator=generator)
+    video = decode_values(tokenizer, model.to_tokenizer_values(out.values))[:, :, c:]
+    elapsed = time.perf_counter() - start
+    B = context_values.shape[0]
+    return Rollout(
+        video_SBCTHW=video.cpu().unflatten(0, (seeds, B)),
+        ms_per_frame=1000 * elapsed / (seeds * B * horizon),
+        forward_passes_per_frame=out.forward_passes / horizon,
+        peak_memory_mb=peak_memory_mb(device),
+    )
+
+
+def matmul_peak_flops(size: int = 1024, repeats: int = 5, device: str = "cpu") -> float:
+    """The best fp32 matmul rate measured here (FLOP/s): the denominator of MFU."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    best = math.inf
+    for _ in range(repeats + 1):  # the first call warms up
+        if device != "cpu":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def training_flops_per_token(model: VideoLM, sequence_length: int) -> float:
+    """≈ 6 · parameters (the diffusion head counted once per noise draw) + attention scores
+    and values, 12 · depth · width · sequence (forward + backward, mask not exploited)."""
+    head = sum(p.numel() for p in model.head.parameters())
+    draws = getattr(model.head, "noise_draws", 1)
+    params = sum(p.numel() for p in model.parameters()) + head * (draws - 1)
+    config = model.config
+    return 6 * params + 12 * config.depth * config.width * sequence_length

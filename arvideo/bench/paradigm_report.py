@@ -1,0 +1,163 @@
+"""The paradigm comparison's outputs: paradigms.md, paradigms.json and two PNG plots.
+
+Takes the result dict built by paradigms.py (rows of plain numbers) and writes it with the
+shared helpers of report.py; plots use matplotlib's Agg backend (no display). Knows the row
+keys; knows nothing about how they were measured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arvideo.bench.report import Column, markdown_table, run_header, write_results
+
+MAIN_COLUMNS = [
+    Column("paradigm"), Column("tokenizer"),
+    Column("psnr", "PSNR dB"), Column("foreground_psnr", "fg PSNR dB"),
+    Column("ssim", "SSIM", 3), Column("tokenizer_foreground_psnr", "tokenizer recon fg PSNR"),
+    Column("ball_error_px", "ball err px"),
+    Column("right_paddle_error_px", "agent paddle err px"),
+    Column("action_following", "action-follow", 3),
+    Column("fidd", "FIDD ↓", 3), Column("diversity", "diversity", 4),
+    Column("forward_passes_per_frame", "fwd/frame", 1),
+    Column("ms_per_frame", "ms/frame"), Column("frames_per_s", "frames/s", 1),
+]  # fmt: skip
+NULL_COLUMNS = [
+    Column("paradigm"), Column("psnr", "PSNR dB"), Column("foreground_psnr", "fg PSNR dB"),
+    Column("ssim", "SSIM", 3), Column("action_following", "action-follow", 3),
+    Column("fidd", "FIDD ↓", 3), Column("diversity", "diversity", 4),
+]  # fmt: skip
+TRAIN_COLUMNS = [
+    Column("paradigm"), Column("params", digits=0), Column("train_steps", "steps", 0),
+    Column("train_wall_s", "wall s", 1), Column("train_tokens_per_s", "tokens/s", 0),
+    Column("mfu", "MFU %", 3), Column("peak_memory_mb", "peak mem MB", 0),
+    Column("final_loss", "final loss", 3),
+]  # fmt: skip
+TOKENIZER_COLUMNS = [
+    Column("tokenizer"), Column("used_by"), Column("steps", digits=0),
+    Column("wall_s", "wall s", 1), Column("psnr", "recon PSNR dB"),
+    Column("foreground_psnr", "recon fg PSNR dB"), Column("ssim", "recon SSIM", 3),
+]  # fmt: skip
+
+NOTES = """Notes:
+- Metrics are means over the predicted frames (horizon steps 1..H) of the held-out windows and
+  all seeds; per-step values are in paradigms.json and paradigms_psnr.png.
+- fg PSNR: pixels that differ from the training frames' median background. "tokenizer recon
+  fg PSNR" is the ceiling set by the paradigm's tokenizer (decode(encode(truth))).
+- ball / agent paddle err: distance in px (64×64 frames) between positions found by colour,
+  where both frames show the object.
+- action-follow: fraction of transitions taken with a directed action (direction per action
+  measured on real training frames) where the agent's paddle moved that way; the truth row is
+  its ceiling (paddle inertia and walls).
+- FIDD: Fréchet distance on penultimate features of a tiny inverse-dynamics CNN trained here on
+  real frame pairs (predicts the action). Not FVD; compare within this run only.
+- Actions dropped to null: the same rollouts with every action replaced by the null action
+  (scored against the truth, action-follow against the actions the model did not see).
+- diversity: mean per-pixel std across seeds of the same window (0 = deterministic).
+- ms/frame: sampling + decoding wall time per generated frame, amortised over the batch
+  (windows × seeds); fwd/frame: transformer calls per generated frame.
+- MFU: (≈ 6·params + attention) FLOPs per token × training tokens/s over the measured fp32
+  matmul peak; training wall time includes Lightning start-up (dominant at smoke budget).
+- peak mem: CUDA allocator peak, or on CPU the process's peak RSS so far (monotone).
+"""
+
+
+def _by_mode(result: dict, mode: str) -> list[dict]:
+    rows = []
+    for row in [result["truth"], result["baseline"], *result["paradigms"]]:
+        if mode in row:
+            rows.append({**row, **row[mode]})
+        else:
+            rows.append({"paradigm": row["paradigm"], "tokenizer": row.get("status")})
+    return rows
+
+
+def horizon_table(result: dict, key: str = "psnr_by_step") -> str:
+    """One row per rollout, one column per horizon step (true actions)."""
+    rows = [r for r in [result["baseline"], *result["paradigms"]] if "actions" in r]
+    if not rows:
+        return "(no rollouts)"
+    steps = len(rows[0]["actions"][key])
+    table = [
+        {"paradigm": r["paradigm"], **{f"t+{i + 1}": v for i, v in enumerate(r["actions"][key])}}
+        for r in rows
+    ]
+    return markdown_table(table, ["paradigm", *[f"t+{i + 1}" for i in range(steps)]])
+
+
+def paradigms_markdown(result: dict) -> str:
+    header = run_header(
+        "Paradigm comparison (world-model rollouts)",
+        result["command"],
+        result["machine"],
+        result["settings"],
+    )
+    skipped = [f"- {row['paradigm']}: {row['status']}" for row in result["paradigms"]
+               if row["status"] != "ok"]  # fmt: skip
+    sections = [
+        header,
+        "## With the true actions", markdown_table(_by_mode(result, "actions"), MAIN_COLUMNS),
+        "## PSNR dB per horizon step (true actions)", horizon_table(result),
+        "## Actions dropped to null", markdown_table(_by_mode(result, "no_actions"), NULL_COLUMNS),
+        "## Training (equal steps and batch)",
+        markdown_table([r for r in result["paradigms"] if r["status"] == "ok"], TRAIN_COLUMNS),
+        "## Tokenizers (reconstruction of the evaluation windows)",
+        markdown_table(result["tokenizers"], TOKENIZER_COLUMNS),
+    ]  # fmt: skip
+    if skipped:
+        sections += ["## Skipped", "\n".join(skipped)]
+    sections += [NOTES, "Plots: paradigms_psnr.png, paradigms_speed.png"]
+    return "\n\n".join(sections)
+
+
+def plot_psnr(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for row in [result["baseline"], *result["paradigms"]]:
+        if "actions" in row:
+            values = row["actions"]["psnr_by_step"]
+            style = "k--" if row is result["baseline"] else "-o"
+            axis.plot(range(1, len(values) + 1), values, style, label=row["paradigm"], ms=3)
+    axis.set_xlabel("horizon step (frames after the context)")
+    axis.set_ylabel("PSNR dB (true actions)")
+    axis.legend(fontsize=7)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_speed(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    for row in result["paradigms"]:
+        if "actions" in row:
+            point = (row["actions"]["ms_per_frame"], row["actions"]["foreground_psnr"])
+            axis.scatter(*point)
+            axis.annotate(row["paradigm"], point, fontsize=7)
+    axis.axhline(result["baseline"]["actions"]["foreground_psnr"], color="k", ls="--", lw=1)
+    axis.set_xscale("log")
+    axis.set_xlabel("ms per generated frame (log)")
+    axis.set_ylabel("foreground PSNR dB (dashed: copy last frame)")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def write_paradigm_report(out_dir: str | Path, result: dict) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    paths = write_results(out_dir, "paradigms", result, paradigms_markdown(result))
+    paths["psnr_png"] = plot_psnr(result, out_dir / "paradigms_psnr.png")
+    paths["speed_png"] = plot_speed(result, out_dir / "paradigms_speed.png")
+    return paths

@@ -1,0 +1,388 @@
+"""`arvideo bench paradigms`: next-token / next-block / next-scale × categorical / diffusion
+as world models on one Atari game, under one budget.
+
+Protocol. Clip shards (collected here with a fixed seed unless `data` is given) are stitched
+into episodes; train episodes give training windows, held-out val episodes the evaluation
+windows. Three tokenizers with the same encoder/decoder and budget (single-scale VQ,
+multi-scale VQ, continuous) are trained and their reconstructions scored; each generator is
+trained with the same backbone, steps, batch and seed on its tokenizer's values; then it
+rolls out `horizon` frames after `context` frames, with the true actions and with actions
+dropped to null, for several seeds. The copy-the-last-frame baseline and the truth (its own
+action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
+
+This module holds the budgets and the orchestration; data (episodes.py), models
+(paradigm_models.py), rollouts and cost (paradigm_eval.py), scores (rollout_eval.py), the
+feature network (frame_classifier.py) and the report (paradigm_report.py) live apart.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from arvideo.bench import paradigm_models as models
+from arvideo.bench.episodes import (
+    Windows,
+    evaluation_windows,
+    game_info,
+    load_episodes,
+    training_windows,
+)
+from arvideo.bench.frame_classifier import ClassifierConfig, fidd, train_classifier
+from arvideo.bench.paradigm_eval import (
+    matmul_peak_flops,
+    peak_memory_mb,
+    rollout,
+    training_flops_per_token,
+)
+from arvideo.bench.paradigm_report import write_paradigm_report
+from arvideo.bench.report import command_line, machine_info
+from arvideo.bench.rollout_eval import (
+    action_following,
+    copy_last_frame,
+    episode_directions,
+    horizon_scores,
+    paddle_rows,
+    seed_diversity,
+)
+from arvideo.bench.training import Budget
+from arvideo.lm.heads.base import SamplingSettings
+from arvideo.metrics import median_background, video_to_frames
+
+ORDERS = ("next_token", "next_block", "next_scale")
+HEADS = ("categorical", "diffusion")
+
+
+@dataclass
+class ParadigmBudget:
+    """Everything the two presets change; every paradigm gets the same numbers."""
+
+    sizes: models.ModelSizes
+    tokenizer_steps: int
+    generator_steps: int
+    batch_size: int  # tokenizer and generator alike
+    tokenizer_frames: int  # frames per tokenizer training crop
+    context_frames: int
+    horizon: int  # generated frames per rollout; LM clips are context + horizon long
+    max_train_windows: int  # training windows kept (evenly spaced), bounds encoding time
+    eval_windows: int
+    seeds: int  # samples per evaluation window (diversity)
+    classifier: ClassifierConfig
+    max_minutes_per_model: float | None = None  # safety cap; steps actually taken are reported
+    episodes: int = 3  # when collecting data here
+    max_steps_per_episode: int | None = 150
+    clip_length: int = 16
+
+
+def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
+    """smoke: seconds, for tests (tiny models, two steps); full: about an hour on 2 cores."""
+    if name == "smoke":
+        sizes = models.ModelSizes(
+            tokenizer_widths=(8, 8, 8, 8), codebook_size=32, lm_width=16, lm_depth=1,
+            lm_heads=2, diffusion_blocks=1, diffusion_steps=2,
+        )  # fmt: skip
+        return ParadigmBudget(
+            sizes, tokenizer_steps=2, generator_steps=2, batch_size=2, tokenizer_frames=2,
+            context_frames=2, horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
+            classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
+        )  # fmt: skip
+    if name == "full":  # a guess of ~45 min on 2 idle cores (not measured: see the report)
+        sizes = models.ModelSizes(
+            tokenizer_widths=(16, 32, 64, 64), codebook_size=256, lm_width=64, lm_depth=4,
+            lm_heads=4, diffusion_blocks=3, diffusion_steps=10, lm_lr=1e-3, warmup_steps=40,
+        )  # fmt: skip
+        return ParadigmBudget(
+            sizes, tokenizer_steps=400, generator_steps=300, batch_size=8, tokenizer_frames=4,
+            context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
+            classifier=ClassifierConfig(steps=300), max_minutes_per_model=6.0,
+            episodes=14, max_steps_per_episode=500,
+        )  # fmt: skip
+    raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")
+
+
+@dataclass
+class Bench:
+    """The shared state of one run: data, calibrations, reference scores."""
+
+    budget: ParadigmBudget
+    train: Windows
+    evaluate: Windows
+    background_CHW: torch.Tensor
+    directions: np.ndarray
+    classifier: torch.nn.Module
+    num_actions: int
+    peak_flops: float
+    seed: int
+    work: Path
+    tokenizer_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def context(self) -> torch.Tensor:
+        return self.evaluate.video_BCTHW[:, :, : self.budget.context_frames]
+
+    @property
+    def truth(self) -> torch.Tensor:
+        return self.evaluate.video_BCTHW[:, :, self.budget.context_frames :]
+
+
+def _collect(game: str, budget: ParadigmBudget, work: Path, seed: int) -> Path:
+    from arvideo.data.atari import collect_atari
+
+    out = work / "data" / game.lower()
+    collect_atari(
+        game=game, episodes=budget.episodes, out=str(out), clip_length=budget.clip_length,
+        max_steps_per_episode=budget.max_steps_per_episode, val_fraction=0.2,
+        shard_size=64, seed=seed, progress=False,
+    )  # fmt: skip
+    return out
+
+
+def _evenly(windows: Windows, count: int) -> Windows:
+    index = torch.from_numpy(np.linspace(0, len(windows) - 1, min(count, len(windows))).round())
+    return Windows(windows.video_BCTHW[index.long()], windows.actions_BT[index.long()])
+
+
+def prepare(data: Path, budget: ParadigmBudget, work: Path, seed: int) -> Bench:
+    length = budget.context_frames + budget.horizon
+    episodes = load_episodes(data, "train")
+    train = _evenly(
+        training_windows(episodes, length, max(1, length // 2)), budget.max_train_windows
+    )
+    evaluate = evaluation_windows(load_episodes(data, "val"), length, budget.eval_windows)
+    num_actions = max(game_info(data).num_actions, int(train.actions_BT.max()) + 1)
+    directions = episode_directions(episodes.frames, episodes.actions, num_actions)
+    generator = torch.Generator().manual_seed(seed)
+    classifier = train_classifier(
+        train.video_BCTHW, train.actions_BT, num_actions, budget.classifier, generator
+    )
+    return Bench(
+        budget, train, evaluate, median_background(train.video_BCTHW), directions,
+        classifier.net, num_actions, matmul_peak_flops(), seed, work,
+    )  # fmt: skip
+
+
+def score(bench: Bench, video_SBCTHW: torch.Tensor, actions_BT: torch.Tensor) -> dict:
+    """Every quality metric of predicted frames (S seeds × B windows) against the truth."""
+    S = video_SBCTHW.shape[0]
+    truth = bench.truth.repeat(S, 1, 1, 1, 1)
+    fake = video_SBCTHW.flatten(0, 1)
+    scores = horizon_scores(truth, fake, bench.background_CHW)
+    # action-following includes the step from the last context frame into the rollout
+    last = bench.context[:, :, -1:].repeat(S, 1, 1, 1, 1)
+    rows = paddle_rows(video_to_frames(torch.cat([last, fake], dim=2)))
+    taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(S, 1).numpy()
+    mean = lambda values: float(np.nanmean(values)) if np.isfinite(values).any() else None
+    return {
+        "psnr": mean(scores.psnr), "foreground_psnr": mean(scores.foreground_psnr),
+        "ssim": mean(scores.ssim),
+        "psnr_by_step": scores.psnr, "foreground_psnr_by_step": scores.foreground_psnr,
+        "ssim_by_step": scores.ssim,
+        "position_error_px_by_step": scores.position_error_px,
+        "visible_agreement_by_step": scores.visible_agreement,
+        "ball_error_px": mean(scores.position_error_px["ball"]),
+        "right_paddle_error_px": mean(scores.position_error_px["right_paddle"]),
+        "action_following": action_following(rows, taken, bench.directions),
+        "fidd": fidd(bench.classifier, truth, fake),
+        "diversity": seed_diversity(video_SBCTHW),
+    }  # fmt: skip
+
+
+def reference_rows(bench: Bench) -> tuple[dict, dict]:
+    """The truth (action-following ceiling) and the copy-the-last-frame baseline."""
+    actions = bench.evaluate.actions_BT
+    truth = score(bench, bench.truth[None], actions)
+    truth = {"action_following": truth["action_following"]}  # the rest is trivially perfect
+    copy = copy_last_frame(bench.context, bench.budget.horizon)[None]
+    baseline = score(bench, copy, actions)
+    cost = {"forward_passes_per_frame": 0.0, "ms_per_frame": None, "frames_per_s": None,
+            "diversity": 0.0}  # fmt: skip
+    return (
+        {"paradigm": "truth", "tokenizer": "–", "actions": truth},
+        {"paradigm": "copy last frame", "tokenizer": "–", "actions": {**baseline, **cost},
+         "no_actions": {**baseline, **cost}},
+    )  # fmt: skip
+
+
+def train_tokenizers(bench: Bench, kinds: list[str]) -> dict[str, models.TrainedTokenizer]:
+    budget, trained = bench.budget, {}
+    tokenizer_budget = Budget(budget.tokenizer_steps, budget.max_minutes_per_model)
+    for kind in kinds:
+        trained[kind] = models.train_tokenizer(
+            kind, bench.train, budget.sizes, tokenizer_budget, budget.batch_size,
+            budget.tokenizer_frames, bench.work / "runs" / f"tokenizer_{kind}", bench.seed,
+        )  # fmt: skip
+        recon = models.encode_values(trained[kind].tokenizer, bench.evaluate.video_BCTHW)
+        video = _decode(trained[kind].tokenizer, recon)
+        scores = horizon_scores(bench.evaluate.video_BCTHW, video, bench.background_CHW)
+        bench.tokenizer_rows.append({
+            "tokenizer": kind, "steps": trained[kind].steps, "wall_s": trained[kind].wall_s,
+            "psnr": float(np.mean(scores.psnr)), "ssim": float(np.mean(scores.ssim)),
+            "foreground_psnr": float(np.nanmean(scores.foreground_psnr)),
+            "used_by": ", ".join(f"{o} × {h}" for o in ORDERS for h in HEADS
+                                 if models.Paradigm(o, h).tokenizer_kind == kind),
+        })  # fmt: skip
+    return trained
+
+
+def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
+    from arvideo.bench.paradigm_eval import decode_values
+
+    with torch.no_grad():
+        return decode_values(tokenizer, values)
+
+
+def next_scale_missing() -> str | None:
+    try:
+        from arvideo.lm.orders import next_scale  # noqa: F401
+    except ImportError as error:
+        return f"skipped: arvideo.lm.orders.next_scale is not importable ({error})"
+    return None
+
+
+def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
+    budget = bench.budget
+    trained = models.train_generator(
+        paradigm, tokenizer, values, bench.train.actions_BT, budget.sizes,
+        Budget(budget.generator_steps, budget.max_minutes_per_model), budget.batch_size,
+        bench.work / "runs" / f"{paradigm.order}_{paradigm.head}", bench.seed,
+        bench.num_actions,
+    )  # fmt: skip
+    row = {**_training_row(bench, trained), "status": "ok"}
+    context = models.encode_values(tokenizer, bench.context)
+    settings = SamplingSettings(steps=budget.sizes.diffusion_steps)
+    actions = bench.evaluate.actions_BT
+    for mode, given in (("actions", actions), ("no_actions", None)):
+        out = rollout(trained, tokenizer, context, given, budget.horizon, budget.seeds,
+                      bench.seed, settings)  # fmt: skip
+        row[mode] = {
+            **score(bench, out.video_SBCTHW, actions),
+            "ms_per_frame": out.ms_per_frame, "frames_per_s": 1000 / out.ms_per_frame,
+            "forward_passes_per_frame": out.forward_passes_per_frame,
+        }  # fmt: skip
+        row["peak_memory_mb"] = max(row["peak_memory_mb"], out.peak_memory_mb)
+    return row
+
+
+def _training_row(bench: Bench, trained: models.TrainedGenerator) -> dict:
+    run, model = trained.run, trained.model
+    tokens_per_s = trained.tokens_per_step * run.steps / max(run.wall_s, 1e-9)
+    sequence = trained.tokens_per_step // bench.budget.batch_size
+    flops = training_flops_per_token(model, sequence) * tokens_per_s
+    return {
+        "paradigm": trained.paradigm.name, "order": trained.paradigm.order,
+        "head": trained.paradigm.head, "tokenizer": trained.paradigm.tokenizer_kind,
+        "params": sum(p.numel() for p in model.parameters()),
+        "train_steps": run.steps, "train_wall_s": run.wall_s,
+        "train_tokens_per_s": tokens_per_s, "mfu": 100 * flops / bench.peak_flops,
+        "final_loss": run.metrics.get("train/loss"),
+        "peak_memory_mb": peak_memory_mb(torch.device("cpu")),
+    }  # fmt: skip
+
+
+def bench_paradigms(
+    budget: Literal["smoke", "full"] = "smoke",
+    data: str | None = None,
+    game: str = "Pong",
+    out: str = "benchmarks/results",
+    work_dir: str | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+    tokenizer_steps: int | None = None,
+    generator_steps: int | None = None,
+) -> dict:
+    """Compare the six paradigms as world models; writes paradigms.md/.json/.png to `out`.
+
+    Args:
+        budget: 'smoke' (seconds, tiny models, for tests) or 'full' (about an hour on 2 cores).
+        data: a clip dataset folder with actions (train and val splits); None collects
+            `game` here with a fixed seed.
+        game: ale-py game to collect when `data` is None (the protocol is game-agnostic; the
+            game-state and action-following metrics know Pong's colours).
+        out: results folder.
+        work_dir: collected data and training logs (default: a temporary folder).
+        seed: data collection, initialisation, batches and sampling.
+        threads: torch CPU threads during the run (restored afterwards); None keeps them.
+            On a shared, loaded machine 1 thread is often faster than oversubscribing.
+        tokenizer_steps: override the preset's optimizer steps per tokenizer.
+        generator_steps: override the preset's optimizer steps per generator.
+    """
+    preset = budget_preset(budget)
+    for name, steps in (("tokenizer_steps", tokenizer_steps), ("generator_steps", generator_steps)):
+        if steps is not None:
+            if steps < 1:
+                raise ValueError(f"{name} must be >= 1, got {steps}")
+            setattr(preset, name, steps)
+    temporary = tempfile.TemporaryDirectory(prefix="arvideo-paradigms-")
+    with cpu_threads(threads), temporary:
+        work = Path(work_dir or temporary.name)
+        data_path = Path(data) if data else _collect(game, preset, work, seed)
+        bench = prepare(data_path, preset, work, seed)
+        result = run_all(bench)
+        result.update(
+            command=command_line(), machine=machine_info(),
+            settings={"budget": budget, "data": str(data_path),
+                      "game": game_info(data_path).game, "seed": seed, **_settings(preset)},
+        )  # fmt: skip
+    write_paradigm_report(out, result)
+    return result
+
+
+@contextmanager
+def cpu_threads(threads: int | None):
+    """torch.set_num_threads inside the block, the previous count after."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def run_all(bench: Bench) -> dict:
+    truth, baseline = reference_rows(bench)
+    skip = next_scale_missing()
+    paradigms = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
+    runnable = [p for p in paradigms if not (skip and p.order == "next_scale")]
+    kinds = list(dict.fromkeys(p.tokenizer_kind for p in runnable))
+    tokenizers = train_tokenizers(bench, kinds)
+    values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
+              for k, t in tokenizers.items()}  # fmt: skip
+    rows = []
+    for paradigm in paradigms:
+        if paradigm not in runnable:
+            rows.append({"paradigm": paradigm.name, "status": skip})
+            continue
+        kind = paradigm.tokenizer_kind
+        try:
+            row = run_paradigm(bench, paradigm, tokenizers[kind].tokenizer, values[kind])
+        except Exception as error:  # next_scale is young: report it, keep the other rows
+            if paradigm.order != "next_scale":
+                raise
+            row = {"paradigm": paradigm.name, "status": f"failed: {error!r}"}
+        recon = next(t for t in bench.tokenizer_rows if t["tokenizer"] == kind)
+        for mode in ("actions", "no_actions"):
+            if mode in row:
+                row[mode]["tokenizer_foreground_psnr"] = recon["foreground_psnr"]
+        rows.append(row)
+    return {
+        "truth": truth, "baseline": baseline, "paradigms": rows,
+        "tokenizers": bench.tokenizer_rows,
+        "action_directions": bench.directions.tolist(),
+        "peak_matmul_gflops": bench.peak_flops / 1e9,
+    }  # fmt: skip
+
+
+def _settings(preset: ParadigmBudget) -> dict:
+    settings = asdict(preset)
+    sizes = settings.pop("sizes")
+    settings.pop("classifier")
+    return {**settings, **{f"model.{k}": v for k, v in sizes.items()}}

@@ -1,0 +1,381 @@
+"""`arvideo bench speed`: how fast arvideo samples, trains, tokenizes and plays, on this machine.
+
+Random-weight models of the base config sizes (speed needs no training): the backbone of
+configs/lm/*.yaml (width 256, depth 6, 8 heads, 8×8 latent grid per 64×64 frame) and the
+tokenizer of configs/tokenizer/pong_fsq.yaml (TokenizerConfig defaults while that file holds
+template placeholders). Every number is a median of repeats from one run; ratios divide
+numbers of the same run. The fp32 matmul peak is measured in the same run and MFU is
+training FLOP/s (counted by torch's FlopCounterMode) over that peak. Targets are reported as
+met or missed, never hidden. This module knows the public APIs of VideoLM, VideoTokenizer
+and VideoGenerator, nothing of their insides.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from arvideo.bench.report import (
+    Column,
+    command_line,
+    key_values,
+    machine_info,
+    markdown_table,
+    run_header,
+    write_results,
+)
+from arvideo.data.batch import TokenBatch
+from arvideo.generate import VideoGenerator
+from arvideo.lm.conditioning import Conditions
+from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.model_folder import ModelInfo
+from arvideo.tokenizer import TokenizerConfig, VideoTokenizer
+
+TOKENIZER_CONFIG = Path(__file__).resolve().parents[2] / "configs/tokenizer/pong_fsq.yaml"
+HAS_NEXT_SCALE = importlib.util.find_spec("arvideo.lm.orders.next_scale") is not None
+
+
+@dataclass(frozen=True)
+class SpeedConfig:
+    width: int = 256  # backbone of configs/lm/*.yaml
+    depth: int = 6
+    heads: int = 8
+    frame_size: int = 64  # pixels; the tokenizer's 8× compression gives an 8×8 grid
+    clip_frames: int = 8  # latent frames of a training clip (the LM's grid T)
+    num_actions: int = 6  # Pong's action space
+    scales: tuple[int, ...] = (1, 2, 3, 4, 6, 8)  # next_scale, last = latent grid side
+    rollout_frames: int = 16  # frames per sampled rollout (no context), batch 1
+    train_batch: int = 16  # clips per training step (configs/lm batch_size)
+    tokenizer_batch: int = 8  # clips per encode / decode timing
+    session_steps: int = 1000  # interactive world-model steps
+    repeats: int = 3  # median over this many timings (after one warm-up)
+    uncached_repeats: int = 1  # the uncached next-token rollout is slow: fewer repeats
+    matmul_size: int = 2048  # n of the n×n fp32 matmul that measures the peak
+    tokenizer: dict | None = None  # TokenizerConfig fields; None = TOKENIZER_CONFIG
+
+
+PRESETS = {
+    "base": SpeedConfig(),
+    # a test: tiny models, two of everything; numbers mean nothing
+    "smoke": SpeedConfig(
+        width=32, depth=1, heads=2, frame_size=16, clip_frames=3, scales=(1, 2, 4),
+        rollout_frames=2, train_batch=2, tokenizer_batch=1, session_steps=3, repeats=1,
+        matmul_size=128,
+        tokenizer=dict(widths=[16], patch_size=4, spatial_compression=4, latent_dim=3,
+                       norm_groups=8, bottleneck=dict(kind="fsq", fsq_levels=[4, 4, 4])),
+    ),
+}  # fmt: skip
+
+TARGETS = {
+    "session_fps": 30.0,  # interactive next-block world model at 64×64, decode included
+    "kv_speedup_next_token": 10.0,  # cached vs uncached, 16-frame rollout
+    "train_mfu": 0.40,  # of the measured fp32 matmul peak, base config
+}
+
+
+@dataclass
+class Timing:
+    median_s: float
+    runs_s: list[float]
+
+
+def median_time(fn, repeats: int, warmup: int = 1) -> Timing:
+    """Median wall time of `fn()` over `repeats` calls, after `warmup` untimed ones."""
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats} must be >= 1")
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(repeats):
+        _sync()
+        start = time.perf_counter()
+        fn()
+        _sync()
+        runs.append(time.perf_counter() - start)
+    return Timing(statistics.median(runs), runs)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def matmul_peak(n: int, repeats: int, device: str) -> dict:
+    """FLOP/s of an n×n @ n×n fp32 matmul: the machine's practical ceiling for MFU."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=generator).to(device)
+    b = torch.randn(n, n, generator=generator).to(device)
+    timing = median_time(lambda: a @ b, max(repeats, 5))
+    return {"n": n, "seconds": timing.median_s, "gflops": 2 * n**3 / timing.median_s / 1e9}
+
+
+def load_tokenizer_config(config: SpeedConfig) -> tuple[TokenizerConfig, str]:
+    """(config, where it came from)."""
+    if config.tokenizer is not None:
+        return TokenizerConfig.from_dict(dict(config.tokenizer)), "preset"
+    if TOKENIZER_CONFIG.is_file():
+        args = yaml.safe_load(TOKENIZER_CONFIG.read_text())["model"]["init_args"]["tokenizer"]
+        try:
+            return TokenizerConfig.from_dict(dict(args)), "configs/tokenizer/pong_fsq.yaml"
+        except (TypeError, ValueError):  # template placeholders (WIDTHS) not filled in yet
+            pass
+    return TokenizerConfig(), "TokenizerConfig() defaults"
+
+
+def build_lm(config: SpeedConfig, order: str, tokenizer: VideoTokenizer) -> VideoLM:
+    grid = config.frame_size // tokenizer.spatial_compression
+    options = {}
+    if order == "next_scale":
+        scales = config.scales
+        options = dict(scales=list(scales), code_dim=tokenizer.latent_dim)
+    lm_config = VideoLMConfig(
+        width=config.width, depth=config.depth, heads=config.heads, order=order,
+        refine=order == "next_block", order_options=options, vocab_size=tokenizer.vocab_size,
+        grid=(config.clip_frames, grid, grid), window_frames=config.clip_frames - 1,
+        num_actions=config.num_actions,
+    )  # fmt: skip
+    torch.manual_seed(0)  # construction only: weights of a speed test do not matter
+    return VideoLM(lm_config).eval()
+
+
+def rollout(lm: VideoLM, config: SpeedConfig, use_cache: bool, repeats: int) -> dict:
+    """A rollout of `rollout_frames` frames from nothing, batch 1, action-conditioned."""
+    frames = config.rollout_frames
+    actions = torch.randint(config.num_actions, (1, frames), generator=_gen())
+    calls = []
+
+    def run():
+        out = lm.generate(None, Conditions(actions), frames, generator=_gen(), use_cache=use_cache)
+        calls.append(out.forward_passes)
+
+    # the cached rollout (run first) warmed the same kernels: the slow uncached one is not
+    # run twice
+    timing = median_time(run, repeats, warmup=1 if use_cache else 0)
+    return {"seconds": timing.median_s, "fps": frames / timing.median_s, "passes": calls[-1]}
+
+
+def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
+    """One optimiser step (forward, backward, AdamW) on a batch of random codes."""
+    T, H, W = lm.config.grid
+    if lm.config.order == "next_scale":
+        shape = (config.train_batch, T, lm.order.tokens_per_frame)
+    else:
+        shape = (config.train_batch, T, H, W)
+    codes = torch.randint(lm.config.vocab_size, shape, generator=_gen())
+    actions = torch.randint(config.num_actions, (config.train_batch, T), generator=_gen())
+    batch = TokenBatch(codes=codes, actions=actions)
+    optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
+    lm.train()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        lm.loss(batch, _gen()).loss.backward()
+        optimizer.step()
+
+    with FlopCounterMode(display=False) as counter:
+        lm.loss(batch, _gen()).loss.backward()
+    timing = median_time(step, repeats)
+    lm.eval()
+    flops = counter.get_total_flops()
+    tokens = int(np.prod(shape))
+    return {
+        "seconds": timing.median_s,
+        "tokens_per_s": tokens / timing.median_s,
+        "gflop_per_step": flops / 1e9,
+        "gflops": flops / timing.median_s / 1e9,
+    }
+
+
+@torch.no_grad()
+def tokenizer_speed(tokenizer: VideoTokenizer, config: SpeedConfig, repeats: int) -> dict:
+    shape = (config.tokenizer_batch, 3, config.clip_frames, config.frame_size, config.frame_size)
+    video = torch.rand(shape, generator=_gen()) * 2 - 1
+    latents = tokenizer.encode(video, _gen()).latents
+    frames = shape[0] * shape[2]
+    encode = median_time(lambda: tokenizer.encode(video, _gen()), repeats)
+    decode = median_time(lambda: tokenizer.decode(latents), repeats)
+    return {"encode_fps": frames / encode.median_s, "decode_fps": frames / decode.median_s}
+
+
+def session_speed(tokenizer: VideoTokenizer, lm: VideoLM, config: SpeedConfig) -> dict:
+    """`VideoGenerator.session`: step(action) -> decoded frame, `session_steps` times."""
+    size = config.frame_size
+    info = ModelInfo(frame_size=(size, size), clip_frames=config.clip_frames)
+    generator = VideoGenerator(tokenizer, lm, info)
+    frame = torch.randint(256, (1, size, size, 3), generator=_gen(), dtype=torch.uint8)
+    session = generator.session(context=frame.numpy(), seed=0)
+    actions = torch.randint(config.num_actions, (config.session_steps,), generator=_gen())
+    steps_s = []
+    start = time.perf_counter()
+    for action in actions.tolist():
+        before = time.perf_counter()
+        session.step(action)
+        steps_s.append(time.perf_counter() - before)
+    total = time.perf_counter() - start
+    return {
+        "steps": config.session_steps,
+        "steps_per_s": config.session_steps / total,
+        "median_step_ms": 1e3 * statistics.median(steps_s),
+        "p90_step_ms": 1e3 * float(np.percentile(steps_s, 90)),
+        "decode_window": generator.decode_window,
+        "cache_tokens": session.cache_length,
+    }
+
+
+def decode_share(tokenizer: VideoTokenizer, lm: VideoLM, config: SpeedConfig) -> dict:
+    """Where a session step goes: the decode of the window vs the LM's one frame."""
+    size = config.frame_size
+    info = ModelInfo(frame_size=(size, size), clip_frames=config.clip_frames)
+    generator = VideoGenerator(tokenizer, lm, info)
+    grid = size // tokenizer.spatial_compression
+    window = generator.decode_window
+    codes = torch.randint(tokenizer.vocab_size, (1, window, grid, grid), generator=_gen())
+    latents = tokenizer.codes_to_latents(codes)
+    with torch.no_grad():
+        window_s = median_time(lambda: tokenizer.decode(latents), config.repeats).median_s
+        one_s = median_time(lambda: tokenizer.decode(latents[:, :, -1:]), config.repeats).median_s
+    return {"decode_window_ms": 1e3 * window_s, "decode_one_frame_ms": 1e3 * one_s}
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def bench_speed(
+    preset: Literal["base", "smoke"] = "base",
+    out: str = "benchmarks/results",
+    threads: int | None = None,
+    session_steps: int | None = None,
+    orders: str | None = None,
+) -> dict:
+    """Sampling (KV-cached vs not, per order), training MFU, tokenizer and session speed.
+
+    Args:
+        preset: 'base' (the base config sizes) or 'smoke' (tiny, for tests).
+        out: folder of speed.{md,json}.
+        threads: torch CPU threads (default: torch's choice, printed in the results).
+        session_steps: override the interactive session length (1000 in 'base').
+        orders: comma-separated orders (default: next_token, next_block, and next_scale when
+            lm/orders/next_scale.py exists).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r}; use one of {sorted(PRESETS)}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    config = PRESETS[preset]
+    if session_steps is not None:
+        config = replace(config, session_steps=session_steps)
+    default = ["next_token", "next_block"] + (["next_scale"] if HAS_NEXT_SCALE else [])
+    chosen = [o.strip() for o in orders.split(",")] if orders else default
+    data = measure(config, chosen)
+    data.update(benchmark="speed", preset=preset, command=command_line(), machine=machine_info())
+    data["config"] = asdict(config)
+    write_results(out, "speed", data, speed_markdown(data))
+    return data
+
+
+def measure(config: SpeedConfig, orders: list[str]) -> dict:
+    tokenizer_config, source = load_tokenizer_config(config)
+    torch.manual_seed(0)
+    tokenizer = VideoTokenizer(tokenizer_config).eval()
+    peak = matmul_peak(config.matmul_size, config.repeats, "cpu")
+    print(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s", flush=True)
+    rows, models = [], {}
+    for order in orders:
+        lm = models[order] = build_lm(config, order, tokenizer)
+        uncached_repeats = config.uncached_repeats if order == "next_token" else config.repeats
+        cached = rollout(lm, config, True, config.repeats)
+        uncached = rollout(lm, config, False, uncached_repeats)
+        train = training_step_speed(lm, config, config.repeats)
+        row = {
+            "order": order,
+            "parameters": sum(p.numel() for p in lm.parameters()),
+            "cached_fps": cached["fps"],
+            "uncached_fps": uncached["fps"],
+            "kv_speedup": uncached["seconds"] / cached["seconds"],
+            "passes_per_frame": cached["passes"] / config.rollout_frames,
+            "train_step_s": train["seconds"],
+            "train_tokens_per_s": train["tokens_per_s"],
+            "train_gflops": train["gflops"],
+            "mfu": train["gflops"] / peak["gflops"],
+        }
+        rows.append(row)
+        print(f"{order}: {row}", flush=True)
+    base_fps = next((r["cached_fps"] for r in rows if r["order"] == "next_token"), None)
+    for row in rows:
+        row["vs_next_token"] = None if base_fps is None else row["cached_fps"] / base_fps
+    data = {"matmul_peak": peak, "orders": rows, "tokenizer_source": source}
+    data["tokenizer"] = tokenizer_speed(tokenizer, config, config.repeats)
+    data["tokenizer"]["parameters"] = sum(p.numel() for p in tokenizer.parameters())
+    if "next_block" in models:
+        data["session"] = session_speed(tokenizer, models["next_block"], config)
+        data["session"].update(decode_share(tokenizer, models["next_block"], config))
+    data["targets"] = check_targets(data)
+    return data
+
+
+def check_targets(data: dict) -> list[dict]:
+    by_order = {r["order"]: r for r in data["orders"]}
+    found = {
+        "session_fps": data.get("session", {}).get("steps_per_s"),
+        "kv_speedup_next_token": by_order.get("next_token", {}).get("kv_speedup"),
+        "train_mfu": by_order.get("next_block", data["orders"][0] if data["orders"] else {}).get(
+            "mfu"
+        ),
+    }
+    return [
+        {"target": name, "goal": goal, "measured": found[name],
+         "met": None if found[name] is None else found[name] >= goal}
+        for name, goal in TARGETS.items()
+    ]  # fmt: skip
+
+
+ORDER_COLUMNS = [
+    Column("order"),
+    Column("parameters", "params"),
+    Column("cached_fps", "KV-cached fr/s"),
+    Column("uncached_fps", "uncached fr/s", 3),
+    Column("kv_speedup", "KV speed-up ×", 1),
+    Column("vs_next_token", "fr/s vs next-token ×", 1),
+    Column("passes_per_frame", "forwards / frame", 1),
+    Column("train_step_s", "train step s", 3),
+    Column("train_tokens_per_s", "train tok/s", 0),
+    Column("train_gflops", "train GFLOP/s", 1),
+    Column("mfu", "MFU", 3),
+]
+
+
+def speed_markdown(data: dict) -> str:
+    config = data["config"]
+    parts = [
+        run_header("Speed benchmark", data["command"], data["machine"], {"preset": data["preset"]}),
+        "Config (random weights):\n\n" + key_values(config),
+        f"Tokenizer: {data['tokenizer_source']}.",
+        "fp32 matmul peak (measured in this run): "
+        f"{data['matmul_peak']['gflops']:.1f} GFLOP/s (n={data['matmul_peak']['n']}).",
+        f"Sampling: {config['rollout_frames']}-frame rollouts from nothing, batch 1, medians of "
+        f"{config['repeats']} (uncached next-token: {config['uncached_repeats']}). Training: "
+        f"batch {config['train_batch']} × {config['clip_frames']} latent frames, forward + "
+        "backward + AdamW; MFU = counted FLOP/s / matmul peak.",
+        markdown_table(data["orders"], ORDER_COLUMNS),
+        "Tokenizer (frames/s):\n\n" + key_values(data["tokenizer"], 1),
+    ]
+    if "session" in data:
+        parts.append(
+            "Interactive session (next-block world model, decode included):\n\n"
+            + key_values(data["session"], 2)
+        )
+    targets = [{**t, "met": "MET" if t["met"] else "MISSED"} for t in data["targets"]]
+    parts.append("Targets:\n\n" + markdown_table(targets, [
+        Column("target"), Column("goal", digits=2), Column("measured", digits=3), Column("met"),
+    ]))  # fmt: skip
+    return "\n\n".join(parts)

@@ -1,0 +1,349 @@
+"""`arvideo bench tokenizer`: bottlenecks compared on the same Pong shards and budget.
+
+For each bottleneck kind, a tokenizer is trained from configs/tokenizer/<prefix>_<kind>.yaml
+(`pong_` for the full budget, the tiny `debug_` models for the smoke budget) through
+`train_module`, saved as a tokenizer folder under the run folder (reusable by the paradigm
+benchmark), and measured on the held-out episodes (val split) by `evaluate_tokenizer`. This
+module knows the benchmark recipe and the result layout; the metrics themselves come
+from arvideo.metrics, arvideo.pong_objects and arvideo.tokenizer.CodebookUsage.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import yaml
+
+from arvideo.bench.report import (
+    Column,
+    command_line,
+    machine_info,
+    markdown_table,
+    run_header,
+    write_png,
+    write_results,
+)
+from arvideo.bench.training import Budget, train_module
+from arvideo.data.datamodule import VideoDataModule
+from arvideo.metrics import (
+    foreground_psnr,
+    median_background,
+    object_error,
+    psnr,
+    ssim,
+    video_to_frames,
+)
+from arvideo.tokenizer import CodebookUsage, VideoTokenizer
+from arvideo.training.previews import frame_grid, to_uint8_frames
+from arvideo.training.tokenizer_module import TokenizerModule
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "tokenizer"
+PSNR_CAP_DB = 100.0  # a perfectly reconstructed frame has infinite PSNR; averaged as this
+
+
+@dataclass(frozen=True)
+class TokenizerBudget:
+    config_prefix: str  # configs/tokenizer/<prefix>_<kind>.yaml
+    max_steps: int | None  # None: the config's trainer.max_steps
+    max_minutes: float | None  # wall clock per bottleneck
+    eval_clips: int  # val clips measured (the whole val split when smaller)
+    background_clips: int  # train clips whose per-pixel median is the background
+    batch_size: int | None = None  # None: the config's data.batch_size
+    crop_frames: int | None = None  # training crop; None: the config's data.num_frames
+    eval_frames: int | None = None  # frames per val clip measured; None: the whole clip
+
+
+BUDGETS = {
+    # seconds on a busy 2-core machine: checks the plumbing, not the quality
+    "smoke": TokenizerBudget("debug", 1, None, 2, 4, batch_size=2, crop_frames=1, eval_frames=2),
+    "full": TokenizerBudget("pong", None, 15.0, 256, 256),
+}
+
+
+@dataclass
+class TokenizerResult:
+    kind: str
+    parameters: int
+    steps: int
+    train_s: float
+    psnr: float  # mean over val frames, dB (peak 1)
+    ssim: float
+    foreground_psnr: float  # mean over val frames with foreground, dB, inf capped
+    ball_hit: float  # share of frames with the ball within ±1 px (or absent in both)
+    left_paddle_hit: float
+    right_paddle_hit: float
+    fraction_used: float | None  # codebook usage on val (mean over groups); None: continuous
+    dead_codes: int | None  # codes never used on val (sum over groups)
+    perplexity: float | None  # mean over groups
+    encode_fps: float  # frames/s
+    decode_fps: float
+    eval_frames: int
+    tokenizer_dir: str  # saved tokenizer folder (config.json + model.safetensors)
+    psnr_per_frame: list[float] = field(default_factory=list)  # by position in the clip
+    usage_groups: dict = field(default_factory=dict)  # per quantizer group (rvq depth, scale)
+
+
+def load_config(kind: str, prefix: str, config_dir: Path) -> dict:
+    path = config_dir / f"{prefix}_{kind}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"bottleneck {kind!r}: no config {path}")
+    config = yaml.safe_load(path.read_text())
+    _check_filled(config, path)
+    return config
+
+
+def _check_filled(value, path: Path) -> None:
+    """Refuse template placeholders (upper-case words such as WIDTHS) left in a config."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_filled(item, path)
+    elif isinstance(value, list):
+        for item in value:
+            _check_filled(item, path)
+    elif isinstance(value, str) and value.isupper() and value.isalpha():
+        raise ValueError(f"{path} still holds the placeholder {value!r}")
+
+
+def build_run(config: dict, data: str, plan: TokenizerBudget, max_steps: int, seed: int):
+    """(TokenizerModule, VideoDataModule) from a parsed `arvideo fit` YAML."""
+    model_args = dict(config["model"]["init_args"])
+    model_args["max_steps"] = max_steps
+    data_args = dict(config["data"]["init_args"])
+    data_args.update(path=data, seed=seed)
+    if plan.batch_size is not None:
+        data_args["batch_size"] = plan.batch_size
+    if plan.crop_frames is not None:
+        data_args["num_frames"] = plan.crop_frames
+    return TokenizerModule(**model_args), VideoDataModule(**data_args)
+
+
+def eval_frames(tokenizer: VideoTokenizer, clip_length: int) -> int:
+    """Longest clip prefix the tokenizer accepts: 1 + k * temporal_compression frames."""
+    r = tokenizer.temporal_compression
+    return 1 + (clip_length - 1) // r * r
+
+
+def val_clips(data: str, frames: int | None, limit: int, split: str = "val") -> torch.Tensor:
+    """Up to `limit` clips of a split (first `frames` frames; None: all): B×C×T×H×W in [-1, 1]."""
+    module = VideoDataModule(path=data, batch_size=8, num_frames=frames, shuffle_buffer=0)
+    clips, count = [], 0
+    for batch in module.loader(split):
+        clips.append(batch.video)
+        count += len(batch)
+        if count >= limit:
+            break
+    if not clips:
+        raise ValueError(f"data={data!r} has no {split} clips")
+    return torch.cat(clips)[:limit]
+
+
+@dataclass
+class Reconstructed:
+    video_BCTHW: torch.Tensor  # in [-1, 1]
+    codes: list[torch.Tensor]  # per batch; empty for continuous tokenizers
+    encode_s: float  # wall time of all encode calls
+    decode_s: float
+
+
+@torch.no_grad()
+def reconstruct(
+    tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor, batch_size: int = 8
+) -> Reconstructed:
+    """Encode and decode in batches, timing both (so speed costs no extra passes)."""
+    videos, codes, encode_s, decode_s = [], [], 0.0, 0.0
+    generator = torch.Generator().manual_seed(0)
+    for chunk in video_BCTHW.split(batch_size):
+        start = time.perf_counter()
+        encoded = tokenizer.encode(chunk, generator)
+        middle = time.perf_counter()
+        videos.append(tokenizer.decode(encoded.latents).clamp(-1, 1))
+        encode_s, decode_s = encode_s + middle - start, decode_s + time.perf_counter() - middle
+        if encoded.codes is not None:
+            codes.append(encoded.codes)
+    return Reconstructed(torch.cat(videos), codes, encode_s, decode_s)
+
+
+def usage_summary(tokenizer: VideoTokenizer, codes: list[torch.Tensor]) -> dict:
+    if tokenizer.is_continuous or not codes:
+        return {"fraction_used": None, "dead_codes": None, "perplexity": None, "groups": {}}
+    usage = CodebookUsage(tokenizer.vocab_size, len(codes), tokenizer.code_depth, tokenizer.scales)
+    for batch in codes:
+        usage.update(batch)
+    groups = usage.report()
+    return {
+        "fraction_used": float(np.mean([g.fraction_used for g in groups.values()])),
+        "dead_codes": int(sum(g.dead_codes for g in groups.values())),
+        "perplexity": float(np.mean([g.perplexity for g in groups.values()])),
+        "groups": {name: asdict(g) for name, g in groups.items()},
+    }
+
+
+def _capped_mean(values: torch.Tensor) -> float:
+    values = values.clamp(max=PSNR_CAP_DB)
+    return float(values.nanmean()) if not values.isnan().all() else float("nan")
+
+
+def evaluate_tokenizer(
+    tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor, background_CHW: torch.Tensor
+) -> tuple[dict, torch.Tensor]:
+    """All quality and speed numbers of one tokenizer on the val clips; and the reconstruction.
+
+    Encode / decode frames/s are measured on these clips, batches of 8, first batch included.
+    """
+    tokenizer.eval()
+    out = reconstruct(tokenizer, video_BCTHW)
+    fake_BCTHW, frames = out.video_BCTHW, video_BCTHW.shape[0] * video_BCTHW.shape[2]
+    psnr_BT = psnr(video_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB)
+    hits = object_error(video_to_frames(video_BCTHW), video_to_frames(fake_BCTHW), tolerance_px=1.0)
+    usage = usage_summary(tokenizer, out.codes)
+    numbers = {
+        "psnr": float(psnr_BT.mean()),
+        "ssim": float(ssim(video_BCTHW, fake_BCTHW).mean()),
+        "foreground_psnr": _capped_mean(foreground_psnr(video_BCTHW, fake_BCTHW, background_CHW)),
+        "ball_hit": hits.ball,
+        "left_paddle_hit": hits.left_paddle,
+        "right_paddle_hit": hits.right_paddle,
+        "fraction_used": usage["fraction_used"],
+        "dead_codes": usage["dead_codes"],
+        "perplexity": usage["perplexity"],
+        "usage_groups": usage["groups"],
+        "eval_frames": hits.frames,
+        "psnr_per_frame": psnr_BT.mean(0).tolist(),
+        "encode_fps": frames / out.encode_s,
+        "decode_fps": frames / out.decode_s,
+    }
+    return numbers, fake_BCTHW
+
+
+def comparison_grid(real_BCTHW: torch.Tensor, fakes: dict[str, torch.Tensor]) -> np.ndarray:
+    """One val clip: the real frames on top, then one row per bottleneck (in `fakes` order)."""
+    rows = [to_uint8_frames(real_BCTHW[:1])[0]]
+    rows += [to_uint8_frames(fake[:1])[0] for fake in fakes.values()]
+    return frame_grid(rows)
+
+
+def bench_tokenizer(
+    data: str = "data/pong",
+    budget: Literal["smoke", "full"] = "smoke",
+    bottlenecks: str = "vq,fsq,lfq,rvq,msvq,continuous",
+    out: str = "benchmarks/results",
+    run_dir: str = "runs/bench_tokenizer",
+    config_dir: str | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
+    """Train one tokenizer per bottleneck on the same shards and budget; compare on val.
+
+    Args:
+        data: clip data set folder (dataset.json, train-*.tar, val-*.tar).
+        budget: 'smoke' (tiny debug models, 1 step: checks the plumbing) or 'full'
+            (the pong_<kind>.yaml models, ~15 minutes each).
+        bottlenecks: comma-separated kinds: vq, fsq, lfq, rvq, msvq, continuous.
+        out: folder of tokenizer.{md,json,png}.
+        run_dir: training logs and the trained tokenizer folders (<run_dir>/<kind>/tokenizer).
+        config_dir: folder of the tokenizer YAMLs (default: the repository's configs/tokenizer).
+        seed: weights and data order.
+        progress: show training progress bars.
+    """
+    if budget not in BUDGETS:
+        raise ValueError(f"budget={budget!r}; use one of {sorted(BUDGETS)}")
+    kinds = [k.strip() for k in bottlenecks.split(",") if k.strip()]
+    if not kinds:
+        raise ValueError(f"bottlenecks={bottlenecks!r} names no bottleneck")
+    plan = BUDGETS[budget]
+    configs = Path(config_dir) if config_dir else CONFIG_DIR
+    loaded = {kind: load_config(kind, plan.config_prefix, configs) for kind in kinds}
+    background_CHW = median_background(val_clips(data, 1, plan.background_clips, "train"))
+    results, fakes, real = [], {}, None
+    for kind in kinds:
+        result, fake, real = bench_one(
+            kind, loaded[kind], data, plan, Path(run_dir), seed, background_CHW, progress
+        )
+        results.append(result)
+        fakes[kind] = fake
+    return write_tokenizer_results(results, plan, budget, data, Path(out), real, fakes)
+
+
+def bench_one(kind, config, data, plan, run_dir, seed, background_CHW, progress):
+    torch.manual_seed(seed)  # the module initialises its weights from the global generator
+    max_steps = plan.max_steps or int(config.get("trainer", {}).get("max_steps", 100_000))
+    module, datamodule = build_run(config, data, plan, max_steps, seed)
+    run = train_module(
+        module,
+        datamodule,
+        Budget(max_steps, plan.max_minutes),
+        run_dir / kind,
+        validate=False,
+        progress=progress,
+    )
+    tokenizer = run.module.tokenizer
+    if tokenizer.is_continuous:  # as TokenizerModule does at validation: normalise latents
+        tokenizer.set_latent_statistics(val_clips(data, 1, 8, "train"))
+    folder = run_dir / kind / "tokenizer"
+    tokenizer.save_pretrained(folder)
+    real = val_clips(data, None, plan.eval_clips)
+    real = real[:, :, : eval_frames(tokenizer, min(real.shape[2], plan.eval_frames or 10**9))]
+    numbers, fake = evaluate_tokenizer(tokenizer, real, background_CHW)
+    result = TokenizerResult(
+        kind=kind,
+        parameters=sum(p.numel() for p in tokenizer.parameters()),
+        steps=run.steps,
+        train_s=run.wall_s,
+        tokenizer_dir=str(folder),
+        **numbers,
+    )
+    return result, fake, real
+
+
+COLUMNS = [
+    Column("kind", "bottleneck"),
+    Column("psnr", "PSNR dB"),
+    Column("ssim", "SSIM", 3),
+    Column("foreground_psnr", "fg PSNR dB"),
+    Column("ball_hit", "ball ±1px", 3),
+    Column("left_paddle_hit", "left pad ±1px", 3),
+    Column("right_paddle_hit", "right pad ±1px", 3),
+    Column("fraction_used", "codes used", 3),
+    Column("dead_codes", "dead codes"),
+    Column("perplexity", "perplexity", 1),
+    Column("encode_fps", "encode fr/s", 0),
+    Column("decode_fps", "decode fr/s", 0),
+    Column("parameters", "params"),
+    Column("steps", "steps"),
+    Column("train_s", "train s", 0),
+]
+
+
+def write_tokenizer_results(results, plan, budget, data, out, real, fakes) -> dict:
+    machine = machine_info()
+    command = command_line()
+    settings = {"budget": budget, "data": data, **asdict(plan)}
+    payload = {
+        "benchmark": "tokenizer",
+        "command": command,
+        "machine": machine,
+        "budget": settings,
+        "results": [asdict(r) for r in results],
+    }
+    image = write_png(out / "tokenizer.png", comparison_grid(real, fakes))
+    rows = [asdict(r) for r in results]
+    markdown = "\n\n".join(
+        [
+            run_header("Tokenizer benchmark", command, machine, settings),
+            "Held-out episodes (val split). PSNR/SSIM: mean per frame. fg PSNR: only pixels that "
+            "differ from the data set's median background frame (inf capped at "
+            f"{PSNR_CAP_DB:g} dB). Object hits: ball and paddles located by colour in the real and "
+            "reconstructed frame, share of frames within ±1 px. Codebook usage on the val codes.",
+            markdown_table(rows, COLUMNS),
+            f"![real vs reconstructed]({image.name})  \nRows: real, then {', '.join(fakes)}.",
+            "Tokenizer folders: " + ", ".join(f"`{r.tokenizer_dir}`" for r in results),
+        ]
+    )
+    paths = write_results(out, "tokenizer", payload, markdown)
+    payload["paths"] = {**{k: str(v) for k, v in paths.items()}, "png": str(image)}
+    return payload

@@ -1,0 +1,165 @@
+"""The paradigm benchmark: unit tests of its metrics (action-following, copy-last-frame
+baseline, episode stitching, diversity) and one smoke run on the `pong_dir` fixture that
+writes md / json / png with every paradigm row."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from arvideo.bench.episodes import EpisodeSet, _stitch, evaluation_windows
+from arvideo.bench.frame_classifier import (
+    ClassifierConfig,
+    InverseDynamicsNet,
+    fidd,
+    transition_pairs,
+)
+from arvideo.bench.rollout_eval import (
+    DirectionConfig,
+    action_directions,
+    action_following,
+    copy_last_frame,
+    episode_directions,
+    horizon_scores,
+    paddle_rows,
+    seed_diversity,
+)
+from arvideo.pong_objects import BACKGROUND_RGB, OBJECT_RGB
+
+UP, DOWN, NOOP = 0, 1, 2
+
+
+def pong_frames(rows: list[int], size: int = 64) -> np.ndarray:
+    """T×size×size×3 frames: Pong background with the agent's paddle at the given top rows."""
+    frames = np.empty((len(rows), size, size, 3), dtype=np.uint8)
+    frames[:] = BACKGROUND_RGB
+    for t, row in enumerate(rows):
+        frames[t, row : row + 5, 56:58] = OBJECT_RGB["right_paddle"]
+    return frames
+
+
+def test_paddle_rows_follow_the_drawn_paddle():
+    rows = paddle_rows(pong_frames([20, 24, 28])[None])
+    np.testing.assert_allclose(rows[0] - rows[0, 0], [0, 4, 8], atol=1e-4)
+
+
+def test_action_directions_are_learned_from_real_motion():
+    rows = np.array([[20, 18, 16, 18, 20, 20, 20, 20, 20, 20]], dtype=float)
+    actions = np.array([[UP, UP, DOWN, DOWN, NOOP, NOOP, NOOP, NOOP, NOOP, NOOP]])
+    directions = action_directions(rows, actions, 3, DirectionConfig(min_count=2))
+    assert directions.tolist() == [-1, 1, 0]
+    rare = action_directions(rows, actions, 3, DirectionConfig(min_count=3))
+    assert rare.tolist() == [0, 0, 0]  # two samples are not enough evidence
+    # whole episodes of different lengths: UP moves up, DOWN down, NOOP stays
+    episodes = [pong_frames([30, 27, 24, 21, 21, 21]), pong_frames([20, 23, 26, 26, 26])]
+    actions = [np.array([UP, UP, UP, NOOP, NOOP, 0]), np.array([DOWN, DOWN, NOOP, NOOP, 0])]
+    config = DirectionConfig(min_count=2)
+    assert episode_directions(episodes, actions, 3, config).tolist() == [-1, 1, 0]
+
+
+def test_action_following_scores_agreement_with_the_action():
+    directions = np.array([-1, 1, 0])
+    actions = np.array([[UP, UP, DOWN, NOOP]])
+    obeys = paddle_rows(pong_frames([30, 26, 22, 26, 26])[None])
+    assert action_following(obeys, actions, directions) == 1.0
+    disobeys = paddle_rows(pong_frames([30, 34, 38, 34, 34])[None])
+    assert action_following(disobeys, actions, directions) == 0.0
+    half = paddle_rows(pong_frames([30, 26, 26, 30, 30])[None])  # second UP: no motion
+    assert action_following(half, actions, directions) == pytest.approx(2 / 3)
+    missing = obeys.copy()
+    missing[0, 1] = np.nan  # paddle not found: both transitions around it disagree
+    assert action_following(missing, actions, directions) == pytest.approx(1 / 3)
+    assert math.isnan(action_following(obeys, np.array([[NOOP] * 4]), directions))
+
+
+def test_copy_last_frame_baseline():
+    context = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    copy = copy_last_frame(context, 5)
+    assert copy.shape == (2, 3, 5, 16, 16)
+    assert torch.equal(copy[:, :, 3], context[:, :, -1])
+    # a static clip is predicted perfectly, a moving one is not
+    static = context[:, :, -1:].expand(-1, -1, 5, -1, -1)
+    background = torch.zeros(3, 16, 16)
+    perfect = horizon_scores(static, copy, background)
+    assert all(p == 100.0 for p in perfect.psnr)  # inf capped at 100 dB
+    assert perfect.ssim == pytest.approx([1.0] * 5, abs=1e-5)
+    moving = horizon_scores(torch.rand(2, 3, 5, 16, 16) * 2 - 1, copy, background)
+    assert max(moving.psnr) < 20
+    with pytest.raises(ValueError, match="horizon"):
+        copy_last_frame(context, 0)
+
+
+def test_copy_last_frame_scores_game_state_per_step():
+    frames = torch.from_numpy(pong_frames([10, 14, 18, 22, 26])).permute(3, 0, 1, 2)[None]
+    copy = copy_last_frame(frames[:, :, :1], 4)
+    scores = horizon_scores(
+        frames[:, :, 1:],
+        copy,
+        torch.tensor(BACKGROUND_RGB)[:, None, None].expand(3, 64, 64).to(torch.uint8),
+    )
+    np.testing.assert_allclose(scores.position_error_px["right_paddle"], [4, 8, 12, 16], atol=0.5)
+    assert scores.visible_agreement["right_paddle"] == [1.0] * 4
+
+
+def test_episode_stitching_and_windows():
+    frames = np.arange(20, dtype=np.uint8)[:, None, None, None].repeat(3, -1)
+    frames = np.broadcast_to(frames, (20, 2, 2, 3))
+    pieces = [(s, frames[s : s + 8], np.arange(s, s + 8)) for s in (0, 4, 8, 12)]  # overlaps
+    stitched, actions = _stitch(pieces)
+    assert np.array_equal(stitched[:, 0, 0, 0], np.arange(20))
+    assert np.array_equal(actions, np.arange(20))
+    gap, _ = _stitch([pieces[0], (16, frames[12:20], np.arange(8))])
+    assert len(gap) == 8  # a gap ends the episode
+    windows = evaluation_windows(EpisodeSet([stitched], [actions], [0]), 6, 2)
+    assert windows.video_BCTHW.shape == (2, 3, 6, 2, 2)
+    assert windows.actions_BT[:, 0].tolist() == [0, 12]
+
+
+def test_diversity_and_fidd():
+    video = torch.rand(1, 2, 3, 4, 64, 64) * 2 - 1
+    assert seed_diversity(video.expand(3, -1, -1, -1, -1, -1)) == 0.0
+    assert seed_diversity(torch.rand(3, 2, 3, 4, 8, 8)) > 0.1
+    assert math.isnan(seed_diversity(video))
+    assert transition_pairs(video[0]).shape == (6, 6, 64, 64)
+    torch.manual_seed(0)
+    net = InverseDynamicsNet(3, ClassifierConfig(width=8, features=4)).eval()
+    clips = torch.rand(4, 3, 4, 64, 64) * 2 - 1
+    assert fidd(net, clips, clips) == pytest.approx(0.0, abs=1e-6)
+    assert fidd(net, clips, -clips) > 0
+
+
+@pytest.mark.slow
+def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path):
+    from arvideo.bench.paradigms import bench_paradigms
+
+    out = tmp_path / "results"
+    result = bench_paradigms(
+        budget="smoke", data=str(pong_dir), out=str(out), work_dir=str(tmp_path / "work"),
+        threads=1,
+    )  # fmt: skip
+    for name in ("paradigms.md", "paradigms.json", "paradigms_psnr.png", "paradigms_speed.png"):
+        assert (out / name).stat().st_size > 0, name
+    saved = json.loads((out / "paradigms.json").read_text())
+    markdown = (out / "paradigms.md").read_text()
+    names = [f"{o} × {h}" for o in ("next_token", "next_block", "next_scale")
+             for h in ("categorical", "diffusion")]  # fmt: skip
+    assert [row["paradigm"] for row in saved["paradigms"]] == names
+    for row in result["paradigms"]:
+        assert row["paradigm"] in markdown
+        if row["status"] != "ok":
+            assert row["paradigm"].startswith("next_scale") and "skipped" in row["status"]
+            continue
+        assert row["train_steps"] == 2 and row["train_tokens_per_s"] > 0
+        for mode in ("actions", "no_actions"):
+            metrics = row[mode]
+            for key in ("psnr", "ssim", "fidd", "diversity", "ms_per_frame"):
+                assert math.isfinite(metrics[key]), (row["paradigm"], mode, key)
+            assert len(metrics["psnr_by_step"]) == 3
+    baseline = result["baseline"]["actions"]
+    assert math.isfinite(baseline["psnr"]) and baseline["diversity"] == 0.0
+    assert {t["tokenizer"] for t in result["tokenizers"]} <= {"vq", "msvq", "continuous"}
+    assert "copy last frame" in markdown and "Command:" in markdown

@@ -1,0 +1,129 @@
+"""`arvideo bench speed` at the smoke preset (tiny random models), the timing helpers, and the
+shared report helpers (JSON, markdown, PNG) every benchmark writes with."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from arvideo.bench.report import (
+    Column,
+    command_line,
+    format_value,
+    machine_info,
+    markdown_table,
+    to_jsonable,
+    write_json,
+    write_png,
+    write_results,
+)
+from arvideo.bench.speed import ORDER_COLUMNS, TARGETS, bench_speed, matmul_peak, median_time
+
+POSITIVE = ("cached_fps", "uncached_fps", "kv_speedup", "train_step_s", "train_gflops", "mfu")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    torch.set_num_threads(2)
+    out = tmp_path_factory.mktemp("bench_speed")
+    return out, bench_speed(preset="smoke", out=str(out))
+
+
+def test_smoke_writes_every_number(smoke):
+    out, _ = smoke
+    data = json.loads((out / "speed.json").read_text())
+    assert data["config"]["width"] == 32 and data["machine"]["torch"] == torch.__version__
+    assert data["matmul_peak"]["gflops"] > 0
+    orders = [row["order"] for row in data["orders"]]
+    assert orders[:2] == ["next_token", "next_block"]
+    for row in data["orders"]:
+        for key in POSITIVE:
+            assert math.isfinite(row[key]) and row[key] > 0, (row["order"], key)
+    token, block = data["orders"][:2]
+    assert token["vs_next_token"] == 1.0
+    assert token["passes_per_frame"] == 16  # 4×4 grid, one forward per token
+    assert block["passes_per_frame"] == 1  # one forward per frame (refine_steps=1)
+    session = data["session"]
+    assert session["steps"] == 3 and session["steps_per_s"] > 0
+    assert session["decode_window"] >= 1 and session["decode_window_ms"] > 0
+    assert data["tokenizer"]["encode_fps"] > 0 and data["tokenizer"]["decode_fps"] > 0
+    assert [t["target"] for t in data["targets"]] == list(TARGETS)
+    assert all(isinstance(t["met"], bool) for t in data["targets"])
+
+
+def test_smoke_markdown_shows_table_and_targets(smoke):
+    out, _ = smoke
+    markdown = (out / "speed.md").read_text()
+    for column in ORDER_COLUMNS:
+        assert (column.title or column.key) in markdown
+    assert "| next_block |" in markdown and "Targets" in markdown
+    assert "MET" in markdown or "MISSED" in markdown
+
+
+def test_median_time_takes_the_median():
+    delays = iter([0.0, 0.03, 0.001, 0.001])  # warm-up, then 3 timed calls
+    timing = median_time(lambda: time.sleep(next(delays)), repeats=3)
+    assert len(timing.runs_s) == 3
+    assert timing.median_s < 0.02 <= max(timing.runs_s)
+    with pytest.raises(ValueError, match="repeats"):
+        median_time(lambda: None, repeats=0)
+
+
+def test_matmul_peak_counts_two_n_cubed():
+    peak = matmul_peak(64, 1, "cpu")
+    assert peak["gflops"] == pytest.approx(2 * 64**3 / peak["seconds"] / 1e9)
+
+
+@dataclass
+class _Point:
+    x: float
+    where: Path
+
+
+def test_to_jsonable_makes_strict_json(tmp_path):
+    value = {
+        "a": float("inf"), "b": [float("nan"), 1.5], "t": torch.tensor([1, 2]),
+        "n": np.float32(0.5), "p": _Point(2.0, Path("x/y")), "tuple": (1, 2),
+    }  # fmt: skip
+    expected = {"a": None, "b": [None, 1.5], "t": [1, 2], "n": 0.5,
+                "p": {"x": 2.0, "where": "x/y"}, "tuple": [1, 2]}  # fmt: skip
+    assert to_jsonable(value) == expected
+    path = write_json(tmp_path / "deep" / "r.json", value)
+    assert json.loads(path.read_text()) == expected  # strict: no Infinity / NaN tokens
+
+
+def test_markdown_table_formats_cells():
+    rows = [{"name": "a|b", "x": 1234.5678, "n": 12345}, {"name": "c", "x": float("inf")}]
+    table = markdown_table(rows, [Column("name"), Column("x", "X", 1), "n"])
+    assert table.splitlines() == [
+        "| name | X | n |",
+        "|---|---|---|",
+        "| a\\|b | 1,234.6 | 12,345 |",
+        "| c | inf | – |",
+    ]
+    assert format_value(float("nan")) == "nan" and format_value(True) == "yes"
+    with pytest.raises(ValueError, match="columns"):
+        markdown_table(rows, [])
+
+
+def test_write_png_and_results(tmp_path):
+    image = np.zeros((4, 6, 3), np.uint8)
+    assert write_png(tmp_path / "a.png", image).stat().st_size > 0
+    with pytest.raises(ValueError, match="image_HWC"):
+        write_png(tmp_path / "b.png", np.zeros((4, 6), np.uint8))
+    paths = write_results(tmp_path / "out", "x", {"v": 1.0}, "# X")
+    assert json.loads(paths["json"].read_text()) == {"v": 1.0}
+    assert paths["md"].read_text() == "# X\n"
+
+
+def test_machine_and_command():
+    info = machine_info()
+    assert info["cpu_count"] >= 1 and info["torch"] == torch.__version__
+    assert command_line(["/usr/bin/arvideo", "bench", "a b"]) == "arvideo bench 'a b'"
