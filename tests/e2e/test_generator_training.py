@@ -57,6 +57,7 @@ def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, tmp_path):
     with torch.no_grad():
         losses = [module.model.loss(batch).loss for batch in data.loader("val")]
     val_loss = float(torch.stack(losses).mean())
+    print(f"validation {val_loss:.3f} nats/token vs unigram baseline {baseline:.3f}")
     assert math.isfinite(val_loss)
     assert val_loss < 0.9 * baseline, (val_loss, baseline)
 
