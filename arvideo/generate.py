@@ -20,8 +20,10 @@ Conventions (pixel frames, uint8 RGB; T×H×W×3 is one clip, B×T×H×W×3 a ba
   three agree for the same seed; a context longer than that window is refused.
 
 Frames are decoded in full at the end of a batch call; `stream` and `session` decode each
-new frame from the last `decode_window` latent frames (the causal decoder's receptive field,
-so the result equals the full decode up to float round-off). Sampling runs under
+new latent frame once with the tokenizer's StreamingDecoder (tokenizer/streaming.py: every
+causal conv keeps its last input frames), which computes the same function as the full
+decode up to float round-off (bit-identical for the tiny test models on CPU; at the base
+sizes within 3e-6, about 1 in 20,000 uint8 values one level off). Sampling runs under
 torch.no_grad() and, on CUDA, bf16 autocast. This module knows the tokenizer, the LM and the
 model folder; file formats live in video_io.py, the token loop in lm/streaming.py.
 """
@@ -42,6 +44,7 @@ from arvideo.lm.decoding import GeneratedTokens
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.streaming import StreamingSession, TokenStream
 from arvideo.model_folder import ModelInfo, load_model_folder
+from arvideo.tokenizer.streaming import StreamingDecoder
 from arvideo.video_io import write_video
 
 
@@ -138,7 +141,8 @@ class VideoGenerator:
 
     @property
     def decode_window(self) -> int:
-        """Latent frames that determine one decoded frame (causal receptive field)."""
+        """Latent frames that determine one decoded frame (causal receptive field; an upper
+        bound). Streaming decode does not re-decode it; kept as a property of the model."""
         pads = (getattr(m, "time_pad", 0) for m in self.tokenizer.decoder.modules())
         return 1 + sum(int(p) for p in pads)
 
@@ -188,7 +192,7 @@ class VideoGenerator:
         temperature, top_k, top_p, steps (diffusion), cfg_scale, cfg_schedule, refine_steps,
         seed or generator, batch_size (without context)."""
         run = self._start(context, num_frames, options)
-        decoder = _WindowDecoder(self, run.context_values)
+        decoder = _FrameDecoder(self, run.context_values)
         for _ in range(run.new_latents):
             with self._autocast():
                 frames = decoder.push(run.step().values[:, None])
@@ -226,13 +230,14 @@ class VideoGenerator:
 class WorldModelSession:
     """Play inside the world model: `step(action) -> frame` (uint8 H×W×3), one clip.
 
-    The KV cache keeps the last `window_frames` frames and each step decodes from the last
-    `decode_window` latent frames, so step cost and memory stay constant however long it runs.
+    The KV cache keeps the last `window_frames` frames and each step decodes one latent frame
+    (the streaming decoder keeps a few frames of history per causal conv), so step cost and
+    memory stay constant however long it runs.
     """
 
     def __init__(self, generator: VideoGenerator, run: _Run):
         self.generator, self._run = generator, run
-        self._decoder = _WindowDecoder(generator, run.context_values)
+        self._decoder = _FrameDecoder(generator, run.context_values)
         self._last_action: int | None = None
         self.steps = 0
 
@@ -277,27 +282,21 @@ class _Run:
         return out
 
 
-class _WindowDecoder:
-    """Decodes each new latent frame from the last `decode_window` latent frames."""
+class _FrameDecoder:
+    """Decodes each new latent frame once, with the tokenizer's streaming decoder (the
+    causal convs keep their own past frames; the context's latents seed that history)."""
 
     def __init__(self, generator: VideoGenerator, context_values: torch.Tensor | None):
-        self.generator, self.window = generator, generator.decode_window
-        self.latents: list[torch.Tensor] = []  # B×C×1×h×w each
-        self.total = 0  # latent frames pushed
-        if context_values is not None:
-            for t in range(context_values.shape[1]):
-                self._keep(context_values[:, t : t + 1])
-
-    def _keep(self, values: torch.Tensor) -> None:
-        self.latents = [*self.latents, self.generator._latents(values)][-self.window :]
-        self.total += 1
+        self.generator = generator
+        self.decoder = StreamingDecoder(generator.tokenizer)
+        if context_values is not None:  # its pixels are known: decode only for the history
+            with generator._autocast():
+                self.decoder.step(generator._latents(context_values))
 
     def push(self, values: torch.Tensor) -> np.ndarray:
         """Values of one latent frame -> its pixel frames, uint8 B×r×H×W×3 (1 at frame 0)."""
-        self._keep(values)
-        video = self.generator.tokenizer.decode(torch.cat(self.latents, dim=2))
-        new = 1 if self.total == 1 else self.generator.frames_per_latent
-        return self.generator._to_uint8(video[:, :, -new:])
+        video = self.decoder.step(self.generator._latents(values))
+        return self.generator._to_uint8(video)
 
 
 @dataclass
