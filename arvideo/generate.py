@@ -39,9 +39,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from arvideo.generation_inputs import (
+    GenerationRequest,
+    as_uint8_frames,
+    batched_frames,
+    check_actions,
+    parse_request,
+)
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import GeneratedTokens
-from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.streaming import StreamingSession, TokenStream
 from arvideo.model_folder import ModelInfo, load_model_folder
 from arvideo.tokenizer.streaming import StreamingDecoder
@@ -86,7 +92,7 @@ def side_by_side(video_BTHWC: np.ndarray, truth=None) -> np.ndarray:
     B, T = video_BTHWC.shape[:2]
     tiles = []
     if truth is not None:
-        truth = _batched(_as_uint8(truth, "truth"), B, "truth")
+        truth = batched_frames(as_uint8_frames(truth, "truth"), B, "truth")
         if truth.shape[1] > T or truth.shape[2:] != video_BTHWC.shape[2:]:
             raise ValueError(
                 f"truth must be at most {T} frames of {video_BTHWC.shape[2:]}, got "
@@ -159,7 +165,7 @@ class VideoGenerator:
             values = self._sample_stream(run, progress)
             context_frames, passes = run.context_frames, run.passes
         else:
-            request = _parse_request(self, context, num_frames, options)
+            request = parse_request(self, context, num_frames, options)
             with self._autocast():
                 tokens = _generate_whole(self, request)
             values, passes = tokens.values, tokens.forward_passes
@@ -253,7 +259,7 @@ class WorldModelSession:
         gen = self.generator
         action_B = None
         if action is not None:
-            action_B = _check_actions(gen, torch.tensor([int(action)]), 1, 1, "action")[:, 0]
+            action_B = check_actions(gen, torch.tensor([int(action)]), 1, 1, "action")[:, 0]
         with gen._autocast():
             values = self._run.stream.step(action_B if self._run.stream.frames else None)
             frames = self._decoder.push(values.values[:, None])
@@ -299,65 +305,8 @@ class _FrameDecoder:
         return self.generator._to_uint8(video)
 
 
-@dataclass
-class _Request:
-    """A generation call's options, checked once, for either sampling path."""
-
-    frames: torch.Tensor | None  # B×c×H×W×3 uint8 context
-    batch_size: int
-    context_frames: int  # pixel frames of the context
-    new_latents: int | None  # latent frames to generate (None: open-ended session)
-    total_latents: int | None
-    latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
-    labels: torch.Tensor | None
-    texts: list[str] | None
-    settings: SamplingSettings
-    cfg_scale: float
-    cfg_schedule: str
-    refine_steps: int
-    generator: torch.Generator
-
-
-ALLOWED_OPTIONS = {
-    "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
-    "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
-}  # fmt: skip
-
-
-def _parse_request(gen: VideoGenerator, context, num_frames: int | None, options: dict):
-    unknown = set(options) - ALLOWED_OPTIONS
-    if unknown:
-        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(ALLOWED_OPTIONS)}")
-    frames = None if context is None else _check_context(gen, context)
-    B = _batch_size(frames, options)
-    c = 0 if frames is None else frames.shape[1]
-    new_latents = None if num_frames is None else _check_num_frames(gen, num_frames, c)
-    r = gen.frames_per_latent
-    c_latent = 0 if frames is None else 1 + (c - 1) // r
-    total_latents = None if new_latents is None else c_latent + new_latents
-    generator = options.get("generator")
-    if generator is None:
-        generator = torch.Generator(gen.device).manual_seed(int(options.get("seed", 0)))
-    latent_actions = None
-    if options.get("actions") is not None:
-        pixels = None if total_latents is None else 1 + (total_latents - 1) * r - 1
-        needed = max(c - 1, 0) if pixels is None else pixels
-        actions = _check_actions(gen, options["actions"], B, needed, "actions")
-        latent_actions = actions[:, ::r] if r > 1 else actions
-    settings = SamplingSettings(
-        float(options.get("temperature", 1.0)), options.get("top_k"), options.get("top_p"),
-        int(options.get("steps", 25)), options.get("solver", "euler"),
-    )  # fmt: skip
-    return _Request(
-        frames, B, c, new_latents, total_latents, latent_actions,
-        _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
-        float(options.get("cfg_scale", 1.0)), options.get("cfg_schedule", "constant"),
-        int(options.get("refine_steps", 1)), generator,
-    )  # fmt: skip
-
-
 def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
-    request = _parse_request(gen, context, num_frames, options)
+    request = parse_request(gen, context, num_frames, options)
     session = StreamingSession(
         gen.lm, request.batch_size, request.settings, request.cfg_scale, request.generator,
         gen.window_frames, request.labels, request.texts, request.cfg_schedule,
@@ -375,7 +324,7 @@ def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: 
     )  # fmt: skip
 
 
-def _generate_whole(gen: VideoGenerator, request: _Request) -> GeneratedTokens:
+def _generate_whole(gen: VideoGenerator, request: GenerationRequest) -> GeneratedTokens:
     """All frames in one `VideoLM.generate` call: orders that cannot stream (next-scale,
     blocks of several frames)."""
     context_values = None
@@ -396,109 +345,6 @@ def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch
         return encoded.codes.long()
     latents = encoded.latents.float().permute(0, 2, 3, 4, 1)
     return gen.lm.from_tokenizer_values(latents)
-
-
-def _as_uint8(frames, name: str) -> np.ndarray:
-    if isinstance(frames, torch.Tensor):
-        frames = frames.detach().cpu().numpy()
-    frames = np.asarray(frames)
-    if frames.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8 frames (T×H×W×3 RGB), got dtype {frames.dtype}")
-    if frames.ndim not in (4, 5) or frames.shape[-1] != 3:
-        raise ValueError(f"{name} must be T×H×W×3 or B×T×H×W×3, got shape {frames.shape}")
-    return frames
-
-
-def _batched(frames: np.ndarray, B: int, name: str) -> np.ndarray:
-    frames = frames[None] if frames.ndim == 4 else frames
-    if frames.shape[0] not in (1, B):
-        raise ValueError(f"{name} holds {frames.shape[0]} clips, expected {B}")
-    return np.broadcast_to(frames, (B, *frames.shape[1:]))
-
-
-def _check_context(gen: VideoGenerator, context) -> torch.Tensor:
-    frames = _as_uint8(context, "context")
-    frames = frames[None] if frames.ndim == 4 else frames
-    H, W = gen.info.frame_size
-    if tuple(frames.shape[2:4]) != (H, W):
-        raise ValueError(f"context frames must be {H}×{W}, got {frames.shape[2]}×{frames.shape[3]}")
-    c, r = frames.shape[1], gen.frames_per_latent
-    if c < 1 or (c - 1) % r:
-        raise ValueError(f"context must hold 1 + k·{r} frames (temporal compression), got {c}")
-    if c > gen.max_context_frames:
-        raise ValueError(
-            f"context has {c} frames, more than the model's window of "
-            f"{gen.max_context_frames} frames"
-        )
-    return torch.from_numpy(np.ascontiguousarray(frames))
-
-
-def _check_num_frames(gen: VideoGenerator, num_frames: int, context_frames: int) -> int:
-    """Latent frames to generate for `num_frames` new pixel frames."""
-    r = gen.frames_per_latent
-    if not isinstance(num_frames, int) or num_frames <= 0:
-        raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
-    if context_frames == 0:
-        if (num_frames - 1) % r:
-            raise ValueError(f"num_frames must be 1 + k·{r} without context, got {num_frames}")
-        return 1 + (num_frames - 1) // r
-    if num_frames % r:
-        raise ValueError(f"num_frames must be a multiple of {r} after a context, got {num_frames}")
-    return num_frames // r
-
-
-def _batch_size(frames: torch.Tensor | None, options: dict) -> int:
-    sizes = {"batch_size": options.get("batch_size")}
-    if frames is not None:
-        sizes["context"] = frames.shape[0]
-    for name in ("label", "text"):
-        value = options.get(name)
-        if value is not None and not isinstance(value, (int, str)):
-            sizes[name] = len(value)
-    given = {k: v for k, v in sizes.items() if v is not None}
-    if len(set(given.values())) > 1:
-        raise ValueError(f"batch sizes disagree: {given}")
-    return next(iter(given.values()), 1)
-
-
-def _check_actions(gen: VideoGenerator, actions, B: int, needed: int, name: str):
-    count = gen.lm.config.num_actions
-    if count == 0:
-        raise ValueError(f"{name} given but the model has no action conditioning")
-    ids = torch.as_tensor(np.asarray(actions) if not isinstance(actions, torch.Tensor) else actions)
-    if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.ndim not in (1, 2):
-        raise ValueError(
-            f"{name} must be integer ids, T or B×T, got {ids.dtype} {tuple(ids.shape)}"
-        )
-    ids = ids.long()[None] if ids.ndim == 1 else ids.long()
-    if ids.shape[0] not in (1, B):
-        raise ValueError(f"{name} holds {ids.shape[0]} rows, expected {B}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
-        raise ValueError(
-            f"{name} must lie in [0, {count}) (the model's action space), got values in "
-            f"[{int(ids.min())}, {int(ids.max())}]"
-        )
-    if ids.shape[1] < needed:
-        raise ValueError(f"{name} has {ids.shape[1]} entries; this generation needs {needed}")
-    return ids.expand(B, -1).to(gen.device)
-
-
-def _labels(gen: VideoGenerator, label, B: int) -> torch.Tensor | None:
-    if label is None:
-        return None
-    count = gen.lm.config.num_labels
-    ids = torch.as_tensor([label] * B if isinstance(label, int) else list(label)).long()
-    if count == 0 or int(ids.min()) < 0 or int(ids.max()) >= count:
-        raise ValueError(f"label must lie in [0, {count}) (the model's labels), got {label!r}")
-    return ids.to(gen.device)
-
-
-def _texts(gen: VideoGenerator, text, B: int) -> list[str] | None:
-    if text is None:
-        return None
-    if gen.lm.config.text_encoder is None:
-        raise ValueError("text given but the model has no text encoder")
-    return [text] * B if isinstance(text, str) else list(text)
 
 
 def _progress(enabled: bool, description: str, total: int):

@@ -1,0 +1,181 @@
+"""What a user passes to `VideoGenerator`, checked once, with errors that name the argument.
+
+Context frames (uint8 T×H×W×3 or B×T×H×W×3 of the model's frame size, at most the model's
+window), `num_frames`, actions inside the model's action space, labels, text only for a
+model with a text encoder, and the sampling options. `parse_request` turns them into one
+`GenerationRequest` that either sampling path (streamed or whole-clip) consumes. Knows the
+model's constants; knows nothing about sampling or decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from arvideo.lm.heads.base import SamplingSettings
+
+if TYPE_CHECKING:
+    from arvideo.generate import VideoGenerator
+
+
+@dataclass
+class GenerationRequest:
+    """A generation call's options, checked once, for either sampling path."""
+
+    frames: torch.Tensor | None  # B×c×H×W×3 uint8 context
+    batch_size: int
+    context_frames: int  # pixel frames of the context
+    new_latents: int | None  # latent frames to generate (None: open-ended session)
+    total_latents: int | None
+    latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
+    labels: torch.Tensor | None
+    texts: list[str] | None
+    settings: SamplingSettings
+    cfg_scale: float
+    cfg_schedule: str
+    refine_steps: int
+    generator: torch.Generator
+
+
+ALLOWED_OPTIONS = {
+    "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
+    "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
+}  # fmt: skip
+
+
+def parse_request(gen: VideoGenerator, context, num_frames: int | None, options: dict):
+    unknown = set(options) - ALLOWED_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(ALLOWED_OPTIONS)}")
+    frames = None if context is None else _check_context(gen, context)
+    B = _batch_size(frames, options)
+    c = 0 if frames is None else frames.shape[1]
+    new_latents = None if num_frames is None else _check_num_frames(gen, num_frames, c)
+    r = gen.frames_per_latent
+    c_latent = 0 if frames is None else 1 + (c - 1) // r
+    total_latents = None if new_latents is None else c_latent + new_latents
+    generator = options.get("generator")
+    if generator is None:
+        generator = torch.Generator(gen.device).manual_seed(int(options.get("seed", 0)))
+    latent_actions = None
+    if options.get("actions") is not None:
+        pixels = None if total_latents is None else 1 + (total_latents - 1) * r - 1
+        needed = max(c - 1, 0) if pixels is None else pixels
+        actions = check_actions(gen, options["actions"], B, needed, "actions")
+        latent_actions = actions[:, ::r] if r > 1 else actions
+    settings = SamplingSettings(
+        float(options.get("temperature", 1.0)), options.get("top_k"), options.get("top_p"),
+        int(options.get("steps", 25)), options.get("solver", "euler"),
+    )  # fmt: skip
+    return GenerationRequest(
+        frames, B, c, new_latents, total_latents, latent_actions,
+        _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
+        float(options.get("cfg_scale", 1.0)), options.get("cfg_schedule", "constant"),
+        int(options.get("refine_steps", 1)), generator,
+    )  # fmt: skip
+
+
+def as_uint8_frames(frames, name: str) -> np.ndarray:
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        raise ValueError(f"{name} must be uint8 frames (T×H×W×3 RGB), got dtype {frames.dtype}")
+    if frames.ndim not in (4, 5) or frames.shape[-1] != 3:
+        raise ValueError(f"{name} must be T×H×W×3 or B×T×H×W×3, got shape {frames.shape}")
+    return frames
+
+
+def batched_frames(frames: np.ndarray, B: int, name: str) -> np.ndarray:
+    frames = frames[None] if frames.ndim == 4 else frames
+    if frames.shape[0] not in (1, B):
+        raise ValueError(f"{name} holds {frames.shape[0]} clips, expected {B}")
+    return np.broadcast_to(frames, (B, *frames.shape[1:]))
+
+
+def _check_context(gen: VideoGenerator, context) -> torch.Tensor:
+    frames = as_uint8_frames(context, "context")
+    frames = frames[None] if frames.ndim == 4 else frames
+    H, W = gen.info.frame_size
+    if tuple(frames.shape[2:4]) != (H, W):
+        raise ValueError(f"context frames must be {H}×{W}, got {frames.shape[2]}×{frames.shape[3]}")
+    c, r = frames.shape[1], gen.frames_per_latent
+    if c < 1 or (c - 1) % r:
+        raise ValueError(f"context must hold 1 + k·{r} frames (temporal compression), got {c}")
+    if c > gen.max_context_frames:
+        raise ValueError(
+            f"context has {c} frames, more than the model's window of "
+            f"{gen.max_context_frames} frames"
+        )
+    return torch.from_numpy(np.ascontiguousarray(frames))
+
+
+def _check_num_frames(gen: VideoGenerator, num_frames: int, context_frames: int) -> int:
+    """Latent frames to generate for `num_frames` new pixel frames."""
+    r = gen.frames_per_latent
+    if not isinstance(num_frames, int) or num_frames <= 0:
+        raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
+    if context_frames == 0:
+        if (num_frames - 1) % r:
+            raise ValueError(f"num_frames must be 1 + k·{r} without context, got {num_frames}")
+        return 1 + (num_frames - 1) // r
+    if num_frames % r:
+        raise ValueError(f"num_frames must be a multiple of {r} after a context, got {num_frames}")
+    return num_frames // r
+
+
+def _batch_size(frames: torch.Tensor | None, options: dict) -> int:
+    sizes = {"batch_size": options.get("batch_size")}
+    if frames is not None:
+        sizes["context"] = frames.shape[0]
+    for name in ("label", "text"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, (int, str)):
+            sizes[name] = len(value)
+    given = {k: v for k, v in sizes.items() if v is not None}
+    if len(set(given.values())) > 1:
+        raise ValueError(f"batch sizes disagree: {given}")
+    return next(iter(given.values()), 1)
+
+
+def check_actions(gen: VideoGenerator, actions, B: int, needed: int, name: str):
+    count = gen.lm.config.num_actions
+    if count == 0:
+        raise ValueError(f"{name} given but the model has no action conditioning")
+    ids = torch.as_tensor(np.asarray(actions) if not isinstance(actions, torch.Tensor) else actions)
+    if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be integer ids, T or B×T, got {ids.dtype} {tuple(ids.shape)}"
+        )
+    ids = ids.long()[None] if ids.ndim == 1 else ids.long()
+    if ids.shape[0] not in (1, B):
+        raise ValueError(f"{name} holds {ids.shape[0]} rows, expected {B}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
+        raise ValueError(
+            f"{name} must lie in [0, {count}) (the model's action space), got values in "
+            f"[{int(ids.min())}, {int(ids.max())}]"
+        )
+    if ids.shape[1] < needed:
+        raise ValueError(f"{name} has {ids.shape[1]} entries; this generation needs {needed}")
+    return ids.expand(B, -1).to(gen.device)
+
+
+def _labels(gen: VideoGenerator, label, B: int) -> torch.Tensor | None:
+    if label is None:
+        return None
+    count = gen.lm.config.num_labels
+    ids = torch.as_tensor([label] * B if isinstance(label, int) else list(label)).long()
+    if count == 0 or int(ids.min()) < 0 or int(ids.max()) >= count:
+        raise ValueError(f"label must lie in [0, {count}) (the model's labels), got {label!r}")
+    return ids.to(gen.device)
+
+
+def _texts(gen: VideoGenerator, text, B: int) -> list[str] | None:
+    if text is None:
+        return None
+    if gen.lm.config.text_encoder is None:
+        raise ValueError("text given but the model has no text encoder")
+    return [text] * B if isinstance(text, str) else list(text)
