@@ -12,7 +12,7 @@ Positions are (x, y) = (column, row) in pixels of the given frame, pixel centres
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -54,13 +54,16 @@ class PongObjects:
 @dataclass
 class ObjectHitRates:
     """Fraction of frames where the fake object is within ±tolerance px of the real one in x and
-    y (or both frames agree it is absent)."""
+    y (or both frames agree it is absent); `visible` holds the same rate over only the frames
+    where the real object is visible (NaN when it never is): the stricter measure, since a
+    model that never draws the ball still agrees with every frame between points."""
 
     ball: float
     left_paddle: float
     right_paddle: float
     frames: int
     tolerance_px: float
+    visible: dict[str, float] = field(default_factory=dict)
 
 
 def playfield_rows(height: int) -> tuple[int, int]:
@@ -139,14 +142,19 @@ def object_error(
             f"real_frames and fake_frames must have the same shape, got "
             f"{tuple(real_FHWC.shape)} and {tuple(fake_FHWC.shape)}"
         )
-    hits = dict.fromkeys(OBJECTS, 0)
+    hits, visible_hits, visible = (dict.fromkeys(OBJECTS, 0) for _ in range(3))
     for real_HWC, fake_HWC in zip(real_FHWC, fake_FHWC, strict=True):
         real, fake = locate_objects(real_HWC, config), locate_objects(fake_HWC, config)
         for name in OBJECTS:
-            hits[name] += _is_hit(getattr(real, name), getattr(fake, name), tolerance_px)
+            hit = _is_hit(getattr(real, name), getattr(fake, name), tolerance_px)
+            hits[name] += hit
+            if getattr(real, name) is not None:
+                visible[name] += 1
+                visible_hits[name] += hit
     frames = real_FHWC.shape[0]
     rates = {name: hits[name] / max(frames, 1) for name in OBJECTS}
-    return ObjectHitRates(**rates, frames=frames, tolerance_px=tolerance_px)
+    shown = {n: visible_hits[n] / visible[n] if visible[n] else math.nan for n in OBJECTS}
+    return ObjectHitRates(**rates, frames=frames, tolerance_px=tolerance_px, visible=shown)
 
 
 def _is_hit(real: ObjectPosition | None, fake: ObjectPosition | None, tolerance: float) -> bool:

@@ -168,6 +168,17 @@ def test_object_error_on_synthetic_frames():
     assert (rates.ball, rates.left_paddle, rates.right_paddle, rates.frames) == (0.0, 0.0, 1.0, 4)
 
 
+def test_object_error_visible_only_ignores_agreement_on_absence():
+    real = torch.stack(
+        [draw_pong((30, 20, 2, 1), (20, 6, 5, 2), None), draw_pong(None, (20, 6, 5, 2), None)]
+    )
+    empty = torch.stack([draw_pong(None, (20, 6, 5, 2), None)] * 2)
+    rates = object_error(real, empty, tolerance_px=1.0)
+    assert rates.ball == 0.5  # the frame without a ball agrees
+    assert rates.visible["ball"] == 0.0  # but the one visible ball was missed
+    assert math.isnan(rates.visible["right_paddle"])  # never visible
+
+
 @pytest.fixture(scope="module")
 def pong_frames():
     """Native 210×160 ALE Pong frames and their 64×64 BOX resizes (the data pipeline's)."""
