@@ -137,19 +137,27 @@ class DatasetWriter:
                 "frames": sum(r.frames for r in records),
                 "episodes": sorted({e for r in records for e in r.episodes}),
             }
-        return {
-            "format": FORMAT_VERSION,
-            **self.info,
-            "clip_length": self.clip_length,
-            "stride": self.stride,
-            "clips": sum(s["clips"] for s in splits.values()),
-            "frames": sum(s["frames"] for s in splits.values()),
-            "splits": splits,
-            "complete": self.complete,
-        }
+        return manifest_with_splits(
+            FORMAT_VERSION,
+            {**self.info, "clip_length": self.clip_length, "stride": self.stride},
+            splits,
+            self.complete,
+        )
 
     def write_manifest(self) -> None:
         write_manifest(self.out, self.manifest())
+
+
+def manifest_with_splits(format_name: str, fields: dict, splits: dict, complete: bool) -> dict:
+    """A dataset.json: the format, `fields`, per-split counts and their totals."""
+    return {
+        "format": format_name,
+        **fields,
+        "clips": sum(split["clips"] for split in splits.values()),
+        "frames": sum(split["frames"] for split in splits.values()),
+        "splits": splits,
+        "complete": complete,
+    }
 
 
 def write_manifest(folder: str | Path, manifest: dict) -> None:

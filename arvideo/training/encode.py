@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arvideo.data.clips import SPLITS, progress_bar, read_manifest, write_manifest
+from arvideo.data.clips import (
+    SPLITS,
+    manifest_with_splits,
+    progress_bar,
+    read_manifest,
+    write_manifest,
+)
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
 from arvideo.tokenizer import VideoTokenizer
@@ -98,15 +104,8 @@ class TokenShardWriter:
             }
             for split, writer in self.writers.items()
         }
-        return {
-            "format": FORMAT_VERSION,
-            **self.info,
-            "token_shape": self.token_shape,
-            "clips": sum(s["clips"] for s in splits.values()),
-            "frames": sum(s["frames"] for s in splits.values()),
-            "splits": splits,
-            "complete": self.complete,
-        }
+        fields = {**self.info, "token_shape": self.token_shape}
+        return manifest_with_splits(FORMAT_VERSION, fields, splits, self.complete)
 
     def write_manifest(self) -> None:
         write_manifest(self.out, self.manifest())
