@@ -25,7 +25,7 @@ from arvideo.data.batch import TokenBatch, VideoBatch
 from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import BottleneckConfig, TokenizerConfig
-from arvideo.training.optim import OptimizerConfig, build_optimizer
+from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
 from arvideo.training.tokenizer_module import TokenizerModule
 
 TokenizerKind = Literal["vq", "msvq", "continuous"]
@@ -184,7 +184,7 @@ def build_lm(paradigm: Paradigm, tokenizer: VideoTokenizer, config: VideoLMConfi
     return model
 
 
-class LMModule(L.LightningModule):
+class LMModule(ScheduledAdamW, L.LightningModule):
     """The smallest LightningModule around a VideoLM: loss, AdamW + warm-up/cosine."""
 
     def __init__(self, model: VideoLM, optimizer: OptimizerConfig, max_steps: int):
@@ -195,16 +195,6 @@ class LMModule(L.LightningModule):
         output = self.model.loss(batch)
         self.log("train/loss", output.loss.detach(), batch_size=len(batch))
         return output.loss
-
-    def configure_optimizers(self):
-        optimizer, schedule = build_optimizer(self.model, self.optimizer_config, self.max_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-
-    def configure_gradient_clipping(
-        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
-    ) -> None:
-        if self.optimizer_config.grad_clip:
-            self.clip_gradients(optimizer, self.optimizer_config.grad_clip, "norm")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
 from arvideo.training.config_args import as_config
 from arvideo.training.ema import ParameterEMA
-from arvideo.training.optim import OptimizerConfig, build_optimizer
+from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
 from arvideo.training.previews import Preview
 
 # VideoLMConfig fields that the token data set decides
@@ -126,7 +126,7 @@ def lm_config_for(
     return replace(lm, **derived)
 
 
-class GeneratorModule(L.LightningModule):
+class GeneratorModule(ScheduledAdamW, L.LightningModule):
     def __init__(
         self,
         dataset: str,
@@ -179,18 +179,7 @@ class GeneratorModule(L.LightningModule):
             return batch
         return replace(batch, latents=self.model.from_tokenizer_values(batch.latents))
 
-    # -- optimisation -----------------------------------------------------------------------
-
-    def configure_optimizers(self):
-        optimizer, schedule = build_optimizer(self.model, self.optimizer_config, self.max_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-
-    def configure_gradient_clipping(
-        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
-    ) -> None:
-        clip = gradient_clip_val or self.optimizer_config.grad_clip  # the trainer's value wins
-        if clip:
-            self.clip_gradients(optimizer, clip, gradient_clip_algorithm or "norm")
+    # -- EMA weights -----------------------------------------------------------------------
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         if self.ema is not None:

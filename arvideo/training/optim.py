@@ -48,3 +48,20 @@ def build_optimizer(
         lambda step: lr_factor(step, config.warmup_steps, max_steps, config.min_lr_ratio),
     )
     return optimizer, schedule
+
+
+class ScheduledAdamW:
+    """Lightning hooks of the recipe, for a module with `model`, `optimizer_config` and
+    `max_steps`: AdamW stepped per batch with the warm-up/cosine schedule, gradient clipping
+    at `optimizer_config.grad_clip` unless the trainer sets its own value."""
+
+    def configure_optimizers(self):
+        optimizer, schedule = build_optimizer(self.model, self.optimizer_config, self.max_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        clip = gradient_clip_val or self.optimizer_config.grad_clip
+        if clip:
+            self.clip_gradients(optimizer, clip, gradient_clip_algorithm or "norm")
