@@ -73,6 +73,11 @@ class TokenizerConfig:
     # the decoder ends with the mirror pixel-shuffle. 1 = no stem.
     patch_size: Literal[1, 2, 4] = 1
     temporal_compression: Literal[1, 2, 4] = 1  # T frames -> 1 + (T - 1) / r latent frames
+    # Time taps of every conv except the temporal re-samplers (which always use 3). Each
+    # 3-tap conv reaches 2 frames further back, so a deep stack sees ~20 past frames: train on
+    # crops at least that long, or use 1 (a per-frame 2D stack, 3x cheaper) when
+    # temporal_compression is 1 and clips are short.
+    time_kernel: Literal[1, 3] = 3
     attention: bool = False  # one per-frame self-attention block at the lowest resolution
     latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
     norm_groups: int = 8  # GroupNorm groups, applied per frame so time stays causal
@@ -90,6 +95,8 @@ class TokenizerConfig:
             )
         if self.temporal_compression not in (1, 2, 4):
             raise ValueError(f"temporal_compression={self.temporal_compression}; use 1, 2 or 4")
+        if self.time_kernel not in (1, 3):
+            raise ValueError(f"time_kernel={self.time_kernel}; use 1 or 3")
         if len(self.widths) != self.num_downsamples + 1:
             raise ValueError(
                 f"widths={self.widths} needs {self.num_downsamples + 1} entries for "

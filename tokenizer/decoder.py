@@ -19,6 +19,7 @@ from .layers import (
     FrameGroupNorm,
     ResBlock3d,
     Upsample,
+    conv_kernel,
     depth_to_space,
 )
 
@@ -26,25 +27,27 @@ from .layers import (
 class Decoder(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
+        taps = config.time_kernel
+        kernel = conv_kernel(taps)
         widths, groups = config.widths[::-1], config.norm_groups  # coarsest first
         mid = widths[0]
-        self.conv_in = CausalConv3d(config.latent_dim, mid)
+        self.conv_in = CausalConv3d(config.latent_dim, mid, kernel)
         attention = FrameAttention(mid, groups) if config.attention else nn.Identity()
-        self.mid = nn.Sequential(ResBlock3d(mid, mid, groups), attention)
+        self.mid = nn.Sequential(ResBlock3d(mid, mid, groups, taps), attention)
         self.stages = nn.ModuleList()
         levels = len(widths)
         for index, width in enumerate(widths):
             blocks: list[nn.Module] = [
-                ResBlock3d(width, width, groups) for _ in range(config.num_res_blocks)
+                ResBlock3d(width, width, groups, taps) for _ in range(config.num_res_blocks)
             ]
             if index < levels - 1:
                 # mirrors the encoder: time is up-sampled at the finest levels
                 time = (levels - 2 - index) < config.temporal_downsamples
-                blocks.append(Upsample(width, widths[index + 1], time=time))
+                blocks.append(Upsample(width, widths[index + 1], time=time, time_kernel=taps))
             self.stages.append(nn.Sequential(*blocks))
         self.norm_out = FrameGroupNorm(groups, widths[-1])
         self.patch_size = config.patch_size
-        self.conv_out = CausalConv3d(widths[-1], config.in_channels * config.patch_size**2)
+        self.conv_out = CausalConv3d(widths[-1], config.in_channels * config.patch_size**2, kernel)
 
     @property
     def last_layer_weight(self) -> torch.Tensor:

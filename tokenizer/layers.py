@@ -47,15 +47,23 @@ class FrameGroupNorm(nn.GroupNorm):
         return rearrange(x, "(b t) c h w -> b c t h w", t=frames)
 
 
+def conv_kernel(time_kernel: int) -> tuple[int, int, int]:
+    """A 3×3 spatial kernel with `time_kernel` causal taps in time."""
+    return (time_kernel, 3, 3)
+
+
 class ResBlock3d(nn.Module):
     """Pre-norm residual block: norm, SiLU, causal conv, twice; 1x1 skip when widths differ."""
 
-    def __init__(self, in_channels: int, out_channels: int, groups: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, groups: int, time_kernel: int = 3
+    ) -> None:
         super().__init__()
+        kernel = conv_kernel(time_kernel)
         self.norm1 = FrameGroupNorm(groups, in_channels)
-        self.conv1 = CausalConv3d(in_channels, out_channels)
+        self.conv1 = CausalConv3d(in_channels, out_channels, kernel)
         self.norm2 = FrameGroupNorm(groups, out_channels)
-        self.conv2 = CausalConv3d(out_channels, out_channels)
+        self.conv2 = CausalConv3d(out_channels, out_channels, kernel)
         self.skip = nn.Conv3d(in_channels, out_channels, 1) if in_channels != out_channels else None
 
     def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
@@ -90,9 +98,12 @@ class Downsample(nn.Module):
     T = 1 + 2m frames become 1 + m and output 0 sees only input frame 0.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, time: bool) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, time: bool, time_kernel: int = 3
+    ) -> None:
         super().__init__()
-        self.conv = CausalConv3d(in_channels, out_channels, stride=(2 if time else 1, 2, 2))
+        kernel = (3 if time else time_kernel, 3, 3)  # the time stride needs its 3 taps
+        self.conv = CausalConv3d(in_channels, out_channels, kernel, stride=(2 if time else 1, 2, 2))
 
     def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
         return self.conv(x_BCTHW)
@@ -106,11 +117,13 @@ class Upsample(nn.Module):
     2j-1 and 2j (latent 0 makes frame 0 alone).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, time: bool) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, time: bool, time_kernel: int = 3
+    ) -> None:
         super().__init__()
         self.time = time
         self.time_conv = CausalConv3d(in_channels, 2 * in_channels) if time else None
-        self.conv = CausalConv3d(in_channels, out_channels)
+        self.conv = CausalConv3d(in_channels, out_channels, conv_kernel(time_kernel))
 
     def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
         x = x_BCTHW

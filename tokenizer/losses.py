@@ -33,6 +33,9 @@ class TokenizerLossConfig:
     l2_weight: float = 1.0
     quantizer_weight: float = 1.0
     foreground_weight: float = 20.0  # weight of moving pixels relative to background (1 = off)
+    # Weight of pixels that changed since the previous frame (where an object is and was),
+    # when above foreground_weight: fast small objects (a Pong ball) get more than still ones.
+    motion_weight: float = 1.0
     foreground_threshold: float = 0.1  # max |channel difference| (video in [-1, 1]) = moving
     foreground_references: tuple[ForegroundReference, ...] = ("median", "previous")
     foreground_dilation: int = 1  # grow the mask by this many pixels: object edges count too
@@ -50,8 +53,11 @@ class TokenizerLossConfig:
                 )
         if not 0 < self.rare_colour_fraction <= 1:
             raise ValueError(f"rare_colour_fraction={self.rare_colour_fraction} must be in (0, 1]")
-        if self.foreground_weight < 1:
-            raise ValueError(f"foreground_weight={self.foreground_weight} must be >= 1")
+        if self.foreground_weight < 1 or self.motion_weight < 1:
+            raise ValueError(
+                f"foreground_weight={self.foreground_weight} and motion_weight="
+                f"{self.motion_weight} must be >= 1"
+            )
 
 
 @dataclass
@@ -105,7 +111,8 @@ def rare_colours(video_BCTHW: torch.Tensor, fraction: float) -> torch.Tensor:
 
 
 def pixel_weights(video_BCTHW: torch.Tensor, config: TokenizerLossConfig) -> torch.Tensor:
-    """B×1×T×H×W weights: 1 on background, `foreground_weight` on moving pixels."""
+    """B×1×T×H×W weights: 1 on background, `foreground_weight` on foreground pixels and
+    `motion_weight` (where larger) on pixels that changed since the previous frame."""
     mask = foreground_mask(
         video_BCTHW,
         config.foreground_references,
@@ -113,7 +120,13 @@ def pixel_weights(video_BCTHW: torch.Tensor, config: TokenizerLossConfig) -> tor
         config.foreground_dilation,
         config.rare_colour_fraction,
     )
-    return 1.0 + (config.foreground_weight - 1.0) * mask.float()
+    weights = 1.0 + (config.foreground_weight - 1.0) * mask.float()
+    if config.motion_weight > config.foreground_weight:
+        moving = foreground_mask(
+            video_BCTHW, ("previous",), config.foreground_threshold, config.foreground_dilation
+        )
+        weights = torch.where(moving, config.motion_weight, weights)
+    return weights
 
 
 def weighted_reconstruction_loss(

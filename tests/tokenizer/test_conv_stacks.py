@@ -83,3 +83,27 @@ def test_config_validation():
         TokenizerConfig(temporal_compression=3)
     roundtrip = TokenizerConfig.from_dict(TokenizerConfig().to_dict())
     assert roundtrip == TokenizerConfig()
+
+
+@pytest.mark.parametrize("temporal", [1, 2])
+def test_time_kernel_one_shrinks_the_temporal_reach(temporal, make_tokenizer, make_video):
+    """time_kernel=1: with r=1 every frame is coded alone (a clip decodes as its frames do);
+    with r=2 only the temporal re-samplers reach back, so frame 1 still shapes latent 1."""
+    model = make_tokenizer("continuous", temporal, time_kernel=1).eval()
+    video = make_video(1, 5, 16, 16)
+    with torch.no_grad():
+        latents = model.encoder(video)
+        if temporal == 1:
+            alone = torch.cat([model.encoder(video[:, :, t : t + 1]) for t in range(5)], 2)
+            torch.testing.assert_close(latents, alone, rtol=0, atol=1e-5)
+            frames = torch.cat([model.decode(latents[:, :, t : t + 1]) for t in range(5)], 2)
+            torch.testing.assert_close(model.decode(latents), frames, rtol=0, atol=1e-5)
+        else:
+            changed = video.clone()
+            changed[:, :, 1] = make_video(1, 1, 16, 16, seed=3)[:, :, 0]
+            assert not torch.allclose(model.encoder(changed)[:, :, 1], latents[:, :, 1])
+
+
+def test_time_kernel_is_validated(make_config):
+    with pytest.raises(ValueError, match="time_kernel"):
+        make_config("fsq", time_kernel=2)

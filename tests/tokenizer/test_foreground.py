@@ -52,3 +52,22 @@ def test_pixel_weights_with_rare_reference():
         TokenizerLossConfig(rare_colour_fraction=0.0)
     with pytest.raises(ValueError, match="foreground_references"):
         TokenizerLossConfig(foreground_references=("dominant",))
+
+
+def test_motion_weight_lifts_moving_pixels_above_still_foreground():
+    video = still_paddle_video()
+    config = TokenizerLossConfig(
+        foreground_weight=10.0,
+        motion_weight=100.0,
+        foreground_references=("rare", "previous"),
+        foreground_dilation=0,
+        rare_colour_fraction=0.05,
+    )
+    weights = pixel_weights(video, config)
+    assert weights[0, 0, 1, 8, 5] == 100.0  # the ball, where it is now
+    assert weights[0, 0, 1, 8, 3] == 100.0  # and where it was a frame ago
+    assert weights[0, 0, 1, 5, 1] == 10.0 and weights[0, 0, 1, 15, 15] == 1.0  # still paddle
+    lower = pixel_weights(video, TokenizerLossConfig(**{**vars(config), "motion_weight": 5.0}))
+    assert lower[0, 0, 1, 8, 5] == 10.0  # below foreground_weight: no effect
+    with pytest.raises(ValueError, match="motion_weight"):
+        TokenizerLossConfig(motion_weight=0.5)

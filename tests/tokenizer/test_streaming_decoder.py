@@ -13,11 +13,14 @@ CASES = [
     (2, 8, 1, None),
     (2, 8, 4, (16, 32)),
     (4, 16, 2, (16, 16, 16, 32)),
+    (1, 8, 2, (16, 16, 32), 1),  # time_kernel 1: convs without history
+    (2, 8, 1, None, 1),  # only the temporal up-sampler keeps history
 ]
 
 
-def build(make_tokenizer, temporal, spatial, patch, widths, kind="fsq"):
-    extra = {"patch_size": patch} | ({"widths": widths} if widths else {})
+def build(make_tokenizer, temporal, spatial, patch, widths, time_kernel=3, kind="fsq"):
+    extra = {"patch_size": patch, "time_kernel": time_kernel}
+    extra |= {"widths": widths} if widths else {}
     return make_tokenizer(kind, temporal, spatial, **extra).eval()
 
 
@@ -48,10 +51,11 @@ def stream(decoder, latents, chunks=None):
     return parts
 
 
-@pytest.mark.parametrize(("temporal", "spatial", "patch", "widths"), CASES)
+@pytest.mark.parametrize("case", CASES)
 @torch.no_grad()
-def test_frame_by_frame_equals_whole_clip_decode(temporal, spatial, patch, widths, make_tokenizer):
-    model = build(make_tokenizer, temporal, spatial, patch, widths)
+def test_frame_by_frame_equals_whole_clip_decode(case, make_tokenizer):
+    temporal = case[0]
+    model = build(make_tokenizer, *case)
     latents = random_latents(6)
     parts = stream(StreamingDecoder(model), latents)
     assert [p.shape[2] for p in parts] == [1] + [temporal] * 5  # latent 0 makes frame 0 alone
