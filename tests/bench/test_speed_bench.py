@@ -24,7 +24,17 @@ from arvideo.bench.report import (
     write_png,
     write_results,
 )
-from arvideo.bench.speed import ORDER_COLUMNS, TARGETS, bench_speed, matmul_peak, median_time
+from arvideo.bench.speed import (
+    HEAD_COLUMNS,
+    ORDER_COLUMNS,
+    PRESETS,
+    TARGETS,
+    CallCounter,
+    bench_speed,
+    counting,
+    matmul_peak,
+    median_time,
+)
 
 POSITIVE = ("cached_fps", "uncached_fps", "kv_speedup", "train_step_s", "train_gflops", "mfu")
 
@@ -65,6 +75,48 @@ def test_smoke_markdown_shows_table_and_targets(smoke):
         assert (column.title or column.key) in markdown
     assert "| next_block |" in markdown and "Targets" in markdown
     assert "MET" in markdown or "MISSED" in markdown
+
+
+def test_smoke_heads_rows_count_passes_and_evaluations(smoke):
+    out, _ = smoke
+    data = json.loads((out / "speed.json").read_text())
+    heads = data["heads"]
+    steps = heads["diffusion"]["steps"]
+    assert steps == PRESETS["smoke"].diffusion_steps == 2 and heads["diffusion"]["cfg_scale"] == 1
+    assert heads["diffusion"]["latent_dim"] == 4  # configs/tokenizer/pong_continuous.yaml
+    orders = [row["order"] for row in data["orders"]]
+    assert [(r["order"], r["head"]) for r in heads["rows"]] == [
+        (order, head) for order in orders for head in ("categorical", "diffusion")
+    ]
+    by = {(r["order"], r["head"]): r for r in heads["rows"]}
+    passes = {"next_token": 16, "next_block": 1, "next_scale": 3}  # 4×4 grid; scales 1, 2, 4
+    for order in orders:
+        categorical, diffusion = by[order, "categorical"], by[order, "diffusion"]
+        for row in (categorical, diffusion):
+            assert row["backbone_passes_per_frame"] == passes[order], row
+            assert math.isfinite(row["fps"]) and row["fps"] > 0
+        assert categorical["head_evals_per_frame"] == passes[order]  # one logits map per pass
+        assert diffusion["head_evals_per_frame"] == steps * passes[order]  # Euler: 1 per step
+        assert categorical["vs_categorical"] == 1.0
+        assert diffusion["vs_categorical"] == pytest.approx(diffusion["fps"] / categorical["fps"])
+        cached = next(r for r in data["orders"] if r["order"] == order)
+        assert categorical["fps"] == cached["cached_fps"]  # the same rollout, not a re-run
+        assert cached["passes_per_frame"] == passes[order]  # generate's count agrees
+    assert by["next_scale", "diffusion"]["tokens_per_frame"] == 1 + 4 + 16
+    markdown = (out / "speed.md").read_text()
+    assert "Heads (same backbone" in markdown and "| next_token | diffusion |" in markdown
+    for column in HEAD_COLUMNS:
+        assert (column.title or column.key) in markdown
+
+
+def test_counting_counts_forward_calls_and_removes_its_hook():
+    layer = torch.nn.Linear(2, 2)
+    with counting(layer) as counter:
+        layer(torch.zeros(1, 2))
+        layer(torch.zeros(3, 2))
+    layer(torch.zeros(1, 2))
+    assert isinstance(counter, CallCounter) and counter.calls == 2
+    assert not layer._forward_hooks
 
 
 def test_median_time_takes_the_median():
