@@ -3,15 +3,13 @@
 Random-weight models of the base config sizes (speed needs no training): the backbone of
 configs/lm/*.yaml (width 256, depth 6, 8 heads, 8×8 latent grid per 64×64 frame) and the
 tokenizer of configs/tokenizer/pong_fsq.yaml (TokenizerConfig defaults while that file holds
-template placeholders). The heads comparison puts, per order, the per-token diffusion head of
-configs/lm/<order>_diffusion.yaml on the same backbone (token width: the latent_dim of
-configs/tokenizer/pong_continuous.yaml) and counts backbone and head evaluations with forward
-hooks on the backbone and on the head's output layer, not by formula. Every number is a
-median of repeats from one run; ratios divide numbers of the same run. The fp32 matmul peak
-is measured in the same run and MFU is training FLOP/s (counted by torch's FlopCounterMode)
-over that peak. Targets are reported as met or missed, never hidden. This module knows the
-public APIs of VideoLM, VideoTokenizer and VideoGenerator, and of the heads only the name of
-their output layer.
+template placeholders). Every number is a median of repeats from one run; ratios divide
+numbers of the same run. The fp32 matmul peak is measured in the same run and MFU is training
+FLOP/s (counted by torch's FlopCounterMode) over that peak. Targets are reported as met or
+missed, never hidden. This module builds the models and times them, and knows the public
+APIs of VideoLM, VideoTokenizer and VideoGenerator; the heads comparison (categorical vs
+diffusion head on the same backbone, evaluations counted by forward hooks) is speed_heads.py,
+which gets its models and rollouts from here.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -38,6 +35,15 @@ from arvideo.bench.report import (
     run_header,
     write_results,
 )
+from arvideo.bench.speed_heads import (
+    HEAD_OUTPUT,
+    compare_heads,
+    counting,
+    diffusion_fields,
+    diffusion_settings,
+    head_row,
+    heads_markdown,
+)
 from arvideo.data.batch import TokenBatch
 from arvideo.generate import VideoGenerator
 from arvideo.lm.conditioning import Conditions
@@ -48,8 +54,6 @@ from arvideo.tokenizer import TokenizerConfig, VideoTokenizer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TOKENIZER_CONFIG = CONFIGS / "tokenizer/pong_fsq.yaml"
-CONTINUOUS_CONFIG = CONFIGS / "tokenizer/pong_continuous.yaml"  # the diffusion head's tokens
-HEAD_OUTPUT = {"categorical": "proj", "diffusion": "final"}  # called once per head evaluation
 HAS_NEXT_SCALE = importlib.util.find_spec("arvideo.lm.orders.next_scale") is not None
 
 
@@ -150,7 +154,7 @@ def build_lm(
     head (continuous latents, options of configs/lm/<order>_diffusion.yaml)."""
     grid = config.frame_size // tokenizer.spatial_compression
     if head == "diffusion":
-        fields = diffusion_fields(config, order)
+        fields = diffusion_fields(order, config.diffusion_scales)
     else:  # as configs/lm/<order>_categorical.yaml (next_scale: the msvq tokenizer's scales)
         options = {}
         if order == "next_scale":
@@ -163,50 +167,6 @@ def build_lm(
     )  # fmt: skip
     torch.manual_seed(0)  # construction only: weights of a speed test do not matter
     return VideoLM(lm_config).eval()
-
-
-def diffusion_fields(config: SpeedConfig, order: str) -> dict:
-    """VideoLMConfig fields of configs/lm/<order>_diffusion.yaml (the backbone sizes are
-    SpeedConfig's) and the continuous tokenizer's latent_dim as the token width."""
-    lm = yaml.safe_load((CONFIGS / f"lm/{order}_diffusion.yaml").read_text())
-    lm = lm["model"]["init_args"]["lm"]
-    fields = {k: lm[k] for k in ("refine", "block_rows", "block_frames") if k in lm}
-    options = dict(lm.get("order_options") or {})
-    if order == "next_scale" and config.diffusion_scales is not None:
-        options["scales"] = list(config.diffusion_scales)
-    tokenizer = yaml.safe_load(CONTINUOUS_CONFIG.read_text())["model"]["init_args"]["tokenizer"]
-    return dict(
-        fields, head="diffusion", head_options=dict(lm.get("head_options") or {}),
-        order_options=options, latent_dim=int(tokenizer["latent_dim"]),
-    )  # fmt: skip
-
-
-def diffusion_settings(config: SpeedConfig) -> SamplingSettings:
-    """What `arvideo generate` samples with (no guidance), `diffusion_steps` if set."""
-    settings = SamplingSettings()
-    if config.diffusion_steps is not None:
-        settings = replace(settings, steps=config.diffusion_steps)
-    return settings
-
-
-@dataclass
-class CallCounter:
-    """Forward calls of one module, counted by a forward hook."""
-
-    calls: int = 0
-
-    def __call__(self, module, args, output) -> None:
-        self.calls += 1
-
-
-@contextmanager
-def counting(module: torch.nn.Module):
-    counter = CallCounter()
-    handle = module.register_forward_hook(counter)
-    try:
-        yield counter
-    finally:
-        handle.remove()
 
 
 def rollout(
@@ -238,40 +198,6 @@ def rollout(
         "seconds": timing.median_s, "fps": frames / timing.median_s, "passes": passes,
         "backbone_calls": backbone_calls, "head_calls": head_calls,
     }  # fmt: skip
-
-
-def head_row(order: str, lm: VideoLM, cached: dict, frames: int) -> dict:
-    """One row of the heads table from a KV-cached rollout of `frames` frames."""
-    return {
-        "order": order,
-        "head": lm.config.head,
-        "parameters": sum(p.numel() for p in lm.parameters()),
-        "tokens_per_frame": lm.order.tokens_per_frame,
-        "fps": cached["fps"],
-        "backbone_passes_per_frame": cached["backbone_calls"] / frames,
-        "head_evals_per_frame": cached["head_calls"] / frames,
-        "head_evals_per_pass": cached["head_calls"] / cached["backbone_calls"],
-    }
-
-
-def compare_heads(config, tokenizer, categorical_rows: list[dict]) -> dict:
-    """Per order: the categorical row (from the orders' rollout) next to the diffusion head."""
-    settings = diffusion_settings(config)
-    rows, options = [], {}
-    for categorical in categorical_rows:
-        order = categorical["order"]
-        lm = build_lm(config, order, tokenizer, "diffusion")
-        options[order] = {k: getattr(lm.config, k) for k in ("head_options", "order_options")}
-        cached = rollout(lm, config, True, config.repeats, settings)
-        diffusion = head_row(order, lm, cached, config.rollout_frames)
-        categorical["vs_categorical"] = 1.0
-        diffusion["vs_categorical"] = diffusion["fps"] / categorical["fps"]
-        rows += [categorical, diffusion]
-        print(f"{order} diffusion: {diffusion}", flush=True)
-    return {"rows": rows, "diffusion": {
-        "steps": settings.steps, "solver": settings.solver, "cfg_scale": 1.0,
-        "latent_dim": diffusion_fields(config, "next_block")["latent_dim"], "options": options,
-    }}  # fmt: skip
 
 
 def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
@@ -426,7 +352,11 @@ def measure(config: SpeedConfig, orders: list[str]) -> dict:
     for row in rows:
         row["vs_next_token"] = None if base_fps is None else row["cached_fps"] / base_fps
     data = {"matmul_peak": peak, "orders": rows, "tokenizer_source": source}
-    data["heads"] = compare_heads(config, tokenizer, heads)
+    data["heads"] = compare_heads(
+        heads, config.rollout_frames, diffusion_settings(config.diffusion_steps),
+        build=lambda order: build_lm(config, order, tokenizer, "diffusion"),
+        rollout=lambda lm, settings: rollout(lm, config, True, config.repeats, settings),
+    )  # fmt: skip
     data["tokenizer"] = tokenizer_speed(tokenizer, config, config.repeats)
     data["tokenizer"]["parameters"] = sum(p.numel() for p in tokenizer.parameters())
     if "next_block" in models:
@@ -465,38 +395,6 @@ ORDER_COLUMNS = [
     Column("train_gflops", "train GFLOP/s", 1),
     Column("mfu", "MFU", 3),
 ]
-
-
-HEAD_COLUMNS = [
-    Column("order"),
-    Column("head"),
-    Column("parameters", "params"),
-    Column("tokens_per_frame", "tokens / frame"),
-    Column("fps", "KV-cached fr/s"),
-    Column("backbone_passes_per_frame", "backbone passes / frame", 1),
-    Column("head_evals_per_frame", "head evals / frame", 1),
-    Column("vs_categorical", "fr/s vs categorical ×", 3),
-]
-
-
-def heads_markdown(heads: dict, config: dict) -> str:
-    diffusion = heads["diffusion"]
-    text = (
-        f"Heads (same backbone, same {config['rollout_frames']}-frame KV-cached rollouts): the "
-        f"diffusion head of configs/lm/<order>_diffusion.yaml on {diffusion['latent_dim']}-"
-        f"channel latents (configs/tokenizer/pong_continuous.yaml), {diffusion['steps']} "
-        f"{diffusion['solver']} steps, no guidance. Passes and evaluations are counted with "
-        "forward hooks on the backbone and on the head's output layer: a categorical "
-        "evaluation is one logits map (CFG would add the unconditional one), a diffusion "
-        "evaluation one denoiser call (CFG stacks both halves into one call of twice the rows)."
-    )
-    if "next_scale" in diffusion["options"]:
-        scales = diffusion["options"]["next_scale"]["order_options"]["scales"]
-        text += (
-            f" next_scale scales: categorical {tuple(config['scales'])} (msvq), diffusion "
-            f"{tuple(scales)} (continuous residuals)."
-        )
-    return text + "\n\n" + markdown_table(heads["rows"], HEAD_COLUMNS)
 
 
 def speed_markdown(data: dict) -> str:

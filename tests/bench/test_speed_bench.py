@@ -25,16 +25,14 @@ from arvideo.bench.report import (
     write_results,
 )
 from arvideo.bench.speed import (
-    HEAD_COLUMNS,
     ORDER_COLUMNS,
     PRESETS,
     TARGETS,
-    CallCounter,
     bench_speed,
-    counting,
     matmul_peak,
     median_time,
 )
+from arvideo.bench.speed_heads import HEAD_COLUMNS, CallCounter, counting
 
 POSITIVE = ("cached_fps", "uncached_fps", "kv_speedup", "train_step_s", "train_gflops", "mfu")
 
