@@ -1,12 +1,15 @@
 """The models of the paradigm benchmark: three tokenizers and six generators, all trained
-in memory through `arvideo.bench.training.train_module` (one recipe, one budget).
+through `arvideo.bench.training.train_module` (one recipe, one budget).
 
-Tokenizers share one encoder/decoder architecture and differ only in the bottleneck:
-single-scale VQ (next-token, next-block categorical), multi-scale residual VQ (msvq,
-next-scale categorical) and continuous KL latents (every diffusion head). Generators share
-one backbone size. Values a generator trains on: codes B×T×H×W (vq), codes B×T×L (msvq),
-latents B×T×H×W×C, or, for next-scale diffusion, the residual pyramid B×T×L×C of those
-latents (`LatentScales.decompose`). Knows the tokenizer and LM APIs; knows nothing about
+Tokenizers: single-scale VQ (next-token, next-block categorical), multi-scale residual VQ
+(msvq, next-scale categorical) and continuous KL latents (every diffusion head). Each is
+either trained with the tokenizer benchmark's recipe (configs/tokenizer/<prefix>_<kind>.yaml
+through `arvideo.bench.tokenizer.build_run`) or loaded from a folder that benchmark saved;
+either way they must share one latent grid. Generators share one backbone size and train in
+memory; next_scale takes its scales from the msvq tokenizer, for both heads. Values a
+generator trains on: codes B×T×H×W (vq), codes B×T×L (msvq), latents B×T×H×W×C, or, for
+next-scale diffusion, the residual pyramid B×T×L×C of those latents at msvq's scales
+(`LatentScales.decompose`). Knows the tokenizer and LM APIs; knows nothing about
 metrics or reports.
 """
 
@@ -14,56 +17,127 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import torch
 
-from arvideo.bench.episodes import Windows, sample_batch
+from arvideo.bench.tokenizer import CONFIG_DIR, TokenizerBudget, build_run, load_config, val_clips
 from arvideo.bench.training import Budget, TrainedRun, train_module
-from arvideo.data.batch import TokenBatch, VideoBatch
+from arvideo.data.batch import TokenBatch
 from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.tokenizer import VideoTokenizer
-from arvideo.tokenizer.config import BottleneckConfig, TokenizerConfig
 from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
-from arvideo.training.tokenizer_module import TokenizerModule
 
 TokenizerKind = Literal["vq", "msvq", "continuous"]
+KINDS: tuple[TokenizerKind, ...] = ("vq", "msvq", "continuous")
 
 
 @dataclass
 class ModelSizes:
-    """What one budget fixes for every paradigm (the comparison changes only the paradigm)."""
+    """What one budget fixes for every generator (the comparison changes only the paradigm).
 
-    tokenizer_widths: tuple[int, ...] = (16, 16, 32, 32)  # 64×64 -> 8×8, stride 2 per width
-    latent_dim: int = 4
-    codebook_size: int = 64  # vq and msvq alike
-    scales: tuple[int, ...] = (1, 2, 4, 8)  # msvq and next-scale; the last = the latent grid
+    Tokenizers are sized by their YAML recipe (configs/tokenizer), not here."""
+
     lm_width: int = 32
     lm_depth: int = 2
     lm_heads: int = 2
     diffusion_blocks: int = 2  # the per-token MLP denoiser
     diffusion_steps: int = 8  # sampling steps of the diffusion head
-    tokenizer_lr: float = 1e-3
     lm_lr: float = 1e-3
     warmup_steps: int = 5
 
 
-def tokenizer_config(kind: TokenizerKind, sizes: ModelSizes) -> TokenizerConfig:
-    bottleneck = {
-        "vq": BottleneckConfig(kind="vq", codebook_size=sizes.codebook_size, ema_decay=0.8),
-        "msvq": BottleneckConfig(
-            kind="msvq", codebook_size=sizes.codebook_size, scales=sizes.scales, refine_convs=2
-        ),
-        "continuous": BottleneckConfig(kind="continuous", kl_weight=1e-6),
-    }[kind]
-    return TokenizerConfig(
-        widths=sizes.tokenizer_widths,
-        latent_dim=sizes.latent_dim,
-        norm_groups=8,
-        spatial_compression=8,
-        bottleneck=bottleneck,
-    )
+@dataclass
+class TrainedTokenizer:
+    kind: TokenizerKind
+    tokenizer: VideoTokenizer  # eval mode, frozen
+    source: str  # the YAML it was trained from here, or the folder it was loaded from
+    steps: int | None = None  # None when loaded (its training is not ours to report)
+    wall_s: float | None = None
+
+
+def train_tokenizer(
+    kind: TokenizerKind, data: str, plan: TokenizerBudget, root: Path, seed: int
+) -> TrainedTokenizer:
+    """Train one tokenizer with the tokenizer benchmark's recipe: the model, loss, optimizer
+    and data sections of configs/tokenizer/<plan.config_prefix>_<kind>.yaml, on the train
+    split of `data`, for `plan.max_steps` steps; saved as `<root>/tokenizer` (reusable)."""
+    config = load_config(kind, plan.config_prefix, CONFIG_DIR)
+    torch.manual_seed(seed)  # the module initialises its weights from the global generator
+    module, datamodule = build_run(config, data, plan, plan.max_steps, seed)
+    budget = Budget(plan.max_steps, plan.max_minutes)
+    run = train_module(module, datamodule, budget, root, validate=False)
+    tokenizer = run.module.tokenizer.eval().requires_grad_(False)
+    if tokenizer.is_continuous:  # as the tokenizer benchmark: latent statistics of train clips
+        tokenizer.set_latent_statistics(val_clips(data, 1, 8, "train"))
+    tokenizer.save_pretrained(root / "tokenizer")
+    source = f"trained here from {plan.config_prefix}_{kind}.yaml, saved to {root / 'tokenizer'}"
+    return TrainedTokenizer(kind, tokenizer, source, run.steps, run.wall_s)
+
+
+def load_tokenizer(root: Path, kind: TokenizerKind) -> TrainedTokenizer:
+    """`<root>/<kind>/tokenizer` (the layout `arvideo bench tokenizer` saves), frozen."""
+    folder = root / kind / "tokenizer"
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"tokenizers={str(root)!r} has no {kind} tokenizer: {folder} is not a folder "
+            f"(expected {', '.join(f'{k}/tokenizer' for k in KINDS)}, as `arvideo bench "
+            "tokenizer` saves them under its run_dir)"
+        )
+    tokenizer = VideoTokenizer.from_pretrained(folder).eval().requires_grad_(False)
+    found = tokenizer.config.bottleneck.kind
+    if found != kind:
+        raise ValueError(f"{folder} holds a {found!r} tokenizer; the paradigms need {kind!r} here")
+    return TrainedTokenizer(kind, tokenizer, str(folder))
+
+
+def get_tokenizers(
+    kinds: list[TokenizerKind], folder: Path | None, data: str, plan: TokenizerBudget,
+    root: Path, seed: int,
+) -> dict[str, TrainedTokenizer]:  # fmt: skip
+    """`<folder>/<kind>/tokenizer` when a folder is given, else each trained here with the
+    tokenizer benchmark's recipe and saved as `<root>/<kind>/tokenizer` (the same layout)."""
+    if folder is not None:
+        return {kind: load_tokenizer(folder, kind) for kind in kinds}
+    return {kind: train_tokenizer(kind, data, plan, root / kind, seed) for kind in kinds}
+
+
+def shared_latent_grid(
+    tokenizers: dict[str, TrainedTokenizer], frame_hw: tuple[int, int]
+) -> tuple[int, int]:
+    """The latent grid H×W every tokenizer maps `frame_hw` frames to; raises, naming the
+    tokenizer's source, when one cannot encode such frames, compresses time (rollouts
+    predict one latent frame per frame), or disagrees with the others (or msvq's last
+    scale is not the grid)."""
+    grids = {}
+    for trained in tokenizers.values():
+        tokenizer = trained.tokenizer
+        try:
+            grid = tokenizer.latent_grid(1, *frame_hw)
+        except ValueError as error:
+            raise ValueError(
+                f"tokenizer {trained.source}: cannot encode the frames: {error}"
+            ) from error
+        if tokenizer.temporal_compression != 1:
+            raise ValueError(
+                f"tokenizer {trained.source}: temporal_compression="
+                f"{tokenizer.temporal_compression}; the rollouts need 1 (a latent per frame)"
+            )
+        if tokenizer.scales is not None and tokenizer.scales[-1] != grid.height:
+            raise ValueError(
+                f"tokenizer {trained.source}: msvq scales {tokenizer.scales} end at "
+                f"{tokenizer.scales[-1]}, not at its {grid.height}×{grid.width} latent grid"
+            )
+        grids[trained.source] = (grid.height, grid.width)
+    if len(set(grids.values())) > 1:
+        found = "; ".join(f"{source}: {h}×{w}" for source, (h, w) in grids.items())
+        raise ValueError(
+            f"the tokenizers map {frame_hw[0]}×{frame_hw[1]} frames to different latent grids "
+            f"({found}); every paradigm must predict the same grid"
+        )
+    return next(iter(grids.values()))
 
 
 class WindowStream(torch.utils.data.IterableDataset):
@@ -86,40 +160,6 @@ class MemoryDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         return torch.utils.data.DataLoader(self.stream, batch_size=None)
-
-
-def video_batches(windows: Windows, frames: int):
-    def make(batch_size: int, generator: torch.Generator) -> VideoBatch:
-        batch = sample_batch(windows, batch_size, generator)
-        return VideoBatch(batch.video_BCTHW[:, :, :frames], batch.actions_BT[:, :frames])
-
-    return make
-
-
-@dataclass
-class TrainedTokenizer:
-    kind: TokenizerKind
-    tokenizer: VideoTokenizer  # eval mode, frozen
-    steps: int
-    wall_s: float
-
-
-def train_tokenizer(
-    kind: TokenizerKind, windows: Windows, sizes: ModelSizes, budget: Budget, batch: int,
-    frames: int, root, seed: int,
-) -> TrainedTokenizer:  # fmt: skip
-    """Train one tokenizer on `frames`-frame crops of the training windows."""
-    torch.manual_seed(seed)  # parameter initialisation only (Lightning modules take no generator)
-    optimizer = OptimizerConfig(lr=sizes.tokenizer_lr, warmup_steps=sizes.warmup_steps)
-    module = TokenizerModule(tokenizer_config(kind, sizes), optimizer=optimizer,
-                             max_steps=budget.max_steps)  # fmt: skip
-    data = MemoryDataModule(video_batches(windows, frames), batch, seed)
-    run = train_module(module, data, budget, root, validate=False)
-    tokenizer = run.module.tokenizer.eval().requires_grad_(False)
-    if tokenizer.is_continuous:
-        generator = torch.Generator().manual_seed(seed)
-        tokenizer.set_latent_statistics(sample_batch(windows, 8, generator).video_BCTHW)
-    return TrainedTokenizer(kind, tokenizer, run.steps, run.wall_s)
 
 
 # -- values: what a generator predicts ---------------------------------------------------
@@ -154,22 +194,41 @@ class Paradigm:
         return "msvq" if self.order == "next_scale" else "vq"
 
 
-def lm_config(
-    paradigm: Paradigm, tokenizer: VideoTokenizer, sizes: ModelSizes, frames: int,
-    num_actions: int,
-) -> VideoLMConfig:  # fmt: skip
-    grid = (frames, sizes.scales[-1], sizes.scales[-1])
-    options: dict = {}
-    if paradigm.order == "next_scale":
-        options = {"scales": list(sizes.scales)}
-        if paradigm.head == "categorical":
-            from arvideo.lm.orders.next_scale import tokenizer_options
+def values_grid(tokenizer: VideoTokenizer, values: torch.Tensor) -> tuple[int, int, int]:
+    """Latent grid T×H×W of tokenizer values: B×T×H×W codes or B×T×H×W×C latents, or
+    B×T×L msvq codes (the grid is its last scale)."""
+    if tokenizer.scales is not None:
+        return values.shape[1], tokenizer.scales[-1], tokenizer.scales[-1]
+    return values.shape[1], values.shape[2], values.shape[3]
 
-            options = tokenizer_options(tokenizer)
+
+def order_options(paradigm: Paradigm, msvq: VideoTokenizer | None) -> dict:
+    """next_scale takes its pyramid from the msvq tokenizer (scales, up-sampling; categorical
+    also its refiners), so next-scale diffusion splits continuous latents (`LatentScales.
+    decompose`) at the very scales next-scale categorical predicts codes at."""
+    if paradigm.order != "next_scale":
+        return {}
+    if msvq is None or msvq.scales is None:
+        raise ValueError(f"{paradigm.name} takes its scales from an msvq tokenizer; none given")
+    from arvideo.lm.orders.next_scale import tokenizer_options
+
+    options = tokenizer_options(msvq)
+    if paradigm.head == "diffusion":
+        return {"scales": options["scales"], "upsample_mode": options["upsample_mode"]}
+    return options
+
+
+def lm_config(
+    paradigm: Paradigm, tokenizers: dict[str, VideoTokenizer], sizes: ModelSizes,
+    grid: tuple[int, int, int], num_actions: int,
+) -> VideoLMConfig:  # fmt: skip
+    """The generator of `paradigm` on its tokenizer's values (grid: latent T×H×W)."""
+    tokenizer = tokenizers[paradigm.tokenizer_kind]
     categorical = paradigm.head == "categorical"
     return VideoLMConfig(
         width=sizes.lm_width, depth=sizes.lm_depth, heads=sizes.lm_heads,
-        order=paradigm.order, head=paradigm.head, order_options=options,
+        order=paradigm.order, head=paradigm.head,
+        order_options=order_options(paradigm, tokenizers.get("msvq")),
         head_options={} if categorical else {"blocks": sizes.diffusion_blocks},
         vocab_size=max(tokenizer.vocab_size, 1), code_depth=tokenizer.code_depth,
         latent_dim=0 if categorical else tokenizer.latent_dim, grid=grid,
@@ -207,13 +266,16 @@ class TrainedGenerator:
 
 
 def train_generator(
-    paradigm: Paradigm, tokenizer: VideoTokenizer, values: torch.Tensor, actions_BT: torch.Tensor,
-    sizes: ModelSizes, budget: Budget, batch: int, root, seed: int, num_actions: int,
+    paradigm: Paradigm, tokenizers: dict[str, VideoTokenizer], values: torch.Tensor,
+    actions_BT: torch.Tensor, sizes: ModelSizes, budget: Budget, batch: int, root, seed: int,
+    num_actions: int,
 ) -> TrainedGenerator:  # fmt: skip
-    """Train one VideoLM on pre-encoded training windows (values and their actions)."""
+    """Train one VideoLM on pre-encoded training windows (values of the paradigm's tokenizer
+    and their actions); `tokenizers`: the run's, by kind (next_scale reads msvq's scales)."""
     torch.manual_seed(seed)  # parameter initialisation only, the same seed for every paradigm
-    config = lm_config(paradigm, tokenizer, sizes, values.shape[1], num_actions)
-    model = build_lm(paradigm, tokenizer, config)
+    tokenizer = tokenizers[paradigm.tokenizer_kind]
+    grid = values_grid(tokenizer, values)
+    model = build_lm(paradigm, tokenizer, lm_config(paradigm, tokenizers, sizes, grid, num_actions))
     lm_values = model.from_tokenizer_values(values)
     kind = "codes" if paradigm.head == "categorical" else "latents"
 

@@ -34,9 +34,9 @@ TRAIN_COLUMNS = [
     Column("final_loss", "final loss", 3),
 ]  # fmt: skip
 TOKENIZER_COLUMNS = [
-    Column("tokenizer"), Column("used_by"), Column("steps", digits=0),
-    Column("wall_s", "wall s", 1), Column("psnr", "recon PSNR dB"),
+    Column("tokenizer"), Column("used_by"), Column("psnr", "recon PSNR dB"),
     Column("foreground_psnr", "recon fg PSNR dB"), Column("ssim", "recon SSIM", 3),
+    Column("steps", digits=0), Column("wall_s", "wall s", 1), Column("source"),
 ]  # fmt: skip
 
 NOTES = """Notes:
@@ -44,6 +44,8 @@ NOTES = """Notes:
   all seeds; per-step values are in paradigms.json and paradigms_psnr.png.
 - fg PSNR: pixels that differ from the training frames' median background. "tokenizer recon
   fg PSNR" is the ceiling set by the paradigm's tokenizer (decode(encode(truth))).
+- Tokenizers: trained here with configs/tokenizer/<recipe>_<kind>.yaml (steps, wall s), or
+  loaded from the folder in "source" (trained elsewhere: steps and wall time not known here).
 - ball / agent paddle err: distance in px (64×64 frames) between positions found by colour,
   where both frames show the object.
 - action-follow: fraction of transitions taken with a directed action (direction per action

@@ -3,12 +3,14 @@ as world models on one Atari game, under one budget.
 
 Protocol. Clip shards (collected here with a fixed seed unless `data` is given) are stitched
 into episodes; train episodes give training windows, held-out val episodes the evaluation
-windows. Three tokenizers with the same encoder/decoder and budget (single-scale VQ,
-multi-scale VQ, continuous) are trained and their reconstructions scored; each generator is
-trained with the same backbone, steps, batch and seed on its tokenizer's values; then it
-rolls out `horizon` frames after `context` frames, with the true actions and with actions
-dropped to null, for several seeds. The copy-the-last-frame baseline and the truth (its own
-action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
+windows. Three tokenizers (single-scale VQ, multi-scale VQ, continuous) are either loaded
+from the folders `arvideo bench tokenizer` saved (`tokenizers`) or trained here with that
+benchmark's recipe (configs/tokenizer/<pong|debug>_<kind>.yaml) on the train split; they
+must share one latent grid, and their reconstructions of the evaluation windows are scored.
+Each generator is trained with the same backbone, steps, batch and seed on its tokenizer's
+values; then it rolls out `horizon` frames after `context` frames, with the true actions and
+with actions dropped to null, for several seeds. The copy-the-last-frame baseline and the
+truth (its own action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
 
 This module holds the budgets and the orchestration; data (episodes.py), models
 (paradigm_models.py), rollouts and cost (paradigm_eval.py), scores (rollout_eval.py), the
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -51,57 +53,73 @@ from arvideo.bench.rollout_eval import (
     paddle_rows,
     seed_diversity,
 )
+from arvideo.bench.tokenizer import TokenizerBudget
 from arvideo.bench.training import Budget
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.metrics import median_background, video_to_frames
 
 ORDERS = ("next_token", "next_block", "next_scale")
 HEADS = ("categorical", "diffusion")
+PARADIGMS = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
 
 
 @dataclass
 class ParadigmBudget:
     """Everything the two presets change; every paradigm gets the same numbers."""
 
-    sizes: models.ModelSizes
+    sizes: models.ModelSizes  # generators; tokenizers are sized by their YAML
+    tokenizer_recipe: str  # configs/tokenizer/<recipe>_<kind>.yaml, as `arvideo bench tokenizer`
     tokenizer_steps: int
     generator_steps: int
-    batch_size: int  # tokenizer and generator alike
-    tokenizer_frames: int  # frames per tokenizer training crop
+    batch_size: int  # generators
     context_frames: int
     horizon: int  # generated frames per rollout; LM clips are context + horizon long
     max_train_windows: int  # training windows kept (evenly spaced), bounds encoding time
     eval_windows: int
     seeds: int  # samples per evaluation window (diversity)
     classifier: ClassifierConfig
-    max_minutes_per_model: float | None = None  # safety cap; steps actually taken are reported
+    tokenizer_minutes: float | None = None  # wall-clock cap per tokenizer; steps are reported
+    tokenizer_batch_size: int | None = None  # None: the YAML's data.batch_size
+    tokenizer_frames: int | None = None  # training crop; None: the YAML's data.num_frames
+    generator_minutes: float | None = None  # safety cap per generator; steps are reported
     episodes: int = 3  # when collecting data here
     max_steps_per_episode: int | None = 150
     clip_length: int = 16
 
+    def tokenizer_plan(self) -> TokenizerBudget:
+        """The tokenizer benchmark's budget, for its `build_run` (its eval sizes unused:
+        the tokenizers are measured here on the evaluation windows)."""
+        return TokenizerBudget(
+            self.tokenizer_recipe, self.tokenizer_steps, self.tokenizer_minutes, eval_clips=0,
+            background_clips=0, batch_size=self.tokenizer_batch_size,
+            crop_frames=self.tokenizer_frames,
+        )  # fmt: skip
+
 
 def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
-    """smoke: seconds, for tests (tiny models, two steps); full: about an hour on 2 cores."""
+    """smoke: seconds, for tests (the debug tokenizers, two steps); full: about an hour on
+    2 cores with trained tokenizers given, up to 3 × tokenizer_minutes more without."""
     if name == "smoke":
         sizes = models.ModelSizes(
-            tokenizer_widths=(8, 8, 8, 8), codebook_size=32, lm_width=16, lm_depth=1,
-            lm_heads=2, diffusion_blocks=1, diffusion_steps=2,
-        )  # fmt: skip
+            lm_width=16, lm_depth=1, lm_heads=2, diffusion_blocks=1, diffusion_steps=2
+        )
         return ParadigmBudget(
-            sizes, tokenizer_steps=2, generator_steps=2, batch_size=2, tokenizer_frames=2,
-            context_frames=2, horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
+            sizes, "debug", tokenizer_steps=2, generator_steps=2, batch_size=2, context_frames=2,
+            horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
             classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
+            tokenizer_batch_size=2, tokenizer_frames=2,
         )  # fmt: skip
     if name == "full":  # a guess of ~45 min on 2 idle cores (not measured: see the report)
         sizes = models.ModelSizes(
-            tokenizer_widths=(16, 32, 64, 64), codebook_size=256, lm_width=64, lm_depth=4,
-            lm_heads=4, diffusion_blocks=3, diffusion_steps=10, lm_lr=1e-3, warmup_steps=40,
+            lm_width=64, lm_depth=4, lm_heads=4, diffusion_blocks=3, diffusion_steps=10,
+            lm_lr=1e-3, warmup_steps=40,
         )  # fmt: skip
+        # the pong recipe: paddles appear after ~1000 steps, the ball after ~2000-3000
         return ParadigmBudget(
-            sizes, tokenizer_steps=400, generator_steps=300, batch_size=8, tokenizer_frames=4,
+            sizes, "pong", tokenizer_steps=3000, generator_steps=300, batch_size=8,
             context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
-            classifier=ClassifierConfig(steps=300), max_minutes_per_model=6.0,
-            episodes=14, max_steps_per_episode=500,
+            classifier=ClassifierConfig(steps=300), tokenizer_minutes=10.0,
+            generator_minutes=6.0, episodes=14, max_steps_per_episode=500,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")
 
@@ -120,7 +138,7 @@ class Bench:
     peak_flops: float
     seed: int
     work: Path
-    tokenizer_rows: list[dict] = field(default_factory=list)
+    tokenizers: dict[str, models.TrainedTokenizer]  # by kind, sharing one latent grid
 
     @property
     def context(self) -> torch.Tensor:
@@ -148,13 +166,22 @@ def _evenly(windows: Windows, count: int) -> Windows:
     return Windows(windows.video_BCTHW[index.long()], windows.actions_BT[index.long()])
 
 
-def prepare(data: Path, budget: ParadigmBudget, work: Path, seed: int) -> Bench:
+def prepare(
+    data: Path, budget: ParadigmBudget, work: Path, seed: int, tokenizers: Path | None = None
+) -> Bench:
+    """Windows, tokenizers (loaded from `tokenizers` or trained; checked before any other
+    training), the classifier and the reference calibrations."""
     length = budget.context_frames + budget.horizon
     episodes = load_episodes(data, "train")
     train = _evenly(
         training_windows(episodes, length, max(1, length // 2)), budget.max_train_windows
     )
     evaluate = evaluation_windows(load_episodes(data, "val"), length, budget.eval_windows)
+    needed = {p.tokenizer_kind for p in runnable_paradigms()[0]}
+    kinds = [kind for kind in models.KINDS if kind in needed]
+    plan = budget.tokenizer_plan()
+    trained = models.get_tokenizers(kinds, tokenizers, str(data), plan, work / "tokenizers", seed)
+    models.shared_latent_grid(trained, tuple(evaluate.video_BCTHW.shape[-2:]))
     num_actions = max(game_info(data).num_actions, int(train.actions_BT.max()) + 1)
     directions = episode_directions(episodes.frames, episodes.actions, num_actions)
     generator = torch.Generator().manual_seed(seed)
@@ -163,7 +190,7 @@ def prepare(data: Path, budget: ParadigmBudget, work: Path, seed: int) -> Bench:
     )
     return Bench(
         budget, train, evaluate, median_background(train.video_BCTHW), directions,
-        classifier.net, num_actions, matmul_peak_flops(), seed, work,
+        classifier.net, num_actions, matmul_peak_flops(), seed, work, trained,
     )  # fmt: skip
 
 
@@ -209,25 +236,21 @@ def reference_rows(bench: Bench) -> tuple[dict, dict]:
     )  # fmt: skip
 
 
-def train_tokenizers(bench: Bench, kinds: list[str]) -> dict[str, models.TrainedTokenizer]:
-    budget, trained = bench.budget, {}
-    tokenizer_budget = Budget(budget.tokenizer_steps, budget.max_minutes_per_model)
-    for kind in kinds:
-        trained[kind] = models.train_tokenizer(
-            kind, bench.train, budget.sizes, tokenizer_budget, budget.batch_size,
-            budget.tokenizer_frames, bench.work / "runs" / f"tokenizer_{kind}", bench.seed,
-        )  # fmt: skip
-        recon = models.encode_values(trained[kind].tokenizer, bench.evaluate.video_BCTHW)
-        video = _decode(trained[kind].tokenizer, recon)
+def measure_tokenizers(bench: Bench) -> list[dict]:
+    """Reconstruction of the evaluation windows by each tokenizer, and where it came from."""
+    rows = []
+    for kind, trained in bench.tokenizers.items():
+        recon = models.encode_values(trained.tokenizer, bench.evaluate.video_BCTHW)
+        video = _decode(trained.tokenizer, recon)
         scores = horizon_scores(bench.evaluate.video_BCTHW, video, bench.background_CHW)
-        bench.tokenizer_rows.append({
-            "tokenizer": kind, "steps": trained[kind].steps, "wall_s": trained[kind].wall_s,
-            "psnr": float(np.mean(scores.psnr)), "ssim": float(np.mean(scores.ssim)),
+        rows.append({
+            "tokenizer": kind, "source": trained.source, "steps": trained.steps,
+            "wall_s": trained.wall_s, "psnr": float(np.mean(scores.psnr)),
+            "ssim": float(np.mean(scores.ssim)),
             "foreground_psnr": float(np.nanmean(scores.foreground_psnr)),
-            "used_by": ", ".join(f"{o} × {h}" for o in ORDERS for h in HEADS
-                                 if models.Paradigm(o, h).tokenizer_kind == kind),
+            "used_by": ", ".join(p.name for p in PARADIGMS if p.tokenizer_kind == kind),
         })  # fmt: skip
-    return trained
+    return rows
 
 
 def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
@@ -245,11 +268,18 @@ def next_scale_missing() -> str | None:
     return None
 
 
+def runnable_paradigms() -> tuple[list[models.Paradigm], str | None]:
+    """The paradigms this install can run, and why the others are skipped (or None)."""
+    skip = next_scale_missing()
+    return [p for p in PARADIGMS if not (skip and p.order == "next_scale")], skip
+
+
 def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
     budget = bench.budget
+    tokenizers = {kind: t.tokenizer for kind, t in bench.tokenizers.items()}
     trained = models.train_generator(
-        paradigm, tokenizer, values, bench.train.actions_BT, budget.sizes,
-        Budget(budget.generator_steps, budget.max_minutes_per_model), budget.batch_size,
+        paradigm, tokenizers, values, bench.train.actions_BT, budget.sizes,
+        Budget(budget.generator_steps, budget.generator_minutes), budget.batch_size,
         bench.work / "runs" / f"{paradigm.order}_{paradigm.head}", bench.seed,
         bench.num_actions,
     )  # fmt: skip
@@ -295,6 +325,7 @@ def bench_paradigms(
     threads: int | None = None,
     tokenizer_steps: int | None = None,
     generator_steps: int | None = None,
+    tokenizers: str | None = None,
 ) -> dict:
     """Compare the six paradigms as world models; writes paradigms.md/.json/.png to `out`.
 
@@ -309,8 +340,11 @@ def bench_paradigms(
         seed: data collection, initialisation, batches and sampling.
         threads: torch CPU threads during the run (restored afterwards); None keeps them.
             On a shared, loaded machine 1 thread is often faster than oversubscribing.
-        tokenizer_steps: override the preset's optimizer steps per tokenizer.
+        tokenizer_steps: override the preset's optimizer steps per tokenizer (trained here).
         generator_steps: override the preset's optimizer steps per generator.
+        tokenizers: a folder of trained tokenizers, `<folder>/{vq,msvq,continuous}/tokenizer`
+            (the run_dir of `arvideo bench tokenizer`, e.g. runs/bench_tokenizer): loaded,
+            frozen, instead of trained here. They must map the frames to one latent grid.
     """
     preset = budget_preset(budget)
     for name, steps in (("tokenizer_steps", tokenizer_steps), ("generator_steps", generator_steps)):
@@ -318,16 +352,21 @@ def bench_paradigms(
             if steps < 1:
                 raise ValueError(f"{name} must be >= 1, got {steps}")
             setattr(preset, name, steps)
+    folder = Path(tokenizers) if tokenizers else None
+    if folder is not None and (tokenizer_steps is not None or not folder.is_dir()):
+        problem = "is not a folder" if not folder.is_dir() else "is given: tokenizer_steps unused"
+        raise ValueError(f"tokenizers={tokenizers!r} {problem}")
     temporary = tempfile.TemporaryDirectory(prefix="arvideo-paradigms-")
     with cpu_threads(threads), temporary:
         work = Path(work_dir or temporary.name)
         data_path = Path(data) if data else _collect(game, preset, work, seed)
-        bench = prepare(data_path, preset, work, seed)
+        bench = prepare(data_path, preset, work, seed, folder)
         result = run_all(bench)
         result.update(
             command=command_line(), machine=machine_info(),
             settings={"budget": budget, "data": str(data_path),
-                      "game": game_info(data_path).game, "seed": seed, **_settings(preset)},
+                      "game": game_info(data_path).game, "seed": seed,
+                      **_settings(preset, tokenizers)},
         )  # fmt: skip
     write_paradigm_report(out, result)
     return result
@@ -349,15 +388,13 @@ def cpu_threads(threads: int | None):
 
 def run_all(bench: Bench) -> dict:
     truth, baseline = reference_rows(bench)
-    skip = next_scale_missing()
-    paradigms = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
-    runnable = [p for p in paradigms if not (skip and p.order == "next_scale")]
-    kinds = list(dict.fromkeys(p.tokenizer_kind for p in runnable))
-    tokenizers = train_tokenizers(bench, kinds)
+    runnable, skip = runnable_paradigms()
+    tokenizer_rows = measure_tokenizers(bench)
+    tokenizers = bench.tokenizers
     values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
               for k, t in tokenizers.items()}  # fmt: skip
     rows = []
-    for paradigm in paradigms:
+    for paradigm in PARADIGMS:
         if paradigm not in runnable:
             rows.append({"paradigm": paradigm.name, "status": skip})
             continue
@@ -368,21 +405,27 @@ def run_all(bench: Bench) -> dict:
             if paradigm.order != "next_scale":
                 raise
             row = {"paradigm": paradigm.name, "status": f"failed: {error!r}"}
-        recon = next(t for t in bench.tokenizer_rows if t["tokenizer"] == kind)
+        recon = next(t for t in tokenizer_rows if t["tokenizer"] == kind)
         for mode in ("actions", "no_actions"):
             if mode in row:
                 row[mode]["tokenizer_foreground_psnr"] = recon["foreground_psnr"]
         rows.append(row)
     return {
         "truth": truth, "baseline": baseline, "paradigms": rows,
-        "tokenizers": bench.tokenizer_rows,
+        "tokenizers": tokenizer_rows,
         "action_directions": bench.directions.tolist(),
         "peak_matmul_gflops": bench.peak_flops / 1e9,
     }  # fmt: skip
 
 
-def _settings(preset: ParadigmBudget) -> dict:
+def _settings(preset: ParadigmBudget, tokenizers: str | None) -> dict:
     settings = asdict(preset)
     sizes = settings.pop("sizes")
     settings.pop("classifier")
-    return {**settings, **{f"model.{k}": v for k, v in sizes.items()}}
+    if tokenizers:  # loaded: the preset's tokenizer recipe did not run
+        settings = {k: v for k, v in settings.items() if not k.startswith("tokenizer_")}
+    return {
+        "tokenizers": tokenizers or "trained here",
+        **settings,
+        **{f"model.{k}": v for k, v in sizes.items()},
+    }

@@ -1,6 +1,7 @@
 """The paradigm benchmark: unit tests of its metrics (action-following, copy-last-frame
 baseline, episode stitching, diversity) and one smoke run on the `pong_dir` fixture that
-writes md / json / png with every paradigm row."""
+trains the debug tokenizers and writes md / json / png with every paradigm row (loading
+trained tokenizers: test_paradigm_tokenizers.py)."""
 
 from __future__ import annotations
 
@@ -162,4 +163,9 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path):
     baseline = result["baseline"]["actions"]
     assert math.isfinite(baseline["psnr"]) and baseline["diversity"] == 0.0
     assert {t["tokenizer"] for t in result["tokenizers"]} <= {"vq", "msvq", "continuous"}
+    for row in result["tokenizers"]:  # trained here with the tokenizer benchmark's recipe
+        kind = row["tokenizer"]
+        assert row["steps"] == 2 and f"from debug_{kind}.yaml" in row["source"]
+        assert (tmp_path / "work" / "tokenizers" / kind / "tokenizer" / "config.json").is_file()
+    assert result["settings"]["tokenizers"] == "trained here"
     assert "copy last frame" in markdown and "Command:" in markdown
