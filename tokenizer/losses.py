@@ -36,6 +36,9 @@ class TokenizerLossConfig:
     # Weight of pixels that changed since the previous frame (where an object is and was),
     # when above foreground_weight: fast small objects (a Pong ball) get more than still ones.
     motion_weight: float = 1.0
+    # Weight of pixels the reconstruction gets wrong by more than foreground_threshold, when
+    # above the others: a ghost object drawn on background costs as much as a missed one.
+    error_weight: float = 1.0
     foreground_threshold: float = 0.1  # max |channel difference| (video in [-1, 1]) = moving
     foreground_references: tuple[ForegroundReference, ...] = ("median", "previous")
     foreground_dilation: int = 1  # grow the mask by this many pixels: object edges count too
@@ -53,11 +56,9 @@ class TokenizerLossConfig:
                 )
         if not 0 < self.rare_colour_fraction <= 1:
             raise ValueError(f"rare_colour_fraction={self.rare_colour_fraction} must be in (0, 1]")
-        if self.foreground_weight < 1 or self.motion_weight < 1:
-            raise ValueError(
-                f"foreground_weight={self.foreground_weight} and motion_weight="
-                f"{self.motion_weight} must be >= 1"
-            )
+        for name in ("foreground_weight", "motion_weight", "error_weight"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
 
 
 @dataclass
@@ -135,6 +136,9 @@ def weighted_reconstruction_loss(
     """Weighted mean (sum w·err / sum w) of L1 and L2 over pixels; plain means as metrics."""
     weights = pixel_weights(video_BCTHW, config)
     error = recon_BCTHW.float() - video_BCTHW.float()
+    if config.error_weight > 1:
+        wrong = error.detach().abs().amax(1, keepdim=True) > config.foreground_threshold
+        weights = torch.where(wrong, weights.clamp(min=config.error_weight), weights)
     norm = weights.sum() * video_BCTHW.shape[1]
     l1 = (weights * error.abs()).sum() / norm
     l2 = (weights * error.pow(2)).sum() / norm

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from arvideo.tokenizer import TokenizerLossConfig
-from arvideo.tokenizer.losses import foreground_mask, pixel_weights, rare_colours
+from arvideo.tokenizer.losses import (
+    foreground_mask,
+    pixel_weights,
+    rare_colours,
+    weighted_reconstruction_loss,
+)
 
 
 def still_paddle_video(frames=4, size=16):
@@ -71,3 +76,19 @@ def test_motion_weight_lifts_moving_pixels_above_still_foreground():
     assert lower[0, 0, 1, 8, 5] == 10.0  # below foreground_weight: no effect
     with pytest.raises(ValueError, match="motion_weight"):
         TokenizerLossConfig(motion_weight=0.5)
+
+
+def test_error_weight_makes_a_ghost_cost_as_much_as_a_miss():
+    video = still_paddle_video()
+    ghost = video.clone()
+    ghost[:, :, :, 12, 12] = 0.9  # a white dot on the background, nowhere in the truth
+    config = TokenizerLossConfig(foreground_references=("rare",), foreground_dilation=0)
+    plain = weighted_reconstruction_loss(video, ghost, config).loss
+    config = TokenizerLossConfig(
+        foreground_references=("rare",), foreground_dilation=0, error_weight=1000.0
+    )
+    weighted = weighted_reconstruction_loss(video, ghost, config).loss
+    assert weighted > 10 * plain
+    assert weighted_reconstruction_loss(video, video, config).loss == 0
+    with pytest.raises(ValueError, match="error_weight"):
+        TokenizerLossConfig(error_weight=0.0)
