@@ -26,9 +26,15 @@ class BottleneckConfig:
     codebook_size: int = 1024  # vq / rvq / msvq; lfq: must be a power of two
     codebook_dim: int | None = None  # vq / rvq: low-dimensional lookup space (None = latent_dim)
     distance: Literal["l2", "cosine"] = "cosine"  # vq / rvq code matching
-    kmeans_init: bool = True  # vq / rvq: initialise the codebook from the first batch
-    ema_decay: float = 0.95  # vq / rvq: codebook EMA; small data sets need a fast decay
-    dead_code_threshold: float = 2.0  # vq / rvq: codes with EMA usage below this get replaced
+    # vq / rvq: k-means on the first batch; msvq: k-means on the first training batch's
+    # residuals at every scale (Lloyd rounds: `msvq_kmeans_iters`)
+    kmeans_init: bool = True
+    # vq / rvq: codebook EMA; msvq: EMA of per-code usage (the codebook learns by gradient).
+    # Small data sets need a fast decay.
+    ema_decay: float = 0.95
+    # vq / rvq / msvq: codes whose EMA usage (assignments per batch, all msvq scales together)
+    # falls below this are replaced by vectors of the current batch. 0 = never replace.
+    dead_code_threshold: float = 2.0
     commitment_weight: float = 0.25  # vq / rvq / msvq: pulls encoder outputs to their codes
     fsq_levels: tuple[int, ...] = (8, 5, 5, 5)  # fsq: vocabulary = product (1000)
     # fsq: fraction of positions trained with uniform noise instead of rounding (arXiv
@@ -41,6 +47,8 @@ class BottleneckConfig:
     upsample_mode: Literal["bicubic", "bilinear"] = "bicubic"  # msvq: residual up-sampling
     refine_convs: int = 4  # msvq: refinement convs (VAR's phi), shared across nearby scales
     refine_ratio: float = 0.5  # msvq: output = (1 - ratio) * h + ratio * conv(h)
+    msvq_kmeans_iters: int = 10  # msvq: k-means rounds of the init; 0 = a random sample
+    msvq_seed: int = 0  # msvq: seeds init and restarts when forward is given no generator
     kl_weight: float = 1e-6  # continuous: weight of the KL term to a unit Gaussian
 
     def __post_init__(self) -> None:
@@ -54,6 +62,8 @@ class BottleneckConfig:
             raise ValueError(f"bottleneck.codebook_size={self.codebook_size} must be 2**n for lfq")
         if self.kind == "msvq" and list(self.scales) != sorted(set(self.scales)):
             raise ValueError(f"bottleneck.scales={self.scales} must be strictly increasing")
+        if self.msvq_kmeans_iters < 0:
+            raise ValueError(f"bottleneck.msvq_kmeans_iters={self.msvq_kmeans_iters}: use >= 0")
 
 
 @dataclass

@@ -7,6 +7,15 @@ the chosen codes are up-sampled back to H×W (bicubic or bilinear), refined by a
 up-sampled residuals. Codes per latent frame are flattened coarse to fine, row-major within
 a scale: L = sum(s*s); codes are B×T×L.
 
+Codebook health (the codebook learns by gradient, not EMA): on the first training forward
+the codebook is k-means-fitted to that batch's residuals at every scale, each round re-running
+the coarse-to-fine loop so finer residuals follow coarser codes. A per-code usage EMA
+(assignments per batch, all scales together) marks codes below `dead_code_threshold` as dead;
+they restart as residual vectors sampled from the current batch, as in vector-quantize-pytorch.
+Both happen in training mode only; randomness comes from forward's `generator`, else from the
+module's own generator seeded with `msvq_seed` (never the global one). Not synchronised across
+data-parallel ranks.
+
 What a next-scale generator needs: `teacher_forcing_inputs` (codes -> the input of every
 scale after the first, in one pass), `next_scale_input` (one step of the same, for
 sampling) and `codes_to_latents`. Knows nothing about pixels or the transformer.
@@ -23,6 +32,26 @@ from torch import nn
 
 from .bottleneck import Bottleneck, BottleneckOutput, fp32_region
 from .config import BottleneckConfig
+
+
+@dataclass
+class ScalePass:
+    """One coarse-to-fine quantisation of F frames."""
+
+    f_hat: torch.Tensor  # F×C×H×W: sum of the refined residuals of all scales
+    codes: list[torch.Tensor]  # one F×s² tensor per scale
+    residuals_NC: torch.Tensor  # every scale's quantised residual, N = F·L rows in code order
+    loss: torch.Tensor  # scalar: reconstruction of every partial sum + commitment
+
+
+def _sample_rows(pool_NC: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` rows of `pool_NC`, distinct while the pool is large enough."""
+    rows = pool_NC.shape[0]
+    if rows >= count:
+        index = torch.randperm(rows, generator=generator, device=generator.device)[:count]
+    else:
+        index = torch.randint(rows, (count,), generator=generator, device=generator.device)
+    return pool_NC[index.to(pool_NC.device)]
 
 
 @dataclass
@@ -56,6 +85,13 @@ class MultiScaleResidualVQ(Bottleneck):
         self.refiners = nn.ModuleList(
             Refiner(latent_dim, config.refine_ratio) for _ in range(config.refine_convs)
         )
+        self.kmeans_init, self.kmeans_iters = config.kmeans_init, config.msvq_kmeans_iters
+        self.ema_decay, self.dead_code_threshold = config.ema_decay, config.dead_code_threshold
+        self.seed = config.msvq_seed
+        self._own_generator: torch.Generator | None = None  # created on first need
+        # saved, so a loaded model is neither re-initialised nor restarted from zero usage
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("usage_ema", torch.zeros(config.codebook_size))
 
     @property
     def tokens_per_frame(self) -> int:
@@ -91,6 +127,7 @@ class MultiScaleResidualVQ(Bottleneck):
         h = rearrange(self.codebook(codes_FN), "f (h w) c -> f c h w", h=side)
         return self._refiner(scale_index)(self._resize(h, self.grid, up=True))
 
+    @torch.no_grad()
     def _nearest(self, r_FCHW: torch.Tensor) -> torch.Tensor:
         r_FNC = rearrange(r_FCHW, "f c h w -> f (h w) c")
         weight = self.codebook.weight
@@ -111,22 +148,84 @@ class MultiScaleResidualVQ(Bottleneck):
         frames = z_BCTHW.shape[2]
         with fp32_region(z_BCTHW):
             f_FCHW = rearrange(z_BCTHW.float(), "b c t h w -> (b t) c h w")
-            target = f_FCHW.detach()
-            f_hat = torch.zeros_like(target)
-            codes, loss = [], f_FCHW.new_zeros(())
-            for k, side in enumerate(self.scales):
-                residual = self._resize(target - f_hat.detach(), side, up=False)
-                codes_FN = self._nearest(residual)
-                f_hat = f_hat + self._decoded_residual(codes_FN, k)
-                codes.append(codes_FN)
-                # codebook and refiners learn from every partial sum; encoder commits to it
-                loss = loss + F.mse_loss(f_hat, target)
-                loss = loss + self.commitment_weight * F.mse_loss(f_FCHW, f_hat.detach())
-            loss = loss / len(self.scales)
-            quantized = f_FCHW + (f_hat - f_FCHW).detach()  # straight-through to the encoder
+            if self.training and not self.initialised:
+                self._initialise(f_FCHW.detach(), self._generator(generator))
+            result = self._quantise(f_FCHW)
+            metrics = {}
+            if self.training:
+                restarted = self._restart_dead_codes(result, self._generator(generator))
+                metrics["restarted_codes"] = restarted.float()
+            quantized = f_FCHW + (result.f_hat - f_FCHW).detach()  # straight-through
         latents = rearrange(quantized, "(b t) c h w -> b c t h w", t=frames)
-        codes_BTL = rearrange(torch.cat(codes, dim=-1), "(b t) n -> b t n", t=frames)
-        return BottleneckOutput(latents=latents, codes=codes_BTL, loss=loss)
+        codes_BTL = rearrange(torch.cat(result.codes, dim=-1), "(b t) n -> b t n", t=frames)
+        return BottleneckOutput(latents=latents, codes=codes_BTL, loss=result.loss, metrics=metrics)
+
+    def _quantise(self, f_FCHW: torch.Tensor) -> ScalePass:
+        target = f_FCHW.detach()
+        f_hat = torch.zeros_like(target)
+        codes, residuals, loss = [], [], f_FCHW.new_zeros(())
+        for k, side in enumerate(self.scales):
+            residual = self._resize(target - f_hat.detach(), side, up=False)
+            codes_FN = self._nearest(residual)
+            f_hat = f_hat + self._decoded_residual(codes_FN, k)
+            codes.append(codes_FN)
+            residuals.append(rearrange(residual, "f c h w -> (f h w) c"))
+            # codebook and refiners learn from every partial sum; encoder commits to it
+            loss = loss + F.mse_loss(f_hat, target)
+            loss = loss + self.commitment_weight * F.mse_loss(f_FCHW, f_hat.detach())
+        loss = loss / len(self.scales)
+        return ScalePass(f_hat=f_hat, codes=codes, residuals_NC=torch.cat(residuals), loss=loss)
+
+    # ---- codebook health (training mode only) ----------------------------------------------
+    def _generator(self, generator: torch.Generator | None) -> torch.Generator:
+        if generator is not None:
+            return generator
+        if self._own_generator is None:
+            self._own_generator = torch.Generator().manual_seed(self.seed)
+        return self._own_generator
+
+    @torch.no_grad()
+    def _initialise(self, target_FCHW: torch.Tensor, generator: torch.Generator) -> None:
+        """k-means of the codebook on this batch's residuals; usage starts at a fair share."""
+        weight, vocab = self.codebook.weight, self.vocab_size
+        if self.kmeans_init:
+            weight.copy_(_sample_rows(self._quantise(target_FCHW).residuals_NC, vocab, generator))
+            for _ in range(self.kmeans_iters):
+                result = self._quantise(target_FCHW)  # residuals under the current codebook
+                codes_N = torch.cat([c.flatten() for c in result.codes])
+                sums = torch.zeros_like(weight).index_add_(0, codes_N, result.residuals_NC)
+                counts = torch.bincount(codes_N, minlength=vocab)
+                means = sums / counts.clamp(min=1).unsqueeze(-1)
+                empty = _sample_rows(result.residuals_NC, vocab, generator)
+                weight.copy_(torch.where((counts > 0).unsqueeze(-1), means, empty))
+        self.usage_ema.fill_(target_FCHW.shape[0] * self.tokens_per_frame / vocab)
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def _restart_dead_codes(self, result: ScalePass, generator: torch.Generator) -> torch.Tensor:
+        """Update usage; codes below the threshold become residuals of this batch (no sync).
+
+        Returns how many codes restarted.
+        """
+        codes_N = torch.cat([c.flatten() for c in result.codes])
+        counts = torch.bincount(codes_N, minlength=self.vocab_size).float()
+        self.usage_ema.lerp_(counts, 1 - self.ema_decay)
+        if self.dead_code_threshold <= 0:
+            return codes_N.new_zeros(())
+        dead = self.usage_ema < self.dead_code_threshold
+        candidates = _sample_rows(result.residuals_NC, self.vocab_size, generator)
+        weight = self.codebook.weight
+        weight.copy_(torch.where(dead.unsqueeze(-1), candidates, weight))
+        fair_share = codes_N.numel() / self.vocab_size
+        self.usage_ema.masked_fill_(dead, fair_share)
+        return dead.sum()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # checkpoints saved before codebook health: trained (no re-init), usage at the threshold
+        state_dict.setdefault(prefix + "initialised", torch.ones((), dtype=torch.bool))
+        usage = torch.full_like(self.usage_ema, self.dead_code_threshold)
+        state_dict.setdefault(prefix + "usage_ema", usage)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def codes_to_latents(self, codes_BTL: torch.Tensor) -> torch.Tensor:
         frames = codes_BTL.shape[1]
