@@ -116,10 +116,10 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
         )  # fmt: skip
         # the pong recipe: paddles appear after ~1000 steps, the ball after ~2000-3000
         return ParadigmBudget(
-            sizes, "pong", tokenizer_steps=3000, generator_steps=300, batch_size=8,
+            sizes, "pong", tokenizer_steps=3000, generator_steps=600, batch_size=8,
             context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
             classifier=ClassifierConfig(steps=300), tokenizer_minutes=10.0,
-            generator_minutes=6.0, episodes=14, max_steps_per_episode=500,
+            generator_minutes=8.0, episodes=14, max_steps_per_episode=500,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")
 
