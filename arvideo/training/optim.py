@@ -13,7 +13,9 @@ from torch import nn
 class OptimizerConfig:
     lr: float = 3e-4
     betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.05  # applied to matrices only, never to norms, biases, embeddings
+    # applied to matrices only, never to norms, biases, embeddings or codebooks (decay would
+    # shrink learned codes toward zero)
+    weight_decay: float = 0.05
     warmup_steps: int = 100
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio at max_steps
     grad_clip: float = 1.0  # global norm; 0 disables
@@ -29,6 +31,11 @@ def lr_factor(step: int, warmup_steps: int, max_steps: int, min_lr_ratio: float)
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def decays(name: str, parameter: nn.Parameter) -> bool:
+    """Whether weight decay applies: weight matrices, not lookup tables."""
+    return parameter.ndim >= 2 and "embed" not in name and "codebook" not in name
+
+
 def build_optimizer(
     module: nn.Module, config: OptimizerConfig, max_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
@@ -36,8 +43,7 @@ def build_optimizer(
     for name, parameter in module.named_parameters():
         if not parameter.requires_grad:
             continue
-        is_matrix = parameter.ndim >= 2 and "embed" not in name
-        (decay if is_matrix else no_decay).append(parameter)
+        (decay if decays(name, parameter) else no_decay).append(parameter)
     groups = [
         {"params": decay, "weight_decay": config.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
