@@ -94,7 +94,7 @@ def paradigms_markdown(result: dict) -> str:
         result["machine"],
         result["settings"],
     )
-    skipped = [f"- {row['paradigm']}: {row['status']}" for row in result["paradigms"]
+    failed = [f"- {row['paradigm']}: {row['status']}" for row in result["paradigms"]
                if row["status"] != "ok"]  # fmt: skip
     sections = [
         header,
@@ -106,8 +106,8 @@ def paradigms_markdown(result: dict) -> str:
         "## Tokenizers (reconstruction of the evaluation windows)",
         markdown_table(result["tokenizers"], TOKENIZER_COLUMNS),
     ]  # fmt: skip
-    if skipped:
-        sections += ["## Skipped", "\n".join(skipped)]
+    if failed:
+        sections += ["## Failed (traceback in the run's log)", "\n".join(failed)]
     sections += [NOTES, "Plots: paradigms_psnr.png, paradigms_speed.png"]
     return "\n\n".join(sections)
 

@@ -12,14 +12,17 @@ values; then it rolls out `horizon` frames after `context` frames, with the true
 with actions dropped to null, for several seeds. The copy-the-last-frame baseline and the
 truth (its own action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
 
-This module holds the budgets and the orchestration; data (episodes.py), models
+This module holds the orchestration; budgets (paradigm_budget.py), data (episodes.py), models
 (paradigm_models.py), rollouts and cost (paradigm_eval.py), scores (rollout_eval.py), the
 feature network (frame_classifier.py) and the report (paradigm_report.py) live apart.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
+import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +39,8 @@ from arvideo.bench.episodes import (
     load_episodes,
     training_windows,
 )
-from arvideo.bench.frame_classifier import ClassifierConfig, fidd, train_classifier
+from arvideo.bench.frame_classifier import fidd, train_classifier
+from arvideo.bench.paradigm_budget import PARADIGMS, ParadigmBudget, budget_preset
 from arvideo.bench.paradigm_eval import (
     matmul_peak_flops,
     peak_memory_mb,
@@ -44,7 +48,7 @@ from arvideo.bench.paradigm_eval import (
     training_flops_per_token,
 )
 from arvideo.bench.paradigm_report import write_paradigm_report
-from arvideo.bench.report import command_line, machine_info
+from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.bench.rollout_eval import (
     action_following,
     copy_last_frame,
@@ -53,75 +57,9 @@ from arvideo.bench.rollout_eval import (
     paddle_rows,
     seed_diversity,
 )
-from arvideo.bench.tokenizer import TokenizerBudget
 from arvideo.bench.training import Budget
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.metrics import median_background, video_to_frames
-
-ORDERS = ("next_token", "next_block", "next_scale")
-HEADS = ("categorical", "diffusion")
-PARADIGMS = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
-
-
-@dataclass
-class ParadigmBudget:
-    """Everything the two presets change; every paradigm gets the same numbers."""
-
-    sizes: models.ModelSizes  # generators; tokenizers are sized by their YAML
-    tokenizer_recipe: str  # configs/tokenizer/<recipe>_<kind>.yaml, as `arvideo bench tokenizer`
-    tokenizer_steps: int
-    generator_steps: int
-    batch_size: int  # generators
-    context_frames: int
-    horizon: int  # generated frames per rollout; LM clips are context + horizon long
-    max_train_windows: int  # training windows kept (evenly spaced), bounds encoding time
-    eval_windows: int
-    seeds: int  # samples per evaluation window (diversity)
-    classifier: ClassifierConfig
-    tokenizer_minutes: float | None = None  # wall-clock cap per tokenizer; steps are reported
-    tokenizer_batch_size: int | None = None  # None: the YAML's data.batch_size
-    tokenizer_frames: int | None = None  # training crop; None: the YAML's data.num_frames
-    generator_minutes: float | None = None  # safety cap per generator; steps are reported
-    episodes: int = 3  # when collecting data here
-    max_steps_per_episode: int | None = 150
-    clip_length: int = 16
-
-    def tokenizer_plan(self) -> TokenizerBudget:
-        """The tokenizer benchmark's budget, for its `build_run` (its eval sizes unused:
-        the tokenizers are measured here on the evaluation windows)."""
-        return TokenizerBudget(
-            self.tokenizer_recipe, self.tokenizer_steps, self.tokenizer_minutes, eval_clips=0,
-            background_clips=0, batch_size=self.tokenizer_batch_size,
-            crop_frames=self.tokenizer_frames,
-        )  # fmt: skip
-
-
-def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
-    """smoke: seconds, for tests (the debug tokenizers, two steps); full: about an hour on
-    2 cores with trained tokenizers given, up to 3 × tokenizer_minutes more without."""
-    if name == "smoke":
-        sizes = models.ModelSizes(
-            lm_width=16, lm_depth=1, lm_heads=2, diffusion_blocks=1, diffusion_steps=2
-        )
-        return ParadigmBudget(
-            sizes, "debug", tokenizer_steps=2, generator_steps=2, batch_size=2, context_frames=2,
-            horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
-            classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
-            tokenizer_batch_size=2, tokenizer_frames=2,
-        )  # fmt: skip
-    if name == "full":  # a guess of ~45 min on 2 idle cores (not measured: see the report)
-        sizes = models.ModelSizes(
-            lm_width=64, lm_depth=4, lm_heads=4, diffusion_blocks=3, diffusion_steps=10,
-            lm_lr=1e-3, warmup_steps=40,
-        )  # fmt: skip
-        # the pong recipe: paddles appear after ~1000 steps, the ball after ~2000-3000
-        return ParadigmBudget(
-            sizes, "pong", tokenizer_steps=3000, generator_steps=600, batch_size=8,
-            context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
-            classifier=ClassifierConfig(steps=300), tokenizer_minutes=10.0,
-            generator_minutes=8.0, episodes=14, max_steps_per_episode=500,
-        )  # fmt: skip
-    raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")
 
 
 @dataclass
@@ -177,7 +115,7 @@ def prepare(
         training_windows(episodes, length, max(1, length // 2)), budget.max_train_windows
     )
     evaluate = evaluation_windows(load_episodes(data, "val"), length, budget.eval_windows)
-    needed = {p.tokenizer_kind for p in runnable_paradigms()[0]}
+    needed = {p.tokenizer_kind for p in PARADIGMS}
     kinds = [kind for kind in models.KINDS if kind in needed]
     plan = budget.tokenizer_plan()
     trained = models.get_tokenizers(kinds, tokenizers, str(data), plan, work / "tokenizers", seed)
@@ -258,20 +196,6 @@ def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
 
     with torch.no_grad():
         return decode_values(tokenizer, values)
-
-
-def next_scale_missing() -> str | None:
-    try:
-        from arvideo.lm.orders import next_scale  # noqa: F401
-    except ImportError as error:
-        return f"skipped: arvideo.lm.orders.next_scale is not importable ({error})"
-    return None
-
-
-def runnable_paradigms() -> tuple[list[models.Paradigm], str | None]:
-    """The paradigms this install can run, and why the others are skipped (or None)."""
-    skip = next_scale_missing()
-    return [p for p in PARADIGMS if not (skip and p.order == "next_scale")], skip
 
 
 def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
@@ -361,15 +285,21 @@ def bench_paradigms(
         work = Path(work_dir or temporary.name)
         data_path = Path(data) if data else _collect(game, preset, work, seed)
         bench = prepare(data_path, preset, work, seed, folder)
-        result = run_all(bench)
-        result.update(
+        context = dict(
             command=command_line(), machine=machine_info(),
             settings={"budget": budget, "data": str(data_path),
                       "game": game_info(data_path).game, "seed": seed,
                       **_settings(preset, tokenizers)},
         )  # fmt: skip
+        partial = Path(out) / PARTIAL_NAME
+        result = run_all(bench, lambda so_far: write_json(partial, {**so_far, **context}))
+        result.update(context)
     write_paradigm_report(out, result)
+    partial.unlink(missing_ok=True)
     return result
+
+
+PARTIAL_NAME = "paradigms.partial.json"  # rows so far, in case the run dies
 
 
 @contextmanager
@@ -386,36 +316,46 @@ def cpu_threads(threads: int | None):
         torch.set_num_threads(previous)
 
 
-def run_all(bench: Bench) -> dict:
+def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) -> dict:
+    """Every paradigm on `bench`; `on_row(result so far)` after each. A paradigm that raises
+    is reported as failed, with its traceback on stderr, and the others still run."""
     truth, baseline = reference_rows(bench)
-    runnable, skip = runnable_paradigms()
     tokenizer_rows = measure_tokenizers(bench)
-    tokenizers = bench.tokenizers
+    result = {
+        "truth": truth, "baseline": baseline, "paradigms": [], "tokenizers": tokenizer_rows,
+        "action_directions": bench.directions.tolist(),
+        "peak_matmul_gflops": bench.peak_flops / 1e9,
+    }  # fmt: skip
     values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
-              for k, t in tokenizers.items()}  # fmt: skip
-    rows = []
-    for paradigm in PARADIGMS:
-        if paradigm not in runnable:
-            rows.append({"paradigm": paradigm.name, "status": skip})
-            continue
+              for k, t in bench.tokenizers.items()}  # fmt: skip
+    for index, paradigm in enumerate(PARADIGMS, 1):
+        _say(f"[{index}/{len(PARADIGMS)}] {paradigm.name}: training, then rolling out")
         kind = paradigm.tokenizer_kind
         try:
-            row = run_paradigm(bench, paradigm, tokenizers[kind].tokenizer, values[kind])
-        except Exception as error:  # next_scale is young: report it, keep the other rows
-            if paradigm.order != "next_scale":
-                raise
+            row = run_paradigm(bench, paradigm, bench.tokenizers[kind].tokenizer, values[kind])
+        except Exception as error:
+            traceback.print_exc()
             row = {"paradigm": paradigm.name, "status": f"failed: {error!r}"}
         recon = next(t for t in tokenizer_rows if t["tokenizer"] == kind)
         for mode in ("actions", "no_actions"):
             if mode in row:
                 row[mode]["tokenizer_foreground_psnr"] = recon["foreground_psnr"]
-        rows.append(row)
-    return {
-        "truth": truth, "baseline": baseline, "paradigms": rows,
-        "tokenizers": tokenizer_rows,
-        "action_directions": bench.directions.tolist(),
-        "peak_matmul_gflops": bench.peak_flops / 1e9,
-    }  # fmt: skip
+        result["paradigms"].append(row)
+        _say(f"[{index}/{len(PARADIGMS)}] {paradigm.name}: {_summary(row)}")
+        on_row(result)
+    return result
+
+
+def _say(message: str) -> None:
+    print(f"bench paradigms {message}", file=sys.stderr, flush=True)
+
+
+def _summary(row: dict) -> str:
+    if row["status"] != "ok":
+        return row["status"]
+    actions = row["actions"]
+    return (f"{row['train_steps']} steps in {row['train_wall_s']:.0f} s, rollout PSNR "
+            f"{actions['psnr']:.2f} dB, {actions['frames_per_s']:.1f} frames/s")  # fmt: skip
 
 
 def _settings(preset: ParadigmBudget, tokenizers: str | None) -> dict:

@@ -134,9 +134,26 @@ def test_diversity_and_fidd():
 
 
 @pytest.mark.slow
-def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path):
+def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, capsys):
+    from arvideo.bench import paradigms
     from arvideo.bench.paradigms import bench_paradigms
 
+    # one paradigm crashes: it is reported as failed, the others still run, and the rows
+    # so far are saved after each paradigm
+    run_paradigm, save, saved_rows = paradigms.run_paradigm, paradigms.write_json, []
+
+    def crash_one(bench, paradigm, *args):
+        if paradigm.name == "next_block × diffusion":
+            raise RuntimeError("injected")
+        return run_paradigm(bench, paradigm, *args)
+
+    def save_partial(path, result):
+        save(path, result)
+        assert path.name == paradigms.PARTIAL_NAME
+        saved_rows.append(len(json.loads(path.read_text())["paradigms"]))
+
+    monkeypatch.setattr(paradigms, "run_paradigm", crash_one)
+    monkeypatch.setattr(paradigms, "write_json", save_partial)
     out = tmp_path / "results"
     result = bench_paradigms(
         budget="smoke", data=str(pong_dir), out=str(out), work_dir=str(tmp_path / "work"),
@@ -151,9 +168,10 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path):
     assert [row["paradigm"] for row in saved["paradigms"]] == names
     for row in result["paradigms"]:
         assert row["paradigm"] in markdown
-        if row["status"] != "ok":
-            assert row["paradigm"].startswith("next_scale") and "skipped" in row["status"]
+        if row["paradigm"] == "next_block × diffusion":
+            assert row["status"] == "failed: RuntimeError('injected')"
             continue
+        assert row["status"] == "ok", row
         assert row["train_steps"] == 2 and row["train_tokens_per_s"] > 0
         for mode in ("actions", "no_actions"):
             metrics = row[mode]
@@ -169,3 +187,6 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path):
         assert (tmp_path / "work" / "tokenizers" / kind / "tokenizer" / "config.json").is_file()
     assert result["settings"]["tokenizers"] == "trained here"
     assert "copy last frame" in markdown and "Command:" in markdown
+    assert saved_rows == [1, 2, 3, 4, 5, 6] and not (out / paradigms.PARTIAL_NAME).exists()
+    log = capsys.readouterr().err
+    assert "[6/6] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
