@@ -10,6 +10,7 @@ from arvideo.metrics, arvideo.pong_objects and arvideo.tokenizer.CodebookUsage.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from arvideo.bench.report import (
     machine_info,
     markdown_table,
     run_header,
+    write_json,
     write_png,
     write_results,
 )
@@ -87,6 +89,7 @@ class TokenizerResult:
     decode_fps: float
     eval_frames: int
     tokenizer_dir: str  # saved tokenizer folder (config.json + model.safetensors)
+    reused: bool = False  # loaded from an earlier run's folder (`reuse`), not trained here
     psnr_per_frame: list[float] = field(default_factory=list)  # by position in the clip
     usage_groups: dict = field(default_factory=dict)  # per quantizer group (rvq depth, scale)
 
@@ -242,6 +245,7 @@ def bench_tokenizer(
     config_dir: str | None = None,
     seed: int = 0,
     progress: bool = False,
+    reuse: bool = False,
 ) -> dict:
     """Train one tokenizer per bottleneck on the same shards and budget; compare on val.
 
@@ -255,6 +259,9 @@ def bench_tokenizer(
         config_dir: folder of the tokenizer YAMLs (default: the repository's configs/tokenizer).
         seed: weights and data order.
         progress: show training progress bars.
+        reuse: measure the tokenizers an earlier run saved under `run_dir` (with its steps
+            and wall time) instead of training them again; kinds without one are trained.
+            Bottlenecks trained in separate, parallel runs then share one table and picture.
     """
     if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r}; use one of {sorted(BUDGETS)}")
@@ -267,42 +274,72 @@ def bench_tokenizer(
     background_CHW = median_background(val_clips(data, 1, plan.background_clips, "train"))
     results, fakes, real = [], {}, None
     for kind in kinds:
-        result, fake, real = bench_one(
-            kind, loaded[kind], data, plan, Path(run_dir), seed, background_CHW, progress
-        )
+        trained = load_trained(Path(run_dir) / kind, kind) if reuse else None
+        if trained is None:
+            trained = train_bottleneck(
+                kind, loaded[kind], data, plan, Path(run_dir), seed, progress
+            )
+        result, fake, real = measure_bottleneck(trained, data, plan, background_CHW)
         results.append(result)
         fakes[kind] = fake
     return write_tokenizer_results(results, plan, budget, data, Path(out), real, fakes)
 
 
-def bench_one(kind, config, data, plan, run_dir, seed, background_CHW, progress):
+TRAINING_RECORD = "training.json"  # <run_dir>/<kind>/: steps and wall time of the tokenizer
+
+
+@dataclass
+class TrainedBottleneck:
+    kind: str
+    tokenizer: VideoTokenizer
+    steps: int
+    train_s: float
+    folder: Path  # the saved tokenizer
+    reused: bool
+
+
+def train_bottleneck(kind, config, data, plan, run_dir, seed, progress) -> TrainedBottleneck:
+    """Train from the YAML, save the tokenizer folder and its training record."""
     torch.manual_seed(seed)  # the module initialises its weights from the global generator
     max_steps = plan.max_steps or int(config.get("trainer", {}).get("max_steps", 100_000))
     module, datamodule = build_run(config, data, plan, max_steps, seed)
     run = train_module(
-        module,
-        datamodule,
-        Budget(max_steps, plan.max_minutes),
-        run_dir / kind,
-        validate=False,
-        progress=progress,
-    )
+        module, datamodule, Budget(max_steps, plan.max_minutes), run_dir / kind,
+        validate=False, progress=progress,
+    )  # fmt: skip
     tokenizer = run.module.tokenizer
     if tokenizer.is_continuous:  # as TokenizerModule does at validation: normalise latents
         tokenizer.set_latent_statistics(val_clips(data, 1, 8, "train"))
     folder = run_dir / kind / "tokenizer"
     tokenizer.save_pretrained(folder)
+    record = {"kind": kind, "steps": run.steps, "train_s": run.wall_s, "command": command_line()}
+    write_json(run_dir / kind / TRAINING_RECORD, record)
+    return TrainedBottleneck(kind, tokenizer, run.steps, run.wall_s, folder, reused=False)
+
+
+def load_trained(kind_dir: Path, kind: str) -> TrainedBottleneck | None:
+    """The tokenizer an earlier run saved in `kind_dir`, or None when it saved none."""
+    folder, record = kind_dir / "tokenizer", kind_dir / TRAINING_RECORD
+    if not (folder / "config.json").is_file() or not record.is_file():
+        return None
+    tokenizer = VideoTokenizer.from_pretrained(folder).eval()
+    if tokenizer.config.bottleneck.kind != kind:
+        found = tokenizer.config.bottleneck.kind
+        raise ValueError(f"{folder} holds a {found!r} tokenizer, not {kind!r}")
+    saved = json.loads(record.read_text())
+    return TrainedBottleneck(kind, tokenizer, saved["steps"], saved["train_s"], folder, True)
+
+
+def measure_bottleneck(trained: TrainedBottleneck, data, plan, background_CHW):
+    tokenizer = trained.tokenizer
     real = val_clips(data, None, plan.eval_clips)
     real = real[:, :, : eval_frames(tokenizer, min(real.shape[2], plan.eval_frames or 10**9))]
     numbers, fake = evaluate_tokenizer(tokenizer, real, background_CHW)
     result = TokenizerResult(
-        kind=kind,
-        parameters=sum(p.numel() for p in tokenizer.parameters()),
-        steps=run.steps,
-        train_s=run.wall_s,
-        tokenizer_dir=str(folder),
-        **numbers,
-    )
+        kind=trained.kind, parameters=sum(p.numel() for p in tokenizer.parameters()),
+        steps=trained.steps, train_s=trained.train_s, tokenizer_dir=str(trained.folder),
+        reused=trained.reused, **numbers,
+    )  # fmt: skip
     return result, fake, real
 
 
@@ -323,6 +360,7 @@ COLUMNS = [
     Column("parameters", "params"),
     Column("steps", "steps"),
     Column("train_s", "train s", 0),
+    Column("reused", "reused"),
 ]
 
 

@@ -80,6 +80,31 @@ def test_smoke_writes_markdown_picture_and_reusable_tokenizers(smoke):
         assert tokenizer.decode(tokenizer.encode(video).latents).shape == video.shape
 
 
+def test_reuse_measures_saved_tokenizers_without_training(smoke, pong_dir, monkeypatch):
+    from arvideo.bench import tokenizer as bench
+
+    root, first = smoke
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("reuse trained again")
+
+    monkeypatch.setattr(bench, "train_module", no_training)
+    again = bench_tokenizer(
+        data=str(pong_dir), budget="smoke", bottlenecks="continuous,vq",
+        out=str(root / "reused"), run_dir=str(root / "runs"), reuse=True,
+    )  # fmt: skip
+    by_kind = {r["kind"]: r for r in first["results"]}
+    for result in again["results"]:  # measured again; steps and wall time from the record
+        before = by_kind[result["kind"]]
+        assert result["reused"] and not before["reused"]
+        for key in ("steps", "train_s", "tokenizer_dir", "parameters", "psnr", "ball_hit"):
+            assert result[key] == pytest.approx(before[key]), key
+    assert "| continuous |" in (root / "reused" / "tokenizer.md").read_text()
+    with pytest.raises(ValueError, match="not 'vq'"):
+        bench.load_trained(root / "runs" / "continuous", "vq")
+    assert bench.load_trained(root / "runs" / "missing", "vq") is None
+
+
 def test_bad_arguments_are_named(pong_dir, tmp_path):
     with pytest.raises(ValueError, match="budget"):
         bench_tokenizer(data=str(pong_dir), budget="huge")
