@@ -95,7 +95,14 @@ def transition_features(net: InverseDynamicsNet, video_BCTHW: torch.Tensor) -> t
 
 
 def fidd(net: InverseDynamicsNet, real_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor) -> float:
-    """Fréchet distance between the classifier features of real and generated transitions."""
-    real = transition_features(net, real_BCTHW)
-    distance = frechet_distance(real, transition_features(net, fake_BCTHW))
+    """Fréchet distance between the classifier features of real and generated transitions,
+    in units of the real features' spread: each feature is standardised by the real set's
+    mean and std (features constant on the real set are dropped), so the number does not
+    depend on how large a briefly trained network's activations happen to be."""
+    real = transition_features(net, real_BCTHW).double()
+    fake = transition_features(net, fake_BCTHW).double()
+    mean, std = real.mean(0), real.std(0)
+    alive = std > 1e-6 * std.max().clamp_min(1e-30)
+    real, fake = [(x[:, alive] - mean[alive]) / std[alive] for x in (real, fake)]
+    distance = frechet_distance(real, fake)
     return max(distance, 0.0)  # round-off can leave a tiny negative for identical sets

@@ -52,7 +52,8 @@ NOTES = """Notes:
   measured on real training frames) where the agent's paddle moved that way; the truth row is
   its ceiling (paddle inertia and walls).
 - FIDD: Fréchet distance on penultimate features of a tiny inverse-dynamics CNN trained here on
-  real frame pairs (predicts the action). Not FVD; compare within this run only.
+  real frame pairs (predicts the action), each feature standardised by the real transitions'
+  mean and std. Not FVD; compare within this run only.
 - Actions dropped to null: the same rollouts with every action replaced by the null action
   (scored against the truth, action-follow against the actions the model did not see).
 - diversity: mean per-pixel std across seeds of the same window (0 = deterministic).
@@ -108,6 +109,12 @@ def paradigms_markdown(result: dict) -> str:
     ]  # fmt: skip
     if failed:
         sections += ["## Failed (traceback in the run's log)", "\n".join(failed)]
+    classifier = result.get("classifier")
+    if classifier:
+        sections.append(
+            f"FIDD classifier: {classifier['steps']} steps, train accuracy "
+            f"{classifier['train_accuracy']:.2f} (chance {classifier['chance']:.2f})."
+        )
     sections += [NOTES, "Plots: paradigms_psnr.png, paradigms_speed.png"]
     return "\n\n".join(sections)
 

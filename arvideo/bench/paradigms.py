@@ -39,7 +39,7 @@ from arvideo.bench.episodes import (
     load_episodes,
     training_windows,
 )
-from arvideo.bench.frame_classifier import fidd, train_classifier
+from arvideo.bench.frame_classifier import TrainedClassifier, fidd, train_classifier
 from arvideo.bench.paradigm_budget import PARADIGMS, ParadigmBudget, budget_preset
 from arvideo.bench.paradigm_eval import (
     matmul_peak_flops,
@@ -71,7 +71,7 @@ class Bench:
     evaluate: Windows
     background_CHW: torch.Tensor
     directions: np.ndarray
-    classifier: torch.nn.Module
+    classifier: TrainedClassifier  # FIDD's feature network
     num_actions: int
     peak_flops: float
     seed: int
@@ -128,7 +128,7 @@ def prepare(
     )
     return Bench(
         budget, train, evaluate, median_background(train.video_BCTHW), directions,
-        classifier.net, num_actions, matmul_peak_flops(), seed, work, trained,
+        classifier, num_actions, matmul_peak_flops(), seed, work, trained,
     )  # fmt: skip
 
 
@@ -153,7 +153,7 @@ def score(bench: Bench, video_SBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
         "ball_error_px": mean(scores.position_error_px["ball"]),
         "right_paddle_error_px": mean(scores.position_error_px["right_paddle"]),
         "action_following": action_following(rows, taken, bench.directions),
-        "fidd": fidd(bench.classifier, truth, fake),
+        "fidd": fidd(bench.classifier.net, truth, fake),
         "diversity": seed_diversity(video_SBCTHW),
     }  # fmt: skip
 
@@ -325,6 +325,8 @@ def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) 
         "truth": truth, "baseline": baseline, "paradigms": [], "tokenizers": tokenizer_rows,
         "action_directions": bench.directions.tolist(),
         "peak_matmul_gflops": bench.peak_flops / 1e9,
+        "classifier": {"train_accuracy": bench.classifier.train_accuracy,
+                       "chance": 1 / bench.num_actions, "steps": bench.classifier.steps},
     }  # fmt: skip
     values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
               for k, t in bench.tokenizers.items()}  # fmt: skip

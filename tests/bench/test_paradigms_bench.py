@@ -131,6 +131,11 @@ def test_diversity_and_fidd():
     clips = torch.rand(4, 3, 4, 64, 64) * 2 - 1
     assert fidd(net, clips, clips) == pytest.approx(0.0, abs=1e-6)
     assert fidd(net, clips, -clips) > 0
+    # in units of the real features' spread: scaling the network's last layer changes nothing
+    before = fidd(net, clips, clips.flip(2))
+    with torch.no_grad():
+        net.body[-2].weight.mul_(1e-3), net.body[-2].bias.mul_(1e-3)
+    assert fidd(net, clips, clips.flip(2)) == pytest.approx(before, rel=0.05)
 
 
 @pytest.mark.slow
@@ -187,6 +192,7 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         assert (tmp_path / "work" / "tokenizers" / kind / "tokenizer" / "config.json").is_file()
     assert result["settings"]["tokenizers"] == "trained here"
     assert "copy last frame" in markdown and "Command:" in markdown
+    assert "FIDD classifier: 4 steps" in markdown
     assert saved_rows == [1, 2, 3, 4, 5, 6] and not (out / paradigms.PARTIAL_NAME).exists()
     log = capsys.readouterr().err
     assert "[6/6] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
