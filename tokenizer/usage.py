@@ -1,7 +1,9 @@
 """Codebook usage over a sliding window of batches: fraction used, perplexity, dead codes.
 
 One group per quantizer; rvq codes are split per depth and msvq codes per scale, so a
-collapsed coarse scale or a dead residual stage shows up on its own. Knows nothing about
+collapsed coarse scale or a dead residual stage shows up on its own. msvq's scales share one
+codebook, so it also gets an `all_scales` group: a code is dead only if no scale uses it (a
+1×1 scale alone can never use more than a few). Knows nothing about
 the model beyond the code layout it is told (`code_depth`, `scales`).
 """
 
@@ -26,7 +28,8 @@ def split_codes_by_group(
     """Codes in the tokenizer's layout -> {group name: flat codes}."""
     if scales is not None:
         parts = codes.split([s * s for s in scales], dim=-1)
-        return {f"scale_{s}": part.reshape(-1) for s, part in zip(scales, parts)}
+        groups = {f"scale_{s}": part.reshape(-1) for s, part in zip(scales, parts)}
+        return {**groups, "all_scales": codes.reshape(-1)}
     if code_depth > 1:
         return {f"depth_{d}": codes[..., d].reshape(-1) for d in range(code_depth)}
     return {"codes": codes.reshape(-1)}

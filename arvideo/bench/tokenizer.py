@@ -181,12 +181,17 @@ def usage_summary(tokenizer: VideoTokenizer, codes: list[torch.Tensor]) -> dict:
     for batch in codes:
         usage.update(batch)
     groups = usage.report()
+    if "all_scales" in groups:  # msvq: one codebook shared by the scales
+        shared = groups["all_scales"]
+        fraction, dead, perplexity = shared.fraction_used, shared.dead_codes, shared.perplexity
+    else:  # one codebook per group (rvq depth): dead codes add up
+        fraction = float(np.mean([g.fraction_used for g in groups.values()]))
+        dead = int(sum(g.dead_codes for g in groups.values()))
+        perplexity = float(np.mean([g.perplexity for g in groups.values()]))
     return {
-        "fraction_used": float(np.mean([g.fraction_used for g in groups.values()])),
-        "dead_codes": int(sum(g.dead_codes for g in groups.values())),
-        "perplexity": float(np.mean([g.perplexity for g in groups.values()])),
+        "fraction_used": fraction, "dead_codes": dead, "perplexity": perplexity,
         "groups": {name: asdict(g) for name, g in groups.items()},
-    }
+    }  # fmt: skip
 
 
 def _capped_mean(values: torch.Tensor) -> float:

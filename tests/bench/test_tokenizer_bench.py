@@ -137,6 +137,17 @@ def test_usage_summary_counts_codes_per_group():
     assert summary["perplexity"] == pytest.approx((4 + 1) / 2)
 
 
+def test_usage_summary_of_msvq_counts_the_shared_codebook_once():
+    config = TokenizerConfig(
+        widths=(8, 8, 8, 8), latent_dim=4, norm_groups=8,
+        bottleneck=BottleneckConfig(kind="msvq", codebook_size=8, scales=(1, 2)),
+    )  # fmt: skip
+    codes = torch.tensor([[[0, 1, 2, 3, 4]]])  # B×T×(1 + 4): scale 1 uses 0, scale 2 uses 1-4
+    summary = usage_summary(VideoTokenizer(config), [codes])
+    assert summary["groups"]["scale_1"]["dead_codes"] == 7
+    assert summary["dead_codes"] == 3 and summary["fraction_used"] == 5 / 8
+
+
 def test_eval_frames_and_grid_shape():
     tokenizer = VideoTokenizer(TokenizerConfig(widths=(8, 8, 8, 8), temporal_compression=2))
     assert eval_frames(tokenizer, 8) == 7 and eval_frames(tokenizer, 9) == 9

@@ -107,3 +107,4 @@ def test_codebook_usage_windows_and_groups():
     report = msvq.metrics()
     assert report["usage/scale_1/fraction_used"] == 0.25
     assert report["usage/scale_2/perplexity"] == pytest.approx(4.0)
+    assert report["usage/all_scales/dead_codes"] == 0  # the shared codebook: every code used
