@@ -250,7 +250,7 @@ class VideoLM(nn.Module):
 
     def loss(self, batch: TokenBatch, generator: torch.Generator | None = None) -> LMLoss:
         z, values, forcing = self.head_inputs(batch, generator)
-        head_loss = self.head.loss(z, values, forcing.weight_BN)
+        head_loss = self.head.loss(z, values, forcing.weight_BN, generator)
         metrics = {k: v.detach() for k, v in head_loss.metrics.items()}
         tokens = float(values.shape[0] * values.shape[1])
         metrics["tokens"] = torch.tensor(tokens, device=head_loss.loss.device)

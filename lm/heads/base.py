@@ -35,9 +35,14 @@ class Head(nn.Module):
     """Predicts one value per position from z_BND (B×N×D)."""
 
     def loss(
-        self, z_BND: torch.Tensor, target: torch.Tensor, weight_BN: torch.Tensor | None = None
+        self,
+        z_BND: torch.Tensor,
+        target: torch.Tensor,
+        weight_BN: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> HeadLoss:
-        """Training loss of predicting `target` (values at the N positions) from z."""
+        """Training loss of predicting `target` (values at the N positions) from z; a head
+        whose loss draws noise draws it from `generator`."""
         raise NotImplementedError
 
     def sample(

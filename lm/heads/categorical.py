@@ -59,7 +59,11 @@ class CategoricalHead(Head):
             raise ValueError(f"target must be int64 codes, got {target.dtype}")
 
     def loss(
-        self, z_BND: torch.Tensor, target: torch.Tensor, weight_BN: torch.Tensor | None = None
+        self,
+        z_BND: torch.Tensor,
+        target: torch.Tensor,
+        weight_BN: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,  # unused: the loss is deterministic
     ) -> HeadLoss:
         """Cross-entropy, averaged over depths, then a weighted mean over positions.
 

@@ -62,6 +62,31 @@ def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, tmp_path):
     assert val_loss < 0.9 * baseline, (val_loss, baseline)
 
 
+@pytest.mark.slow
+def test_tiny_diffusion_world_model_lowers_held_out_flow_loss(pong_token_sets, tmp_path):
+    path = str(pong_token_sets["continuous"])  # real Pong latents of a continuous tokenizer
+    data = TokenDataModule(path=path, batch_size=8, num_frames=4, seed=0)
+    lm = VideoLMConfig(order="next_block", head="diffusion", width=48, depth=2, heads=2)
+    module = GeneratorModule(
+        path, lm, num_frames=4, optimizer=OptimizerConfig(lr=3e-3, warmup_steps=10)
+    )
+
+    def held_out_loss() -> float:  # the same noise and times before and after training
+        module.eval()
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            losses = [module.model.loss(b, generator).loss for b in data.loader("val")]
+        module.train()
+        return float(torch.stack(losses).mean())
+
+    before = held_out_loss()
+    L.seed_everything(0)
+    _trainer(100, tmp_path).fit(module, datamodule=data)
+    after = held_out_loss()
+    print(f"held-out flow-matching loss {before:.3f} -> {after:.3f}")
+    assert after < 0.7 * before, (before, after)
+
+
 def test_lm_sizes_come_from_the_data(pong_tokens):
     config = lm_config_for(pong_tokens, VideoLMConfig(width=32, depth=1, heads=2), num_frames=4)
     assert config.vocab_size == 5 * 4 * 3  # the tiny tokenizer's FSQ levels
