@@ -61,9 +61,9 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
             classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
             tokenizer_batch_size=2, tokenizer_frames=2,
         )  # fmt: skip
-    # full, tokenizers given, 2 idle cores: 39 min measured with an 8-minute cap, which cut
-    # next_scale (130 tokens per frame against 64) to 353 and 278 of the 600 steps; the cap
-    # is now a safety net above the ~14 minutes its 600 steps take
+    # full, tokenizers given, 2 idle cores: 55 min measured (benchmarks/results/paradigms.md);
+    # next_scale's 600 steps take 14 and 18 min (130 tokens per frame against 64), so the
+    # 30-minute cap is a safety net (8 minutes had cut them to 353 and 278 steps)
     if name == "full":
         sizes = models.ModelSizes(
             lm_width=64, lm_depth=4, lm_heads=4, diffusion_blocks=3, diffusion_steps=10,
@@ -74,6 +74,6 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
             sizes, "pong", tokenizer_steps=3000, generator_steps=600, batch_size=8,
             context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
             classifier=ClassifierConfig(steps=300), tokenizer_minutes=10.0,
-            generator_minutes=20.0, episodes=14, max_steps_per_episode=500,
+            generator_minutes=30.0, episodes=14, max_steps_per_episode=500,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")
