@@ -43,6 +43,11 @@ class ScalePass:
     residuals_NC: torch.Tensor  # every scale's quantised residual, N = F·L rows in code order
     loss: torch.Tensor  # scalar: reconstruction of every partial sum + commitment
 
+    @property
+    def codes_N(self) -> torch.Tensor:
+        """Every scale's codes, flat, in the row order of `residuals_NC`."""
+        return torch.cat([c.flatten() for c in self.codes])
+
 
 def _sample_rows(pool_NC: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
     """`count` rows of `pool_NC`, distinct while the pool is large enough."""
@@ -192,7 +197,7 @@ class MultiScaleResidualVQ(Bottleneck):
             weight.copy_(_sample_rows(self._quantise(target_FCHW).residuals_NC, vocab, generator))
             for _ in range(self.kmeans_iters):
                 result = self._quantise(target_FCHW)  # residuals under the current codebook
-                codes_N = torch.cat([c.flatten() for c in result.codes])
+                codes_N = result.codes_N
                 sums = torch.zeros_like(weight).index_add_(0, codes_N, result.residuals_NC)
                 counts = torch.bincount(codes_N, minlength=vocab)
                 means = sums / counts.clamp(min=1).unsqueeze(-1)
@@ -207,15 +212,16 @@ class MultiScaleResidualVQ(Bottleneck):
 
         Returns how many codes restarted.
         """
-        codes_N = torch.cat([c.flatten() for c in result.codes])
+        codes_N = result.codes_N
         counts = torch.bincount(codes_N, minlength=self.vocab_size).float()
         self.usage_ema.lerp_(counts, 1 - self.ema_decay)
         if self.dead_code_threshold <= 0:
             return codes_N.new_zeros(())
         dead = self.usage_ema < self.dead_code_threshold
-        candidates = _sample_rows(result.residuals_NC, self.vocab_size, generator)
-        weight = self.codebook.weight
-        weight.copy_(torch.where(dead.unsqueeze(-1), candidates, weight))
+        dead_index = dead.nonzero().squeeze(-1)
+        if len(dead_index):  # only the dead rows are drawn and written
+            replacements = _sample_rows(result.residuals_NC, len(dead_index), generator)
+            self.codebook.weight[dead_index] = replacements
         fair_share = codes_N.numel() / self.vocab_size
         self.usage_ema.masked_fill_(dead, fair_share)
         return dead.sum()

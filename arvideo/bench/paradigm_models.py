@@ -23,7 +23,7 @@ from typing import Literal
 import lightning as L
 import torch
 
-from arvideo.bench.tokenizer import CONFIG_DIR, TokenizerBudget, build_run, load_config, val_clips
+from arvideo.bench.tokenizer import CONFIG_DIR, TokenizerBudget, load_config, train_bottleneck
 from arvideo.bench.training import Budget, TrainedRun, train_module
 from arvideo.data.batch import TokenBatch
 from arvideo.lm.model import VideoLM, VideoLMConfig
@@ -61,20 +61,14 @@ class TrainedTokenizer:
 def train_tokenizer(
     kind: TokenizerKind, data: str, plan: TokenizerBudget, root: Path, seed: int
 ) -> TrainedTokenizer:
-    """Train one tokenizer with the tokenizer benchmark's recipe: the model, loss, optimizer
-    and data sections of configs/tokenizer/<plan.config_prefix>_<kind>.yaml, on the train
-    split of `data`, for `plan.max_steps` steps; saved as `<root>/tokenizer` (reusable)."""
+    """Train one tokenizer with the tokenizer benchmark's recipe (its `train_bottleneck`: the
+    model, loss, optimizer and data sections of configs/tokenizer/<plan.config_prefix>_<kind>
+    .yaml, on the train split of `data`); saved as `<root>/<kind>/tokenizer` (reusable)."""
     config = load_config(kind, plan.config_prefix, CONFIG_DIR)
-    torch.manual_seed(seed)  # the module initialises its weights from the global generator
-    module, datamodule = build_run(config, data, plan, plan.max_steps, seed)
-    budget = Budget(plan.max_steps, plan.max_minutes)
-    run = train_module(module, datamodule, budget, root, validate=False)
-    tokenizer = run.module.tokenizer.eval().requires_grad_(False)
-    if tokenizer.is_continuous:  # as the tokenizer benchmark: latent statistics of train clips
-        tokenizer.set_latent_statistics(val_clips(data, 1, 8, "train"))
-    tokenizer.save_pretrained(root / "tokenizer")
-    source = f"trained here from {plan.config_prefix}_{kind}.yaml, saved to {root / 'tokenizer'}"
-    return TrainedTokenizer(kind, tokenizer, source, run.steps, run.wall_s)
+    trained = train_bottleneck(kind, config, data, plan, root, seed, progress=False)
+    tokenizer = trained.tokenizer.eval().requires_grad_(False)
+    source = f"trained here from {plan.config_prefix}_{kind}.yaml, saved to {trained.folder}"
+    return TrainedTokenizer(kind, tokenizer, source, trained.steps, trained.train_s)
 
 
 def load_tokenizer(root: Path, kind: TokenizerKind) -> TrainedTokenizer:
@@ -101,7 +95,7 @@ def get_tokenizers(
     tokenizer benchmark's recipe and saved as `<root>/<kind>/tokenizer` (the same layout)."""
     if folder is not None:
         return {kind: load_tokenizer(folder, kind) for kind in kinds}
-    return {kind: train_tokenizer(kind, data, plan, root / kind, seed) for kind in kinds}
+    return {kind: train_tokenizer(kind, data, plan, root, seed) for kind in kinds}
 
 
 def shared_latent_grid(
