@@ -6,6 +6,7 @@ from .discriminator import DiscriminatorConfig, PatchDiscriminator
 from .losses import LossOutput, TokenizerLoss, TokenizerLossConfig
 from .model import LatentGrid, Reconstruction, TokenizerOutput, VideoTokenizer
 from .msvq import ScaleStep
+from .stability import StabilityMeter, TokenStability
 from .usage import CodebookUsage
 
 __all__ = [
@@ -18,9 +19,11 @@ __all__ = [
     "PatchDiscriminator",
     "Reconstruction",
     "ScaleStep",
+    "StabilityMeter",
     "TokenizerConfig",
     "TokenizerLoss",
     "TokenizerLossConfig",
     "TokenizerOutput",
+    "TokenStability",
     "VideoTokenizer",
 ]

@@ -89,6 +89,10 @@ class TokenizerConfig:
     # temporal_compression is 1 and clips are short.
     time_kernel: Literal[1, 3] = 3
     attention: bool = False  # one per-frame self-attention block at the lowest resolution
+    # "conv": the causal conv stack (a latent sees most of the frame); "cell": each latent sees
+    # only its own s×s cell (cell_encoder.py), so still pixels keep their code. The decoder is
+    # the conv stack either way.
+    encoder: Literal["conv", "cell"] = "conv"
     latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
     norm_groups: int = 8  # GroupNorm groups, applied per frame so time stays causal
     bottleneck: BottleneckConfig = field(default_factory=BottleneckConfig)
@@ -105,6 +109,13 @@ class TokenizerConfig:
             )
         if self.temporal_compression not in (1, 2, 4):
             raise ValueError(f"temporal_compression={self.temporal_compression}; use 1, 2 or 4")
+        if self.encoder not in ("conv", "cell"):
+            raise ValueError(f"encoder={self.encoder!r}; use 'conv' or 'cell'")
+        if self.encoder == "cell" and self.temporal_compression != 1:
+            raise ValueError(
+                f"encoder='cell' encodes frames apart: temporal_compression="
+                f"{self.temporal_compression} needs encoder='conv'"
+            )
         if self.time_kernel not in (1, 3):
             raise ValueError(f"time_kernel={self.time_kernel}; use 1 or 3")
         if len(self.widths) != self.num_downsamples + 1:

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .bottleneck import build_bottleneck
+from .cell_encoder import CellEncoder
 from .config import TokenizerConfig
 from .decoder import Decoder
 from .encoder import Encoder
@@ -51,7 +52,7 @@ class VideoTokenizer(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = Encoder(config)
+        self.encoder = CellEncoder(config) if config.encoder == "cell" else Encoder(config)
         self.bottleneck = build_bottleneck(config.bottleneck, config.latent_dim)
         self.decoder = Decoder(config)
 

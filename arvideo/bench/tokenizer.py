@@ -40,7 +40,7 @@ from arvideo.metrics import (
     ssim,
     video_to_frames,
 )
-from arvideo.tokenizer import CodebookUsage, VideoTokenizer
+from arvideo.tokenizer import CodebookUsage, StabilityMeter, TokenStability, VideoTokenizer
 from arvideo.training.previews import frame_grid, to_uint8_frames
 from arvideo.training.tokenizer_module import TokenizerModule
 
@@ -88,6 +88,9 @@ class TokenizerResult:
     encode_fps: float  # frames/s
     decode_fps: float
     eval_frames: int
+    stable_kept: float  # share of cells with unchanged pixels that keep their code (latent)
+    codes_per_patch: float  # distinct codes per distinct cell content (1 = no flicker)
+    background_codes: int  # distinct codes of the commonest cell (the empty court)
     tokenizer_dir: str  # saved tokenizer folder (config.json + model.safetensors)
     reused: bool = False  # loaded from an earlier run's folder (`reuse`), not trained here
     psnr_per_frame: list[float] = field(default_factory=list)  # by position in the clip
@@ -154,6 +157,7 @@ class Reconstructed:
     codes: list[torch.Tensor]  # per batch; empty for continuous tokenizers
     encode_s: float  # wall time of all encode calls
     decode_s: float
+    stability: TokenStability  # do still cells keep their code (latent)?
 
 
 @torch.no_grad()
@@ -163,15 +167,17 @@ def reconstruct(
     """Encode and decode in batches, timing both (so speed costs no extra passes)."""
     videos, codes, encode_s, decode_s = [], [], 0.0, 0.0
     generator = torch.Generator().manual_seed(0)
+    meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
     for chunk in video_BCTHW.split(batch_size):
         start = time.perf_counter()
         encoded = tokenizer.encode(chunk, generator)
         middle = time.perf_counter()
         videos.append(tokenizer.decode(encoded.latents).clamp(-1, 1))
         encode_s, decode_s = encode_s + middle - start, decode_s + time.perf_counter() - middle
+        meter.update(chunk, encoded.codes, None if encoded.codes is not None else encoded.latents)
         if encoded.codes is not None:
             codes.append(encoded.codes)
-    return Reconstructed(torch.cat(videos), codes, encode_s, decode_s)
+    return Reconstructed(torch.cat(videos), codes, encode_s, decode_s, meter.result())
 
 
 def usage_summary(tokenizer: VideoTokenizer, codes: list[torch.Tensor]) -> dict:
@@ -230,6 +236,9 @@ def evaluate_tokenizer(
         "psnr_per_frame": psnr_BT.mean(0).tolist(),
         "encode_fps": frames / out.encode_s,
         "decode_fps": frames / out.decode_s,
+        "stable_kept": out.stability.kept,
+        "codes_per_patch": out.stability.codes_per_patch,
+        "background_codes": out.stability.codes_for_commonest_patch,
     }
     return numbers, fake_BCTHW
 
@@ -357,6 +366,9 @@ COLUMNS = [
     Column("left_paddle_visible_hit", "left pad ±1px (visible)", 3),
     Column("right_paddle_visible_hit", "right pad ±1px (visible)", 3),
     Column("ball_hit", "ball ±1px or both absent", 3),
+    Column("stable_kept", "still cells keep code", 3),
+    Column("codes_per_patch", "codes per patch", 2),
+    Column("background_codes", "background codes"),
     Column("fraction_used", "codes used", 3),
     Column("dead_codes", "dead codes"),
     Column("perplexity", "perplexity", 1),

@@ -25,7 +25,7 @@ knows nothing about training or the generator.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from arvideo.data.clips import (
 )
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
-from arvideo.tokenizer import VideoTokenizer
+from arvideo.tokenizer import StabilityMeter, TokenStability, VideoTokenizer
 
 FORMAT_VERSION = "arvideo-tokens/1"
 SOURCE_FIELDS = ("source", "game", "action_space", "size", "clip_length", "stride", "fps")
@@ -56,6 +56,8 @@ class EncodeSummary:
     latent_frames: int
     shards: int
     complete: bool
+    # per split: do cells whose pixels stand still keep their code (latent)? (stability.py)
+    stability: dict[str, TokenStability] = field(default_factory=dict)
 
 
 def frames_used(frames: int, temporal_compression: int) -> int:
@@ -132,12 +134,22 @@ def tokenizer_info(model: VideoTokenizer, folder: Path, clip: tuple[int, int, in
 
 
 @torch.no_grad()
-def encode_clips(model: VideoTokenizer, frames_BTHWC: np.ndarray, device: torch.device):
-    """uint8 clips -> per-clip token arrays (codes or float16 latents, channels last)."""
+def encode_clips(
+    model: VideoTokenizer,
+    frames_BTHWC: np.ndarray,
+    device: torch.device,
+    meter: StabilityMeter | None = None,
+):
+    """uint8 clips -> per-clip token arrays (codes or float16 latents, channels last).
+
+    `meter`, when given, is updated with the clips and their tokens."""
     video_BCTHW = torch.from_numpy(frames_BTHWC).to(device).permute(0, 4, 1, 2, 3)
     video_BCTHW = video_BCTHW.float() / 127.5 - 1.0
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         encoded = model.encode(video_BCTHW)
+    if meter is not None:
+        latents = encoded.latents.float() if encoded.codes is None else None
+        meter.update(video_BCTHW, encoded.codes, latents)
     if model.is_continuous:
         latents_BTHWC = encoded.latents.float().permute(0, 2, 3, 4, 1)
         return list(latents_BTHWC.cpu().numpy().astype(np.float16))
@@ -165,15 +177,16 @@ def encode_split(
     device: torch.device,
     on_clip: Callable[[], None],
     meta: dict,
+    meter: StabilityMeter | None = None,
 ) -> None:
     """Encode the clips of `shards` in order (a batch holds clips of one shape); `meta` is
-    added to every clip's meta.json."""
+    added to every clip's meta.json; `meter` measures token stability."""
     batch: list[dict] = []
 
     def flush() -> None:
         used = frames_used(batch[0]["frames"].shape[0], model.temporal_compression)
         frames = np.stack([clip["frames"][:used] for clip in batch])
-        for clip, tokens in zip(batch, encode_clips(model, frames, device)):
+        for clip, tokens in zip(batch, encode_clips(model, frames, device, meter)):
             sample = token_sample(clip, tokens, model, {**meta, "frames_used": used})
             writer.write(clip["__key__"], sample, episode=clip.get("meta", {}).get("episode"))
             on_clip()
@@ -236,19 +249,24 @@ def encode(
     writer.token_shape = list(encode_clips(model, first[None, :used], torch_device)[0].shape)
     bar, task = progress_bar(progress, "encode", source.get("clips"))
     on_clip = lambda: bar.update(task, advance=1)
+    meters = {
+        s: StabilityMeter(model.spatial_compression, model.temporal_compression) for s in shards
+    }
     try:
         with bar:
             for split, split_shards in shards.items():
                 encode_split(
                     model, split_shards, writer.writers[split], batch_size, torch_device,
-                    on_clip, {"tokenizer": info["tokenizer"]},
+                    on_clip, {"tokenizer": info["tokenizer"]}, meters[split],
                 )  # fmt: skip
     except BaseException:
         writer.finish(ok=False)
         raise
+    stability = {s: meter.result() for s, meter in meters.items() if meter.updates}
+    writer.info["token_stability"] = {s: asdict(result) for s, result in stability.items()}
     writer.finish(ok=True)
     manifest = writer.manifest()
     return EncodeSummary(
         str(Path(out).resolve()), manifest["clips"], manifest["frames"],
-        sum(len(s["shards"]) for s in manifest["splits"].values()), True,
+        sum(len(s["shards"]) for s in manifest["splits"].values()), True, stability,
     )  # fmt: skip

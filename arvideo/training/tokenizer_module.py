@@ -2,8 +2,8 @@
 
 Owns the optimisation recipe (AdamW + warm-up/cosine, gradient clipping, an optional
 patch-GAN discriminator with its own optimiser) and the logging (losses, codebook usage per
-quantizer / scale / depth, reconstruction previews). The model itself lives in
-arvideo.tokenizer and knows nothing about training.
+quantizer / scale / depth, token stability at validation, reconstruction previews). The model
+itself lives in arvideo.tokenizer and knows nothing about training.
 
 Config arguments accept dataclasses (LightningCLI) or plain dicts (a checkpoint's
 hyperparameters, as `arvideo tokenizer export` rebuilds them). A continuous tokenizer's
@@ -21,6 +21,7 @@ from arvideo.tokenizer import (
     CodebookUsage,
     DiscriminatorConfig,
     PatchDiscriminator,
+    StabilityMeter,
     TokenizerConfig,
     TokenizerLoss,
     TokenizerLossConfig,
@@ -123,7 +124,19 @@ class TokenizerModule(L.LightningModule):
         self._log_metrics("val", output.metrics, len(batch))
         mse = (reconstruction.video.clamp(-1, 1) - batch.video).pow(2).mean()
         self.log("val/psnr", 10 * torch.log10(4.0 / mse.clamp_min(1e-10)), batch_size=len(batch))
+        self._log_stability(batch, reconstruction.encoded)
         return output.loss
+
+    def _log_stability(self, batch: VideoBatch, encoded) -> None:
+        """Still cells keeping their code, and codes per identical patch, on this batch."""
+        tokenizer = self.tokenizer
+        meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
+        latents = encoded.latents if encoded.codes is None else None
+        meter.update(batch.video, encoded.codes, latents)
+        result = meter.result()
+        if result.unchanged_cells:
+            self.log("val/stable_kept", result.kept, batch_size=len(batch))
+        self.log("val/codes_per_patch", result.codes_per_patch, batch_size=len(batch))
 
     def test_step(self, batch: VideoBatch, batch_idx: int) -> torch.Tensor:
         return self.validation_step(batch, batch_idx)

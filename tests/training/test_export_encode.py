@@ -65,6 +65,10 @@ def test_encode_codes_round_trip(exported, small_pong, tmp_path):
     assert manifest["latent_grid"] == {"frames": 8, "height": 8, "width": 8}
     assert manifest["game"] == "Pong" and manifest["action_space"]["n"] == 6
     assert manifest["splits"]["train"]["clips"] == manifest["splits"]["val"]["clips"] == 8
+    # token stability is measured on every split and recorded beside the shards
+    assert set(summary.stability) == {"train", "val"} == set(manifest["token_stability"])
+    val = manifest["token_stability"]["val"]
+    assert val["unchanged_cells"] > 0 and 0 <= val["kept"] <= 1 and val["codes_per_patch"] >= 1
     with tarfile.open(out / "val-000000.tar") as tar:
         names = tar.getnames()
         raw = np.load(
