@@ -16,9 +16,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from arvideo.rollout_score import WorldModelScore
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "demo"
 
@@ -52,6 +56,7 @@ def main_job(
     quick: bool = False,
     fresh: bool = False,
     seed: int = 0,
+    eval_windows: int = 32,
 ) -> DemoSummary:
     """Collect real Atari data, train tiny models, and generate an action-conditioned video.
 
@@ -64,6 +69,7 @@ def main_job(
         quick: a seconds-long version for tests (few episodes, a few training steps).
         fresh: redo every stage even if its output exists.
         seed: seed of collection and sampling.
+        eval_windows: held-out windows on which the model is scored against copy-last-frame.
     """
     console = Console()
     work = Path(workdir)
@@ -108,7 +114,7 @@ def main_job(
         )
         export_generator(str(checkpoint), str(model_dir))
     console.rule("generate")
-    summary = rollout(model_dir, clips, work, context_frames, num_frames, seed)
+    summary = rollout(model_dir, clips, work, context_frames, num_frames, seed, eval_windows)
     summary.seconds = time.perf_counter() - started
     console.print(summary.report())
     return summary
@@ -121,23 +127,36 @@ class DemoSummary:
     psnr_db: float  # generated frames against the truth
     copy_last_psnr_db: float  # the baseline: repeat the last context frame
     ms_per_frame: float
+    score: WorldModelScore  # on many held-out windows, beside copy-last-frame
     seconds: float = 0.0
 
     def report(self) -> str:
+        verdict = "beats" if self.score.beats_copy_last() else "does NOT beat"
         return (
             f"wrote {self.mp4} and {self.gif} (truth | model)\n"
-            f"PSNR vs truth over the generated frames: {self.psnr_db:.2f} dB "
+            f"this clip: PSNR vs truth over the generated frames {self.psnr_db:.2f} dB "
             f"(copy-last-frame baseline: {self.copy_last_psnr_db:.2f} dB); "
-            f"{self.ms_per_frame:.1f} ms per frame; main job {self.seconds:.0f} s"
+            f"{self.ms_per_frame:.1f} ms per frame\n"
+            f"{self.score.report()}\n"
+            f"the world model {verdict} copy-last-frame on foreground PSNR; "
+            f"main job {self.seconds:.0f} s"
         )
 
 
 def rollout(
-    model_dir: Path, clips: Path, work: Path, context_frames: int, num_frames: int, seed: int
+    model_dir: Path,
+    clips: Path,
+    work: Path,
+    context_frames: int,
+    num_frames: int,
+    seed: int,
+    eval_windows: int,
 ) -> DemoSummary:
-    """Continue the first held-out clip from its first frames with its true actions."""
+    """Continue the first held-out clip from its first frames with its true actions (the
+    video), and score the model on `eval_windows` held-out windows against copy-last."""
     from arvideo.generate import VideoGenerator
     from arvideo.generate_cli import load_context_clip, mean_psnr
+    from arvideo.rollout_score import score_world_model
 
     generator = VideoGenerator.from_pretrained(model_dir)
     source = load_context_clip(clips, clip=0)
@@ -158,4 +177,7 @@ def rollout(
         psnr_db=mean_psnr(truth[c:], output.clip(0)[c:]),
         copy_last_psnr_db=mean_psnr(truth[c:], copy_last),
         ms_per_frame=output.timings.ms_per_frame,
+        score=score_world_model(
+            generator, str(clips), c, len(truth) - c, windows=eval_windows, seed=seed
+        ),
     )

@@ -1,0 +1,134 @@
+"""Scoring an exported world model on held-out windows, beside copying the last frame.
+
+Windows of `context + horizon` frames are cut evenly from the val episodes of a clip data
+set; the model continues each window's first frames with its true actions, and only the
+generated frames are scored, as are the last context frame repeated (the copy-last
+baseline). Reported as means over windows and horizon steps: PSNR, foreground PSNR (pixels
+that differ from the training split's median background: the moving objects), and for Pong
+the ball: how often the model draws it where the truth shows it, and how far from it.
+Knows the public `VideoGenerator` API, the metrics and the Pong locator; nothing about
+training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from arvideo.bench.episodes import Windows, evaluation_windows, load_episodes
+from arvideo.bench.rollout_eval import copy_last_frame
+from arvideo.metrics import foreground_psnr, median_background, psnr, video_to_frames
+from arvideo.pong_objects import locate_objects
+
+PSNR_CAP_DB = 100.0
+
+
+@dataclass
+class BallScore:
+    drawn: float  # share of frames with a visible real ball where the rollout shows one
+    error_px: float  # mean distance where both show it (NaN if never)
+
+
+@dataclass
+class RolloutScore:
+    windows: int
+    horizon: int
+    psnr_db: float
+    foreground_psnr_db: float
+    ball: BallScore | None  # Pong only
+
+
+@dataclass
+class WorldModelScore:
+    model: RolloutScore
+    copy_last: RolloutScore
+
+    def beats_copy_last(self) -> bool:
+        return self.model.foreground_psnr_db > self.copy_last.foreground_psnr_db
+
+    def report(self) -> str:
+        lines = [
+            f"held-out windows: {self.model.windows}, {self.model.horizon} generated frames each"
+        ]
+        for name, score in (("model", self.model), ("copy-last-frame", self.copy_last)):
+            line = (
+                f"  {name:16s} PSNR {score.psnr_db:6.2f} dB, "
+                f"foreground PSNR {score.foreground_psnr_db:6.2f} dB"
+            )
+            if score.ball is not None:
+                line += (
+                    f", ball drawn in {score.ball.drawn:.0%} of frames showing it, "
+                    f"{score.ball.error_px:.1f} px off"
+                )
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore:
+    shown, drawn, errors = 0, 0, []
+    for real_frame, fake_frame in zip(truth_BTHWC.flatten(0, 1), fake_BTHWC.flatten(0, 1)):
+        real = locate_objects(real_frame).ball
+        if real is None:
+            continue
+        shown += 1
+        fake = locate_objects(fake_frame).ball
+        if fake is not None:
+            drawn += 1
+            errors.append(math.hypot(real.x - fake.x, real.y - fake.y))
+    return BallScore(
+        drawn / shown if shown else math.nan, float(np.mean(errors)) if errors else math.nan
+    )
+
+
+def score_video(
+    truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW: torch.Tensor, pong: bool
+) -> RolloutScore:
+    fg = foreground_psnr(truth_BCTHW, fake_BCTHW, background_CHW).clamp(max=PSNR_CAP_DB)
+    ball = None
+    if pong:
+        ball = ball_score(video_to_frames(truth_BCTHW), video_to_frames(fake_BCTHW))
+    return RolloutScore(
+        windows=truth_BCTHW.shape[0],
+        horizon=truth_BCTHW.shape[2],
+        psnr_db=float(psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB).mean()),
+        foreground_psnr_db=float(fg.nanmean()),
+        ball=ball,
+    )
+
+
+def held_out_windows(data: str, length: int, count: int) -> Windows:
+    return evaluation_windows(load_episodes(data, "val"), length, count)
+
+
+def score_world_model(
+    generator, data: str, context: int, horizon: int, windows: int = 16, seed: int = 0
+) -> WorldModelScore:
+    """Model vs copy-last on `windows` held-out windows of `data` (a clip data set folder)."""
+    chosen = held_out_windows(data, context + horizon, windows)
+    frames = ((chosen.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
+    output = generator(
+        context=frames[:, :context].numpy(),
+        actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
+        num_frames=horizon,
+        seed=seed,
+        progress=False,
+    )
+    fake = torch.from_numpy(output.video[:, context:]).permute(0, 4, 1, 2, 3)
+    fake = fake.float() / 127.5 - 1.0
+    truth = chosen.video_BCTHW[:, :, context:]
+    background = median_background(_train_first_frames(data))
+    pong = (generator.info.game or "").lower() == "pong"
+    baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
+    return WorldModelScore(
+        model=score_video(truth, fake, background, pong),
+        copy_last=score_video(truth, baseline, background, pong),
+    )
+
+
+def _train_first_frames(data: str, clips: int = 64) -> torch.Tensor:
+    from arvideo.bench.tokenizer import val_clips
+
+    return val_clips(data, 1, clips, "train")

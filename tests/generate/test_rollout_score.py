@@ -1,0 +1,35 @@
+"""Scoring rollouts against copy-last on real held-out Pong windows."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from arvideo.bench.rollout_eval import copy_last_frame
+from arvideo.metrics import median_background
+from arvideo.rollout_score import held_out_windows, score_video
+
+
+def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    perfect = score_video(video, video.clone(), background, pong=True)
+    assert perfect.foreground_psnr_db == 100.0 and perfect.psnr_db == 100.0
+    assert perfect.ball.drawn == 1.0 and perfect.ball.error_px == 0.0
+    empty = background[None, :, None].expand_as(video)
+    blank = score_video(video, empty, background, pong=True)
+    assert blank.ball.drawn == 0.0 and math.isnan(blank.ball.error_px)
+    assert blank.foreground_psnr_db < perfect.foreground_psnr_db
+
+
+def test_copy_last_is_worse_than_the_truth_where_things_move(pong_dir):
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    truth = video[:, :, 2:]
+    copied = score_video(truth, copy_last_frame(video[:, :, :2], 6), background, pong=False)
+    assert copied.ball is None and copied.windows == len(windows) and copied.horizon == 6
+    assert 0 < copied.foreground_psnr_db < 100.0
+    assert torch.isfinite(torch.tensor(copied.psnr_db))
