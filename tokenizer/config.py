@@ -35,6 +35,10 @@ class BottleneckConfig:
     # vq / rvq / msvq: codes whose EMA usage (assignments per batch, all msvq scales together)
     # falls below this are replaced by vectors of the current batch. 0 = never replace.
     dead_code_threshold: float = 2.0
+    # vq / rvq: where replaced codes come from: "uniform" draws batch vectors at random (the
+    # library's way: on Atari mostly background duplicates); "error" draws them in proportion
+    # to their distance from the codebook (restarts.py), so rare content gets codes
+    dead_code_sampling: Literal["uniform", "error"] = "uniform"
     commitment_weight: float = 0.25  # vq / rvq / msvq: pulls encoder outputs to their codes
     fsq_levels: tuple[int, ...] = (8, 5, 5, 5)  # fsq: vocabulary = product (1000)
     # fsq: fraction of positions trained with uniform noise instead of rounding (arXiv
@@ -48,7 +52,9 @@ class BottleneckConfig:
     refine_convs: int = 4  # msvq: refinement convs (VAR's phi), shared across nearby scales
     refine_ratio: float = 0.5  # msvq: output = (1 - ratio) * h + ratio * conv(h)
     msvq_kmeans_iters: int = 10  # msvq: k-means rounds of the init; 0 = a random sample
-    msvq_seed: int = 0  # msvq: seeds init and restarts when forward is given no generator
+    # msvq: seeds init and restarts when forward is given no generator; vq / rvq: seeds the
+    # "error" dead-code sampling
+    msvq_seed: int = 0
     kl_weight: float = 1e-6  # continuous: weight of the KL term to a unit Gaussian
 
     def __post_init__(self) -> None:
@@ -62,6 +68,11 @@ class BottleneckConfig:
             raise ValueError(f"bottleneck.codebook_size={self.codebook_size} must be 2**n for lfq")
         if self.kind == "msvq" and list(self.scales) != sorted(set(self.scales)):
             raise ValueError(f"bottleneck.scales={self.scales} must be strictly increasing")
+        if self.dead_code_sampling not in ("uniform", "error"):
+            raise ValueError(
+                f"bottleneck.dead_code_sampling={self.dead_code_sampling!r}; "
+                "use 'uniform' or 'error'"
+            )
         if self.msvq_kmeans_iters < 0:
             raise ValueError(f"bottleneck.msvq_kmeans_iters={self.msvq_kmeans_iters}: use >= 0")
 
