@@ -141,9 +141,8 @@ class VideoGenerator:
 
     @property
     def can_stream(self) -> bool:
-        """Frame-by-frame decoding (stream, session) needs blocks inside one frame."""
-        config = self.lm.config
-        return config.order in ("next_token", "next_block") and config.block_frames == 1
+        """Frame-by-frame decoding (stream, session) needs an order that streams."""
+        return self.lm.order.streams
 
     @property
     def decode_window(self) -> int:
@@ -177,7 +176,7 @@ class VideoGenerator:
         timings = GenerationTimings(
             (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames, passes
         )
-        codes = values if self.lm.config.head == "categorical" else None
+        codes = values if self.lm.config.values == "codes" else None
         latents = None if codes is not None else values
         return GenerationOutput(video, context_frames, self.info.fps, codes, latents, timings)
 
@@ -223,7 +222,7 @@ class VideoGenerator:
 
     def _latents(self, values: torch.Tensor) -> torch.Tensor:
         """LM values (codes B×T×h×w(×d) or latents B×T×h×w×C) -> latents B×C×T×h×w."""
-        if self.lm.config.head == "categorical":
+        if self.lm.config.values == "codes":
             return self.tokenizer.codes_to_latents(values)
         return self.lm.to_tokenizer_values(values).permute(0, 4, 1, 2, 3)
 
@@ -307,11 +306,9 @@ class _FrameDecoder:
 
 def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
     request = parse_request(gen, context, num_frames, options)
-    session = StreamingSession(
-        gen.lm, request.batch_size, request.settings, request.cfg_scale, request.generator,
-        gen.window_frames, request.labels, request.texts, request.cfg_schedule,
-    )  # fmt: skip
-    stream = TokenStream(gen.lm, session, request.refine_steps, request.total_latents)
+    options = request.decode_options(gen.window_frames)
+    session = StreamingSession(gen.lm, request.batch_size, options, request.labels, request.texts)
+    stream = TokenStream(session, request.total_latents)
     context_values, passes = None, 0
     if request.frames is not None:
         with gen._autocast():
@@ -331,17 +328,16 @@ def _generate_whole(gen: VideoGenerator, request: GenerationRequest) -> Generate
     if request.frames is not None:
         context_values = _encode(gen, request.frames, request.generator)
     conditions = Conditions(request.latent_actions, request.labels, request.texts)
-    return gen.lm.generate(
-        context_values, conditions, request.total_latents, request.settings,
-        request.cfg_scale, request.generator, gen.window_frames, request.cfg_schedule,
-        request.refine_steps, request.batch_size,
-    )  # fmt: skip
+    options = request.decode_options(gen.window_frames)
+    return gen.lm.decode(
+        context_values, conditions, request.total_latents, options, request.batch_size
+    )
 
 
 def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch.Tensor:
     video = frames_BTHWC.to(gen.device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
     encoded = gen.tokenizer.encode(video, generator)
-    if gen.lm.config.head == "categorical":
+    if gen.lm.config.values == "codes":
         return encoded.codes.long()
     latents = encoded.latents.float().permute(0, 2, 3, 4, 1)
     return gen.lm.from_tokenizer_values(latents)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.heads.base import SamplingSettings
 
 if TYPE_CHECKING:
@@ -38,6 +39,17 @@ class GenerationRequest:
     cfg_schedule: str
     refine_steps: int
     generator: torch.Generator
+
+    def decode_options(self, window_frames: int) -> DecodeOptions:
+        """The LM's sampling options for this request (either path)."""
+        return DecodeOptions(
+            settings=self.settings,
+            cfg_scale=self.cfg_scale,
+            cfg_schedule=self.cfg_schedule,
+            generator=self.generator,
+            window_frames=window_frames,
+            refine_steps=self.refine_steps,
+        )
 
 
 ALLOWED_OPTIONS = {

@@ -93,7 +93,7 @@ def check_compatible(tokenizer: VideoTokenizer, lm: VideoLM, info: ModelInfo) ->
             f"the generator was built for {H}×{W}"
         )
     config = lm.config
-    if config.head == "categorical":
+    if config.values == "codes":
         if tokenizer.is_continuous or tokenizer.vocab_size != config.vocab_size:
             raise ValueError(
                 f"tokenizer vocabulary {tokenizer.vocab_size} != generator vocab_size "

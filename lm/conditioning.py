@@ -66,6 +66,11 @@ class ConditionEmbedding:
     frame_BTD: torch.Tensor  # adaLN vector for every token that predicts frame t
     prefix_BPD: torch.Tensor | None = None  # prefix tokens (projected text), or None
     prefix_mask_BP: torch.Tensor | None = None  # bool, True = real token, False = padding
+    first_frame: int = 0  # the frame of row 0 of frame_BTD (streaming keeps a window)
+
+    def without_prefix(self) -> ConditionEmbedding:
+        """The same per-frame conditioning without prefix tokens (already in a cache)."""
+        return ConditionEmbedding(frame_BTD=self.frame_BTD, first_frame=self.first_frame)
 
 
 @dataclass

@@ -3,28 +3,44 @@
 It holds what one `VideoLM.generate` call needs between steps: the conditioning of every
 frame (and its unconditional twin for classifier-free guidance, run as a doubled batch
 through the same cached forward, LlamaGen style), the KV cache, the sliding window over
-frames and the head's sampling settings. `use_cache=False` recomputes the whole visible
-sequence at every step instead (same mask, same numbers; a baseline for speed).
+frames and the head's sampling settings (`DecodeOptions`). `use_cache=False` recomputes the
+whole visible sequence at every step instead (same mask, same numbers; a baseline for speed).
 
+Which slots a run covers and which conditioning they read come from two public hooks,
+`slots` and `frame_conditions`; `StreamingSession` (streaming.py) overrides only those.
 It knows the backbone, head and conditioner of the model; it knows nothing about the order
 of tokens beyond the layout's per-slot metadata.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
 
-from .guidance import cfg_schedule
+from .guidance import ScheduleKind, cfg_schedule
+from .heads.base import SamplingSettings
 from .kv_cache import KVCache
 from .orders.base import StepOutput
+from .sequence import SequenceInputs, TokenLayout
 
-if TYPE_CHECKING:
-    from .conditioning import Conditions
-    from .heads.base import SamplingSettings
-    from .model import SequenceInputs, VideoLM
+if TYPE_CHECKING:  # annotations only: model.py imports this module
+    from .conditioning import ConditionEmbedding, Conditions
+    from .model import VideoLM
+
+
+@dataclass
+class DecodeOptions:
+    """How to sample, the same for a whole generation or stream."""
+
+    settings: SamplingSettings = field(default_factory=SamplingSettings)
+    cfg_scale: float = 1.0  # classifier-free guidance; 1 = off (no unconditional run)
+    cfg_schedule: ScheduleKind = "constant"  # how the scale ramps over the generation
+    generator: torch.Generator | None = None  # every draw of the session
+    window_frames: int | None = None  # attend to the last W frames; None = the model's
+    refine_steps: int = 1  # within-group refinement steps (orders with max_refine_steps > 1)
+    use_cache: bool = True  # False: recompute the visible sequence each step (a baseline)
 
 
 @dataclass
@@ -37,37 +53,20 @@ class GeneratedTokens:
     reveal_BN: torch.Tensor | None = None  # next-block refinement: revealed at commit
 
 
-def _cat(a: SequenceInputs, b: SequenceInputs) -> SequenceInputs:
-    """Concatenate two token runs along the sequence (for the uncached baseline)."""
-    return type(a)(
-        torch.cat([a.x_BND, b.x_BND], 1),
-        torch.cat([a.positions, b.positions]),
-        torch.cat([a.cond_BND, b.cond_BND], 1),
-        torch.cat([a.group_N, b.group_N]),
-        torch.cat([a.frame_N, b.frame_N]),
-        torch.cat([a.valid_BN, b.valid_BN], 1),
-        0,
-    )
-
-
 class DecodingSession:
     def __init__(
         self,
         model: VideoLM,
         conditions: Conditions,
         num_frames: int,
-        settings: SamplingSettings,
-        cfg_scale: float,
-        schedule: str,
-        generator: torch.Generator | None,
-        window_frames: int | None,
         batch_size: int,
-        use_cache: bool = True,
+        options: DecodeOptions,
     ):
-        self.model, self.settings, self.generator = model, settings, generator
-        self.cfg_scale, self.schedule, self.window = cfg_scale, schedule, window_frames
-        self.batch_size, self.use_cache = batch_size, use_cache
-        self.guided = cfg_scale != 1.0
+        window = options.window_frames
+        self.model, self.options, self.batch_size = model, options, batch_size
+        self.settings, self.generator = options.settings, options.generator
+        self.window = model.config.window_frames if window is None else window
+        self.guided = options.cfg_scale != 1.0
         device = next(model.parameters()).device
         self.layout = model.order.layout(num_frames).to(device)
         cond = model.conditioner(conditions, num_frames, batch_size=batch_size)
@@ -85,7 +84,7 @@ class DecodingSession:
         return self.model.embed(values)
 
     def run(self, inputs_BnD: torch.Tensor, start: int, stop: int, commit: bool) -> StepOutput:
-        seq = self._sequence(inputs_BnD, start, stop)
+        seq = self.sequence(inputs_BnD, start, stop)
         if self.window is not None:
             self._drop_before(int(seq.frame_N.min()) - self.window)
         h = self._forward(seq, commit)
@@ -95,7 +94,7 @@ class DecodingSession:
         return StepOutput(z, z_uncond)
 
     def sample(self, step: StepOutput, fraction: float) -> torch.Tensor:
-        scale = cfg_schedule(self.schedule, self.cfg_scale, fraction)
+        scale = cfg_schedule(self.options.cfg_schedule, self.options.cfg_scale, fraction)
         return self.model.head.sample(
             step.z_BND,
             self.generator,
@@ -105,47 +104,45 @@ class DecodingSession:
         )
 
     def confidence(self, step: StepOutput, values: torch.Tensor) -> torch.Tensor:
-        """Log-probability of the sampled codes (categorical heads); random otherwise."""
-        head = self.model.head
-        if not hasattr(head, "logits"):
-            B, n = values.shape[:2]
-            return torch.rand(B, n, generator=self.generator, device=values.device)
-        logp = head.logits(step.z_BND).float().log_softmax(-1)
-        picked = logp.gather(-1, values.unsqueeze(-1)).squeeze(-1)
-        return picked if picked.dim() == 2 else picked.sum(-1)  # residual depths: joint
+        return self.model.head.confidence(step.z_BND, values, self.generator)
+
+    # -- what a run covers (StreamingSession overrides these two) ---------------------------
+
+    def slots(self, start: int, stop: int) -> TokenLayout:
+        """Layout of slots [start, stop) of the sequence."""
+        return self.layout[start:stop]
+
+    def frame_conditions(self, part: TokenLayout) -> list[ConditionEmbedding]:
+        """Per-frame conditioning covering the frames `part` predicts, conditional first
+        (and unconditional under guidance), without prefix tokens (those are cached)."""
+        return [cond.without_prefix() for cond in self.conds]
+
+    def sequence(self, inputs_BnD: torch.Tensor, start: int, stop: int) -> SequenceInputs:
+        """Backbone inputs of slots [start, stop), doubled under guidance."""
+        part = self.slots(start, stop)
+        runs = [
+            self.model.sequence_inputs(inputs_BnD, part, cond)
+            for cond in self.frame_conditions(part)
+        ]
+        return SequenceInputs.stack(runs)
 
     # -- internals --------------------------------------------------------------------------
-
-    def _sequence(self, inputs_BnD: torch.Tensor, start: int, stop: int) -> SequenceInputs:
-        layout = self.layout
-        part = type(layout)(
-            layout.group_N[start:stop],
-            layout.frame_N[start:stop],
-            layout.slot_N[start:stop],
-            layout.positions_N4[start:stop],
-            layout.num_frames,
-        )
-        runs = [self.model.sequence_inputs(inputs_BnD, part, _no_prefix(c)) for c in self.conds]
-        return runs[0] if len(runs) == 1 else _stack(runs)
 
     def _prefill_prefix(self) -> None:
         """Text prefix tokens (group -1) go into the cache once, before any video slot."""
         if self.conds[0].prefix_BPD is None:
             return
         B, D = self.batch_size, self.model.config.width
-        empty = self.layout.group_N[:0]
-        part = type(self.layout)(
-            empty, empty, empty, self.layout.positions_N4[:0], self.layout.num_frames
-        )
-        inputs = torch.zeros(B, 0, D, device=empty.device)
+        part = self.layout[:0]
+        inputs = torch.zeros(B, 0, D, device=part.group_N.device)
         runs = [self.model.sequence_inputs(inputs, part, c) for c in self.conds]
-        self._forward(runs[0] if len(runs) == 1 else _stack(runs), commit=True)
+        self._forward(SequenceInputs.stack(runs), commit=True)
 
     def _forward(self, seq: SequenceInputs, commit: bool) -> torch.Tensor:
         order, backbone = self.model.order, self.model.backbone
         n = seq.x_BND.shape[1]
-        if not self.use_cache:
-            full = seq if self.history is None else _cat(self.history, seq)
+        if not self.options.use_cache:
+            full = seq if self.history is None else SequenceInputs.cat(self.history, seq)
             if commit:
                 self.history = full
             meta = (full.group_N, full.frame_N)
@@ -154,10 +151,9 @@ class DecodingSession:
         before = self.cache.length
         self.cache.add_tokens(seq.group_N, seq.frame_N, seq.valid_BN)
         cache = self.cache
-        mask = order.mask(
-            (seq.group_N, seq.frame_N), (cache.group_N, cache.frame_N), self.window,
-            cache.valid_BN, query_offset=cache.length - n,
-        )  # fmt: skip
+        keys = (cache.group_N, cache.frame_N)
+        offset = cache.length - n
+        mask = order.mask((seq.group_N, seq.frame_N), keys, self.window, cache.valid_BN, offset)
         h = backbone(seq.x_BND, seq.positions, mask, seq.cond_BND, cache)
         if not commit:
             cache.truncate(before)
@@ -167,35 +163,4 @@ class DecodingSession:
         self.cache.drop_frames_before(frame)
         if self.history is not None:
             keep = (self.history.frame_N < 0) | (self.history.frame_N >= frame)
-            self.history = _select(self.history, keep)
-
-
-def _no_prefix(cond):
-    """The same conditioning without its prefix (the prefix is already in the cache)."""
-    return type(cond)(frame_BTD=cond.frame_BTD)
-
-
-def _stack(runs: list[SequenceInputs]) -> SequenceInputs:
-    """Conditional and unconditional runs as one doubled batch."""
-    a, b = runs
-    return type(a)(
-        torch.cat([a.x_BND, b.x_BND]),
-        a.positions,
-        torch.cat([a.cond_BND, b.cond_BND]),
-        a.group_N,
-        a.frame_N,
-        torch.cat([a.valid_BN, b.valid_BN]),
-        a.prefix_len,
-    )
-
-
-def _select(seq: SequenceInputs, keep_N: torch.Tensor) -> SequenceInputs:
-    return type(seq)(
-        seq.x_BND[:, keep_N],
-        seq.positions[keep_N],
-        seq.cond_BND[:, keep_N],
-        seq.group_N[keep_N],
-        seq.frame_N[keep_N],
-        seq.valid_BN[:, keep_N],
-        0,
-    )
+            self.history = self.history.select(keep)

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from arvideo.data.batch import TokenBatch
-
 from .conditioning import ConditionEmbedding, Conditioner, ConditionerConfig, Conditions
-from .decoding import DecodingSession, GeneratedTokens
+from .decoding import DecodeOptions, DecodingSession, GeneratedTokens
 from .embeddings import SlotEmbedding, value_embedding
-from .heads.base import SamplingSettings
-from .orders.base import TokenLayout, TokenOrder
+from .heads import head_class
+from .heads.base import Head, SamplingSettings, Values
+from .orders import order_class
+from .orders.base import TokenOrder
+from .sequence import SequenceInputs, TokenLayout
 from .transformer import Transformer, TransformerConfig
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
@@ -41,12 +42,12 @@ class VideoLMConfig:
     heads: int = 8
     mlp_ratio: float = 4.0
     mlp: Literal["swiglu", "gelu"] = "swiglu"
-    order: Literal["next_token", "next_block", "next_scale"] = "next_block"
+    order: str = "next_block"  # a name in lm/orders/__init__.py ORDERS
     block_rows: int | None = None  # next_block: a band of rows per block (None = frame)
     block_frames: int = 1  # next_block: whole frames per block
     refine: bool = False  # next_block: train with random reveal for S-step refinement
     order_options: dict = field(default_factory=dict)  # extra kwargs (e.g. next_scale)
-    head: Literal["categorical", "diffusion"] = "categorical"
+    head: str = "categorical"  # a name in lm/heads/__init__.py HEADS
     head_options: dict = field(default_factory=dict)  # extra head kwargs (hidden, blocks..)
     vocab_size: int = 1024  # categorical: codebook size
     code_depth: int = 1  # residual VQ depth (codes B×T×H×W×depth)
@@ -63,14 +64,15 @@ class VideoLMConfig:
         self.grid = tuple(self.grid)
         if len(self.grid) != 3:
             raise ValueError(f"grid must be (T, H, W), got {self.grid}")
-        if self.head not in ("categorical", "diffusion"):
-            raise ValueError(f"head must be 'categorical' or 'diffusion', got {self.head!r}")
+        order_class(self.order)  # raises on an unknown name
+        head_class(self.head)
         if self.window_frames is not None and self.window_frames < 1:
             raise ValueError(f"window_frames must be >= 1 or None, got {self.window_frames}")
 
     @property
-    def values(self) -> str:
-        return "codes" if self.head == "categorical" else "latents"
+    def values(self) -> Values:
+        """What the head predicts: "codes" or "latents"."""
+        return head_class(self.head).values
 
     def transformer_config(self) -> TransformerConfig:
         return TransformerConfig(self.width, self.depth, self.heads, self.mlp_ratio, self.mlp)
@@ -92,62 +94,30 @@ class LMLoss:
     metrics: dict[str, torch.Tensor] = field(default_factory=dict)  # detached
 
 
-@dataclass
-class SequenceInputs:
-    """Everything the backbone needs for one forward over prefix + video slots."""
+class TokenBatch(Protocol):
+    """What training reads of a batch (arvideo.data.batch.TokenBatch has it): codes or
+    latents B×T×..., optional actions B×T, labels B, captions; len() = B."""
 
-    x_BND: torch.Tensor
-    positions: torch.Tensor
-    cond_BND: torch.Tensor
-    group_N: torch.Tensor
-    frame_N: torch.Tensor
-    valid_BN: torch.Tensor
-    prefix_len: int
+    codes: torch.Tensor | None
+    latents: torch.Tensor | None
+    actions: torch.Tensor | None
+    labels: torch.Tensor | None
+    captions: list[str] | None
+
+    def __len__(self) -> int: ...
 
 
 def build_order(config: VideoLMConfig) -> TokenOrder:
-    _, H, W = config.grid
-
     def factory() -> nn.Module:
         return value_embedding(
             config.values, config.width, config.vocab_size, config.code_depth, config.latent_dim
         )
 
-    if config.order == "next_token":
-        from .orders.next_token import NextTokenOrder
-
-        return NextTokenOrder((H, W), config.width, factory, **config.order_options)
-    if config.order == "next_block":
-        from .orders.next_block import NextBlockOrder
-
-        return NextBlockOrder(
-            (H, W), config.width, factory, config.block_rows, config.block_frames,
-            config.refine, **config.order_options,
-        )  # fmt: skip
-    if config.order == "next_scale":
-        from .orders.next_scale import NextScaleOrder
-
-        values = dict(
-            values=config.values, vocab_size=config.vocab_size, latent_dim=config.latent_dim
-        )
-        if config.code_depth != 1:
-            raise ValueError(f"next_scale needs code_depth 1, got {config.code_depth}")
-        return NextScaleOrder((H, W), config.width, factory, **values, **config.order_options)
-    raise ValueError(f"order must be next_token, next_block or next_scale: {config.order!r}")
+    return order_class(config.order).from_config(config, factory)
 
 
-def build_head(config: VideoLMConfig) -> nn.Module:
-    if config.head == "categorical":
-        from .heads.categorical import CategoricalHead
-
-        return CategoricalHead(
-            config.width, config.vocab_size, config.code_depth, **config.head_options
-        )
-    from .heads.diffusion import DiffusionHead
-
-    if config.latent_dim < 1:  # checked here: a trainer fills it in from the data set
-        raise ValueError("head='diffusion' needs latent_dim >= 1")
-    return DiffusionHead(config.width, config.latent_dim, **config.head_options)
+def build_head(config: VideoLMConfig) -> Head:
+    return head_class(config.head).from_config(config)
 
 
 class VideoLM(nn.Module):
@@ -158,7 +128,7 @@ class VideoLM(nn.Module):
         # next-scale reads its inputs from the multi-scale arithmetic, not from embeddings
         # (an unused module would also break DDP's gradient bookkeeping)
         self.embed = None
-        if config.order != "next_scale":
+        if order_class(config.order).uses_value_embedding:
             self.embed = value_embedding(
                 config.values, config.width, config.vocab_size, config.code_depth, config.latent_dim
             )
@@ -176,9 +146,10 @@ class VideoLM(nn.Module):
         B, n, D = inputs_BnD.shape
         x = inputs_BnD + self.slots(layout.slot_N)
         frame_BTD = cond.frame_BTD.expand(B, -1, -1)
-        if n and int(layout.frame_N.max()) >= frame_BTD.shape[1]:
+        rows_N = layout.frame_N - cond.first_frame
+        if n and int(rows_N.max()) >= frame_BTD.shape[1]:
             raise ValueError("conditioning covers fewer frames than the tokens predict")
-        cond_BnD = frame_BTD[:, layout.frame_N]
+        cond_BnD = frame_BTD[:, rows_N]
         valid = torch.ones(B, n, dtype=torch.bool, device=x.device)
         if cond.prefix_BPD is None:
             return SequenceInputs(
@@ -209,18 +180,13 @@ class VideoLM(nn.Module):
         h = self.backbone(seq.x_BND, seq.positions, mask, seq.cond_BND)
         return h[:, seq.prefix_len :]
 
-    @property
-    def predicts_pyramids(self) -> bool:
-        """Next-scale on continuous latents predicts residual pyramids B×T×L×C."""
-        return self.config.order == "next_scale" and self.config.head == "diffusion"
-
     def from_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
         """Tokenizer values (codes, or latents B×T×H×W×C) -> the values this LM predicts."""
-        return self.order.arithmetic.decompose(values) if self.predicts_pyramids else values
+        return self.order.from_tokenizer_values(values)
 
     def to_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
         """The inverse of `from_tokenizer_values` (for decoding what the LM generated)."""
-        return self.order.arithmetic.compose(values) if self.predicts_pyramids else values
+        return self.order.to_tokenizer_values(values)
 
     def values_of(self, batch: TokenBatch) -> torch.Tensor:
         tokens = batch.codes if self.config.values == "codes" else batch.latents
@@ -269,28 +235,38 @@ class VideoLM(nn.Module):
         settings: SamplingSettings | None = None,
         cfg_scale: float = 1.0,
         generator: torch.Generator | None = None,
-        window_frames: int | None = None,
-        cfg_schedule: Literal["constant", "linear"] = "constant",
-        refine_steps: int = 1,
+        *,
         batch_size: int | None = None,
-        use_cache: bool = True,
+        **options,
+    ) -> GeneratedTokens:
+        """`decode` with the options spelled out: `options` are the other `DecodeOptions`
+        fields (window_frames, cfg_schedule, refine_steps, use_cache)."""
+        decode = DecodeOptions(settings or SamplingSettings(), cfg_scale, generator=generator)
+        return self.decode(context, conditions, num_frames, replace(decode, **options), batch_size)
+
+    @torch.no_grad()
+    def decode(
+        self,
+        context: torch.Tensor | None,
+        conditions: Conditions | None,
+        num_frames: int,
+        options: DecodeOptions,
+        batch_size: int | None = None,
     ) -> GeneratedTokens:
         """Sample `num_frames` frames in total (context frames included).
 
         context: codes B×c×H×W(×depth) or latents B×c×H×W×C of the first c frames, or None
-        (then batch_size, default 1). window_frames: attend to the last W frames only
-        (default: the config's), so generation can run past the trained length. Runs in
+        (then batch_size, default 1). options.window_frames: attend to the last W frames
+        only (None: the config's), so generation can run past the trained length. Runs in
         eval mode (no conditioning dropout) and restores the previous mode afterwards.
         """
         with eval_mode(self):
-            session = DecodingSession(
-                self, conditions or Conditions(), num_frames, settings or SamplingSettings(),
-                cfg_scale, cfg_schedule, generator,
-                self.config.window_frames if window_frames is None else window_frames,
-                _batch_size(context, batch_size), use_cache,
-            )  # fmt: skip
+            B = _batch_size(context, batch_size)
+            session = DecodingSession(self, conditions or Conditions(), num_frames, B, options)
             flat = None if context is None else self.order.flatten(context)
-            trace = self.order.generate(session, session.layout, flat, generator, refine_steps)
+            trace = self.order.generate(
+                session, session.layout, flat, options.generator, options.refine_steps
+            )
             return GeneratedTokens(
                 values=self.order.unflatten(trace.values, num_frames),
                 forward_passes=trace.forward_passes,

@@ -15,23 +15,23 @@ stay constant). Per-frame conditioning comes from a table embedded once: row 0 =
 action, row 1 + a = action a (with labels and text folded in), each row computed exactly as
 `VideoLM.generate` computes a frame, so the same seed gives the same tokens.
 
-Supported orders: next-token and next-block with blocks inside one frame (block_frames=1).
-It knows the order's block loop and the decoding session; it knows nothing about pixels,
-tokenizers or actions' meanings.
+Every order with `streams` True (its groups never span two frames: next-token, next-block
+with block_frames=1) goes through this one path; it uses only the order's public step API
+(`prefill`, `generate_group`, `schedule_fraction`) and the session's public hooks (`slots`,
+`frame_conditions`). It knows nothing about pixels, tokenizers or actions' meanings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
 from .conditioning import ConditionEmbedding, Conditions
-from .decoding import DecodingSession, _stack
-from .heads.base import SamplingSettings
+from .decoding import DecodeOptions, DecodingSession
 from .model import VideoLM
-from .orders.base import TokenLayout
-from .orders.next_block import NextBlockOrder
+from .orders.base import GenerationTrace, schedule_fraction
+from .sequence import TokenLayout
 
 
 @dataclass
@@ -48,29 +48,23 @@ class StreamingSession(DecodingSession):
         self,
         model: VideoLM,
         batch_size: int,
-        settings: SamplingSettings,
-        cfg_scale: float = 1.0,
-        generator: torch.Generator | None = None,
-        window_frames: int | None = None,
+        options: DecodeOptions,
         labels_B: torch.Tensor | None = None,
         texts: list[str] | None = None,
-        cfg_schedule: str = "constant",
     ):
         order = model.order
-        if not isinstance(order, NextBlockOrder) or order.block_frames != 1:
+        if not order.streams:
             raise ValueError(
-                f"streaming needs a next_token or next_block order with block_frames=1, got "
-                f"{model.config.order!r} (block_frames={model.config.block_frames})"
+                f"order {model.config.order!r} cannot stream (its groups span frames: "
+                f"block_frames={model.config.block_frames}); use VideoLM.generate"
             )
         A = model.config.num_actions
         table_actions = torch.arange(A).expand(batch_size, A) if A else None
         # Frames 0..A of this "clip" are exactly the rows of the conditioning table.
-        super().__init__(
-            model, Conditions(table_actions, labels_B, texts), A + 1, settings, cfg_scale,
-            cfg_schedule, generator, window_frames, batch_size, use_cache=True,
-        )  # fmt: skip
+        conditions = Conditions(table_actions, labels_B, texts)
+        super().__init__(model, conditions, A + 1, batch_size, options)
         self.frame_layout = order.layout(1).to(self.layout.group_N.device)
-        self.groups_per_frame = order.tokens_per_frame // order.block_tokens
+        self.groups_per_frame = order.groups_per_frame
         self._rows: dict[int, torch.Tensor] = {}  # frame -> B rows of the table
 
     def set_frame_action(self, frame: int, action_B: torch.Tensor | None) -> None:
@@ -93,58 +87,43 @@ class StreamingSession(DecodingSession):
 
     def frame_slots(self, first: int, last: int) -> TokenLayout:
         """Layout of whole frames first..last (inclusive) with global groups and positions."""
-        base, parts = self.frame_layout, []
-        for f in range(first, last + 1):
-            positions = base.positions_N4.clone()
-            positions[:, 0] += f
-            parts.append((base.group_N + f * self.groups_per_frame, base.frame_N + f, positions))
-        group, frame, positions = (torch.cat(p) for p in zip(*parts))
-        slot = base.slot_N.repeat(last - first + 1)
-        return TokenLayout(group, frame, slot, positions, last + 1)
+        return TokenLayout.cat([self.frame_layout.shifted(f) for f in range(first, last + 1)])
 
-    def _sequence(self, inputs_BnD: torch.Tensor, start: int, stop: int):
+    # -- the DecodingSession hooks ----------------------------------------------------------
+
+    def slots(self, start: int, stop: int) -> TokenLayout:
         per_frame = self.model.order.tokens_per_frame
-        first, last = start // per_frame, (stop - 1) // per_frame
-        full = self.frame_slots(first, last)
+        first = start // per_frame
         offset = first * per_frame
-        cut = slice(start - offset, stop - offset)
-        local = TokenLayout(
-            full.group_N[cut], full.frame_N[cut] - first, full.slot_N[cut],
-            full.positions_N4[cut], last - first + 1,
-        )  # fmt: skip
+        return self.frame_slots(first, (stop - 1) // per_frame)[start - offset : stop - offset]
+
+    def frame_conditions(self, part: TokenLayout) -> list[ConditionEmbedding]:
+        """Rows of the table for frames first..last of `part` (row 0 = frame `first`)."""
+        first, last = int(part.frame_N.min()), int(part.frame_N.max())
         rows_BF = torch.stack([self._rows[f] for f in range(first, last + 1)], dim=1)
-        runs = []
+        embeddings = []
         for cond in self.conds:
             table_BTD = cond.frame_BTD.expand(self.batch_size, -1, -1)
             index = rows_BF[..., None].expand(-1, -1, table_BTD.shape[-1])
-            frame_BFD = table_BTD.gather(1, index)
-            seq = self.model.sequence_inputs(inputs_BnD, local, ConditionEmbedding(frame_BFD))
-            runs.append(replace(seq, frame_N=seq.frame_N + first))
-        return runs[0] if len(runs) == 1 else _stack(runs)
+            embeddings.append(ConditionEmbedding(table_BTD.gather(1, index), first_frame=first))
+        return embeddings
 
 
 class TokenStream:
     """Frame-by-frame sampling over a `StreamingSession` (see the module docstring)."""
 
-    def __init__(
-        self,
-        model: VideoLM,
-        session: StreamingSession,
-        refine_steps: int = 1,
-        total_frames: int | None = None,
-    ):
+    def __init__(self, session: StreamingSession, total_frames: int | None = None):
         """total_frames: the planned length (context included), so CFG schedules see the
-        same `fraction` per block as `VideoLM.generate`; None = open-ended (fraction 0)."""
-        order = model.order
-        if not 1 <= refine_steps <= order.max_refine_steps:
-            raise ValueError(
-                f"refine_steps must be in [1, {order.max_refine_steps}], got {refine_steps}"
-            )
-        self.model, self.session, self.refine_steps = model, session, refine_steps
-        self.total_frames = total_frames
+        same `fraction` per group as `VideoLM.generate`; None = open-ended (fraction 0)."""
+        self.model, self.session = session.model, session
+        self.order = session.model.order
+        self.refine_steps = session.options.refine_steps
+        self.order.check_refine_steps(self.refine_steps)
+        per_frame = self.order.groups_per_frame
+        self._total_groups = None if total_frames is None else total_frames * per_frame
         self._first_group = 0  # first generated group, for the schedule fraction
         self.frames = 0  # frames generated or given so far
-        self._previous: torch.Tensor | None = None  # flat values of the last block
+        self._previous: torch.Tensor | None = None  # flat values of the last group
 
     @property
     def cache_length(self) -> int:
@@ -159,37 +138,28 @@ class TokenStream:
         c = context.shape[1]
         for t in range(c):
             self.session.set_frame_action(t, None if t == 0 else _column(actions_BT, t - 1, c))
-        flat = self.model.order.flatten(context)
-        self.model.order._prefill(self.session, flat)
+        flat = self.order.flatten(context)
+        trace = self.order.prefill(self.session, flat)
         self.frames, self._previous = c, flat
-        self._first_group = c * self.session.groups_per_frame
-        return 1
+        self._first_group = c * self.order.groups_per_frame
+        return trace.forward_passes
 
     def step(self, action_B: torch.Tensor | None = None) -> FrameTokens:
         """Sample the next frame; `action_B` was taken at the current last frame."""
-        order, session = self.model.order, self.session
-        frame = self.frames
-        session.set_frame_action(frame, None if frame == 0 else action_B)
-        G, per_frame = order.block_tokens, session.groups_per_frame
-        blocks = []
-        for g in range(per_frame):
-            start = frame * order.tokens_per_frame + g * G
-            fraction = self._fraction(frame * per_frame + g)
-            block = order._generate_block(
-                session, self._previous, start, self.refine_steps, fraction
+        frame, per_frame = self.frames, self.order.groups_per_frame
+        self.session.set_frame_action(frame, None if frame == 0 else action_B)
+        parts = []
+        for group in range(frame * per_frame, (frame + 1) * per_frame):
+            fraction = schedule_fraction(group, self._first_group, self._total_groups)
+            part = self.order.generate_group(
+                self.session, self._previous, group, self.refine_steps, fraction
             )
-            self._previous = block.values
-            blocks.append(block.values)
+            self._previous = part.values
+            parts.append(part)
         self.frames += 1
-        values = order.unflatten(torch.cat(blocks, dim=1), 1)[:, 0]
-        return FrameTokens(values, frame, session.groups_per_frame * self.refine_steps)
-
-    def _fraction(self, group: int) -> float:
-        """As in NextBlockOrder.generate: (g - first) / max(1, groups - first)."""
-        if self.total_frames is None:
-            return 0.0
-        total = self.total_frames * self.session.groups_per_frame
-        return min(1.0, (group - self._first_group) / max(1, total - self._first_group))
+        trace = GenerationTrace.cat(parts)
+        values = self.order.unflatten(trace.values, 1)[:, 0]
+        return FrameTokens(values, frame, trace.forward_passes)
 
 
 def _column(actions_BT: torch.Tensor | None, t: int, frames: int) -> torch.Tensor | None:

@@ -36,7 +36,6 @@ from arvideo.bench.report import (
     write_results,
 )
 from arvideo.bench.speed_heads import (
-    HEAD_OUTPUT,
     compare_heads,
     counting,
     diffusion_fields,
@@ -180,7 +179,7 @@ def rollout(
     the backbone and head-output calls of the last run counted by forward hooks."""
     frames = config.rollout_frames
     actions = torch.randint(config.num_actions, (1, frames), generator=_gen())
-    head_output = lm.head.get_submodule(HEAD_OUTPUT[lm.config.head])
+    head_output = lm.head.get_submodule(lm.head.output_layer)  # called once per evaluation
     calls = []
 
     def run():

@@ -8,7 +8,7 @@ categorical row of the same order's rollout: frames/s, backbone passes per frame
 evaluations per frame, and the diffusion head's frames/s over the categorical one's (numbers of
 the same run). Passes and evaluations are counted with forward hooks on the backbone and on the
 head's output layer, not by formula. This module knows those YAML files, VideoLM's public API
-and, of the heads, only the name of their output layer; it does not know how the speed
+and, of the heads, only their declared `output_layer`; it does not know how the speed
 benchmark builds or times its models: speed.py passes in the builder and the rollout.
 """
 
@@ -28,7 +28,6 @@ from arvideo.lm.model import VideoLM
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 CONTINUOUS_CONFIG = CONFIGS / "tokenizer/pong_continuous.yaml"  # the diffusion head's tokens
-HEAD_OUTPUT = {"categorical": "proj", "diffusion": "final"}  # called once per head evaluation
 
 
 def diffusion_fields(order: str, scales: tuple[int, ...] | None = None) -> dict:

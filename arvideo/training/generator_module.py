@@ -25,7 +25,7 @@ from arvideo.data.batch import TokenBatch
 from arvideo.data.clips import read_manifest
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.model import VideoLM, VideoLMConfig
-from arvideo.lm.orders.next_scale import tokenizer_options
+from arvideo.lm.orders import order_class
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
 from arvideo.training.config_args import as_config
@@ -100,7 +100,7 @@ def lm_config_for(
     num_frames: latent frames per training clip when the data module crops (else the data
     set's clip length)."""
     info = TokenDatasetInfo.read(dataset)
-    wanted = "codes" if lm.head == "categorical" else "latents"
+    wanted = lm.values
     if info.kind != wanted:
         raise ValueError(
             f"lm.head={lm.head!r} trains on {wanted}, but dataset={dataset} holds {info.kind} "
@@ -109,10 +109,11 @@ def lm_config_for(
     derived = info.derived()
     if num_frames is not None:
         derived["grid"] = (num_frames, *derived["grid"][1:])
-    if lm.order == "next_scale" and lm.head == "categorical":
-        # scales and code size of the msvq tokenizer the codes come from
+    order = order_class(lm.order)
+    if order.needs_tokenizer_scales(lm.values):
+        # e.g. the scales and code size of the msvq tokenizer the codes come from
         tokenizer = VideoTokenizer(info.tokenizer)
-        derived["order_options"] = {**lm.order_options, **tokenizer_options(tokenizer)}
+        derived["order_options"] = {**lm.order_options, **order.tokenizer_options(tokenizer)}
     defaults = {f.name: f.default for f in fields(VideoLMConfig)}
     for name in DERIVED_FIELDS:
         given = getattr(lm, name)
@@ -170,8 +171,7 @@ class GeneratorModule(ScheduledAdamW, L.LightningModule):
 
     @property
     def uses_scale_codes(self) -> bool:
-        config = self.model.config
-        return config.order == "next_scale" and config.head == "categorical"
+        return self.model.order.needs_tokenizer_scales(self.model.config.values)
 
     def prepare(self, batch: TokenBatch) -> TokenBatch:
         """Next-scale on continuous latents trains on residual pyramids B×T×L×C."""

@@ -4,14 +4,26 @@ A head owns its loss and its sampler (MAR's habit). It knows nothing about token
 video, or the backbone: it sees z_BND, the transformer output at the positions to predict.
 Values are codes (int64, B×N or B×N×Depth) for the categorical head and latent vectors
 (float, B×N×C) for the diffusion head.
+
+Each head class declares what its callers need to know (heads/__init__.py maps names to
+classes): `values` ("codes" or "latents", what it predicts and so what the LM trains on),
+`output_layer` (the submodule called once per evaluation, for counting), `from_config`,
+`evaluations(settings)` (network evaluations per `sample` call) and `confidence` (the score
+within-block refinement reveals the surest tokens by).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
+
+Values = Literal["codes", "latents"]
 
 
 @dataclass
@@ -33,6 +45,27 @@ class HeadLoss:
 
 class Head(nn.Module):
     """Predicts one value per position from z_BND (B×N×D)."""
+
+    values: ClassVar[Values]  # "codes" (int64) or "latents" (float vectors)
+    output_layer: ClassVar[str]  # the submodule called once per head evaluation
+
+    @classmethod
+    def from_config(cls, config: VideoLMConfig) -> Head:
+        """The head a VideoLM of this config uses (width, vocabulary or latent size, and
+        config.head_options)."""
+        raise NotImplementedError
+
+    def evaluations(self, settings: SamplingSettings) -> int:
+        """Network evaluations one `sample` call makes with these settings."""
+        return 1
+
+    def confidence(
+        self, z_BND: torch.Tensor, values: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """B×N score of sampled `values` (higher = surer). Heads without a score return
+        uniform noise from `generator` (a random reveal order)."""
+        B, N = values.shape[:2]
+        return torch.rand(B, N, generator=generator, device=values.device)
 
     def loss(
         self,

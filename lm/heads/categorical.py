@@ -20,6 +20,8 @@ top-k and top-p (filters.py); scale 1 returns the conditional logits bit for bit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,9 +29,15 @@ from torch import nn
 from .base import Head, HeadLoss, SamplingSettings
 from .filters import sample_logits
 
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
+
 
 class CategoricalHead(Head):
     """Linear map z_BND -> logits over a codebook of `vocab_size` codes, `depth` per position."""
+
+    values = "codes"
+    output_layer = "proj"
 
     def __init__(self, width: int, vocab_size: int, depth: int = 1):
         super().__init__()
@@ -40,6 +48,10 @@ class CategoricalHead(Head):
         self.vocab_size = vocab_size
         self.depth = depth
         self.proj = nn.Linear(width, depth * vocab_size)
+
+    @classmethod
+    def from_config(cls, config: VideoLMConfig) -> CategoricalHead:
+        return cls(config.width, config.vocab_size, config.code_depth, **config.head_options)
 
     def logits(self, z_BND: torch.Tensor) -> torch.Tensor:
         """B×N×V (depth 1) or B×N×L×V (depth L > 1)."""
@@ -124,6 +136,15 @@ class CategoricalHead(Head):
             scale = scale.unsqueeze(0)
         extra = logits.ndim - 2  # the vocabulary dim, plus the depth dim for residual VQ
         return scale.reshape(*scale.shape, *([1] * extra))
+
+    def confidence(
+        self, z_BND: torch.Tensor, values: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Log-probability of the sampled codes (joint over residual depths); `generator`
+        is unused."""
+        logp = self.logits(z_BND).float().log_softmax(-1)
+        picked = logp.gather(-1, values.unsqueeze(-1)).squeeze(-1)
+        return picked if picked.dim() == 2 else picked.sum(-1)
 
     @torch.no_grad()
     def sample(

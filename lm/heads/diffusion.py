@@ -14,13 +14,16 @@ one row at a time.
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch
 from torch import nn
 
 from .base import Head, HeadLoss, SamplingSettings
 from .flow import integrate_flow, solver_evaluations
+
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
 
 TimeSampling = Literal["uniform", "logit_normal"]
 
@@ -107,6 +110,9 @@ class DiffusionHead(Head):
     runs the conditional and unconditional rows stacked in one batch.
     """
 
+    values = "latents"
+    output_layer = "final"
+
     def __init__(
         self,
         width: int,
@@ -136,6 +142,12 @@ class DiffusionHead(Head):
         self.blocks = nn.ModuleList(AdaLNResBlock(hidden) for _ in range(blocks))
         self.final = FinalLayer(hidden, latent_dim)
         self.last_sample_evaluations = 0
+
+    @classmethod
+    def from_config(cls, config: VideoLMConfig) -> DiffusionHead:
+        if config.latent_dim < 1:  # checked here: a trainer fills it in from the data set
+            raise ValueError("head='diffusion' needs latent_dim >= 1")
+        return cls(config.width, config.latent_dim, **config.head_options)
 
     def velocity(self, x_PC: torch.Tensor, t_P: torch.Tensor, z_PD: torch.Tensor) -> torch.Tensor:
         """The denoiser: predicted velocity ε - x0 at state x_t, time t, condition z."""

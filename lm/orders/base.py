@@ -13,44 +13,32 @@ own frame's successor.
 
 The order owns its learned inputs (start, reveal/hidden embeddings) and its sampling loop;
 the loop calls model pieces through `Decoder` (provided by VideoLM), so orders know nothing
-about transformers, caches, heads or conditions.
+about transformers, caches, heads or conditions. The loop is public in steps: `prefill`
+commits the context, `generate_group` samples and commits one group, and `generate` is
+built on both with the shared CFG `schedule_fraction`; an order with `streams` True has
+groups inside one frame, so a stream (streaming.py) can drive the same two steps frame by
+frame. Orders whose groups need more state than the previous group (next-scale) override
+`generate` and do not stream.
+
+Each order class declares what callers need to know (orders/__init__.py maps names to
+classes): `from_config`, `uses_value_embedding`, `needs_tokenizer_scales`,
+`tokenizer_options`, `streams`, and the value conversions `from_tokenizer_values` /
+`to_tokenizer_values`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import torch
 from torch import nn
 
+from ..sequence import TokenLayout
 
-@dataclass
-class TokenLayout:
-    """Per-slot metadata of the video tokens of `num_frames` frames, in sequence order."""
-
-    group_N: torch.Tensor  # int64, non-decreasing
-    frame_N: torch.Tensor  # int64, the frame each slot predicts
-    slot_N: torch.Tensor  # int64, index within a frame (for the slot embedding)
-    positions_N4: torch.Tensor  # float32: t, h, w, scale
-    num_frames: int
-
-    @property
-    def num_groups(self) -> int:
-        return int(self.group_N[-1]) + 1
-
-    def __len__(self) -> int:
-        return int(self.group_N.shape[0])
-
-    def to(self, device: torch.device | str) -> TokenLayout:
-        return TokenLayout(
-            self.group_N.to(device),
-            self.frame_N.to(device),
-            self.slot_N.to(device),
-            self.positions_N4.to(device),
-            self.num_frames,
-        )
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
 
 
 @dataclass
@@ -70,10 +58,31 @@ class StepOutput:
 
 @dataclass
 class GenerationTrace:
+    """What sampling produced: a whole generation, or one step of it (prefill, group)."""
+
     values: torch.Tensor  # B×N(×...) token values in sequence order, context included
     z_BND: torch.Tensor  # head inputs of each slot's committed step (tests compare them)
     forward_passes: int  # transformer calls, prefill included
     reveal_BN: torch.Tensor | None = None  # refinement: what the committed input revealed
+
+    @staticmethod
+    def cat(parts: list[GenerationTrace]) -> GenerationTrace:
+        """Consecutive steps as one trace (reveal_BN only when every step has one)."""
+        reveals = [part.reveal_BN for part in parts]
+        return GenerationTrace(
+            torch.cat([part.values for part in parts], 1),
+            torch.cat([part.z_BND for part in parts], 1),
+            sum(part.forward_passes for part in parts),
+            None if any(r is None for r in reveals) else torch.cat(reveals, 1),
+        )
+
+
+def schedule_fraction(group: int, first: int, total: int | None) -> float:
+    """How far a generation is at `group` (0 at the first generated group `first`, towards 1
+    at the last of `total` groups); 0 when the total is unknown (an open-ended stream)."""
+    if total is None:
+        return 0.0
+    return min(1.0, (group - first) / max(1, total - first))
 
 
 class Decoder(Protocol):
@@ -132,6 +141,40 @@ class TokenOrder(nn.Module):
     name: str = "order"
     tokens_per_frame: int
     max_refine_steps: int = 1  # > 1 only for orders with within-group refinement
+    streams: bool = False  # groups inside one frame: sampling can go frame by frame
+    uses_value_embedding: ClassVar[bool] = True  # inputs embed values (VideoLM.embed)
+
+    # -- capabilities -----------------------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls, config: VideoLMConfig, value_embedding: ValueEmbeddingFactory
+    ) -> TokenOrder:
+        """The order a VideoLM of this config uses (grid, width, config.order_options)."""
+        raise NotImplementedError
+
+    @classmethod
+    def needs_tokenizer_scales(cls, values: str) -> bool:
+        """Whether the order reads weights and options from the tokenizer (`values`:
+        "codes" or "latents", the head's); see `tokenizer_options` and `load_tokenizer`."""
+        return False
+
+    @classmethod
+    def tokenizer_options(cls, tokenizer: nn.Module) -> dict:
+        """order_options read from a trained tokenizer (when `needs_tokenizer_scales`)."""
+        return {}
+
+    def load_tokenizer(self, tokenizer: nn.Module) -> None:
+        """Copy what the order needs of a trained tokenizer (when `needs_tokenizer_scales`)."""
+        raise TypeError(f"order {self.name!r} takes nothing from a tokenizer")
+
+    def from_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        """Tokenizer values (codes, or latents B×T×H×W×C) -> the values this order predicts."""
+        return values
+
+    def to_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        """The inverse of `from_tokenizer_values` (for decoding what the LM generated)."""
+        return values
 
     def layout(self, num_frames: int) -> TokenLayout:
         raise NotImplementedError
@@ -165,6 +208,36 @@ class TokenOrder(nn.Module):
     ) -> TeacherForcing:
         raise NotImplementedError
 
+    # -- sampling ---------------------------------------------------------------------------
+
+    @property
+    def groups_per_frame(self) -> int:
+        """Groups of one frame (for orders that stream: no group spans two frames)."""
+        return self.layout(1).num_groups
+
+    def check_refine_steps(self, refine_steps: int) -> None:
+        if not 1 <= refine_steps <= self.max_refine_steps:
+            raise ValueError(
+                f"refine_steps must be in [1, {self.max_refine_steps}] for order "
+                f"{self.name!r}, got {refine_steps}"
+            )
+
+    def prefill(self, decoder: Decoder, context: torch.Tensor) -> GenerationTrace:
+        """Commit the context (values of whole leading groups, B×n(...)) in one forward."""
+        raise NotImplementedError
+
+    def generate_group(
+        self,
+        decoder: Decoder,
+        previous: torch.Tensor | None,
+        group: int,
+        refine_steps: int,
+        fraction: float,
+    ) -> GenerationTrace:
+        """Sample and commit `group`, given the values of the group before (None for group
+        0); `fraction` of the generation done drives CFG schedules."""
+        raise NotImplementedError
+
     def generate(
         self,
         decoder: Decoder,
@@ -173,5 +246,18 @@ class TokenOrder(nn.Module):
         generator: torch.Generator | None = None,
         refine_steps: int = 1,
     ) -> GenerationTrace:
-        """Fill every slot of `layout` after the context (values of whole leading groups)."""
-        raise NotImplementedError
+        """Fill every slot of `layout` after the context (values of whole leading groups):
+        `prefill`, then `generate_group` for each later group."""
+        self.check_refine_steps(refine_steps)
+        known, N = (0 if context is None else context.shape[1]), len(layout)
+        if known >= N or (known and layout.group_N[known] == layout.group_N[known - 1]):
+            raise ValueError(
+                f"context must hold whole blocks (groups) of slots, fewer than {N}: got {known}"
+            )
+        first, total = int(layout.group_N[known]), layout.num_groups
+        parts = [self.prefill(decoder, context)] if known else []
+        for group in range(first, total):
+            previous = parts[-1].values if parts else None
+            fraction = schedule_fraction(group, first, total)
+            parts.append(self.generate_group(decoder, previous, group, refine_steps, fraction))
+        return GenerationTrace.cat(parts)

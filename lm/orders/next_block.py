@@ -18,22 +18,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from ..sequence import TokenLayout
 from .base import (
     Decoder,
     GenerationTrace,
     TeacherForcing,
-    TokenLayout,
     TokenOrder,
     ValueEmbeddingFactory,
 )
 
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
+
 
 class NextBlockOrder(TokenOrder):
     name = "next_block"
+
+    @classmethod
+    def from_config(
+        cls, config: VideoLMConfig, value_embedding: ValueEmbeddingFactory
+    ) -> NextBlockOrder:
+        blocks = dict(
+            block_rows=config.block_rows, block_frames=config.block_frames, refine=config.refine
+        )
+        return cls(config.grid[1:], config.width, value_embedding, **blocks, **config.order_options)
 
     def __init__(
         self,
@@ -52,6 +65,7 @@ class NextBlockOrder(TokenOrder):
         self.block_tokens = self._block_tokens(H, W, block_rows, block_frames)
         self.refine = refine
         self.max_refine_steps = self.block_tokens if refine else 1
+        self.streams = block_frames == 1  # blocks inside one frame
         self.start = nn.Parameter(torch.randn(width) * 0.02)
         if refine:
             if value_embedding is None:
@@ -136,56 +150,31 @@ class NextBlockOrder(TokenOrder):
 
     # -- sampling ---------------------------------------------------------------------------
 
-    def generate(
+    def prefill(self, decoder: Decoder, context: torch.Tensor) -> GenerationTrace:
+        """Context blocks in one forward, committed with nothing revealed."""
+        inputs = self.shift(decoder.embed(context))
+        reveal = None
+        if self.refine:
+            reveal = torch.zeros(context.shape[:2], dtype=torch.bool, device=inputs.device)
+            inputs = inputs + self.reveal_inputs(context, reveal)
+        z = decoder.run(inputs, 0, context.shape[1], commit=True).z_BND
+        return GenerationTrace(context, z, 1, reveal)
+
+    def generate_group(
         self,
         decoder: Decoder,
-        layout: TokenLayout,
-        context: torch.Tensor | None,
-        generator: torch.Generator | None = None,
-        refine_steps: int = 1,
+        previous: torch.Tensor | None,
+        group: int,
+        refine_steps: int,
+        fraction: float,
     ) -> GenerationTrace:
-        if not 1 <= refine_steps <= self.max_refine_steps:
-            raise ValueError(
-                f"refine_steps must be in [1, {self.max_refine_steps}] for this order "
-                f"(refine={self.refine}), got {refine_steps}"
-            )
-        G, N = self.block_tokens, len(layout)
-        known = 0 if context is None else context.shape[1]
-        if known % G or known >= N:
-            raise ValueError(f"context must hold whole blocks of {G} tokens, fewer than {N}")
-        values, zs, reveals, passes = [], [], [], 0
-        if known:
-            z, reveal = self._prefill(decoder, context)
-            values, zs, reveals, passes = [context], [z], [reveal], 1
-        first = known // G
-        for g in range(first, N // G):
-            previous = values[-1] if values else None
-            fraction = (g - first) / max(1, N // G - first)
-            block = self._generate_block(decoder, previous, g * G, refine_steps, fraction)
-            values.append(block.values)
-            zs.append(block.z_BND)
-            reveals.append(block.reveal_BN)
-            passes += refine_steps
-        reveal = torch.cat(reveals, dim=1) if self.refine else None
-        return GenerationTrace(torch.cat(values, 1), torch.cat(zs, 1), passes, reveal)
-
-    def _prefill(self, decoder: Decoder, context: torch.Tensor):
-        inputs = self.shift(decoder.embed(context))
-        reveal = torch.zeros(context.shape[:2], dtype=torch.bool, device=inputs.device)
-        if self.refine:
-            inputs = inputs + self.reveal_inputs(context, reveal)
-        return decoder.run(inputs, 0, context.shape[1], commit=True).z_BND, reveal
-
-    def _generate_block(self, decoder, previous, start, steps, fraction) -> GenerationTrace:
-        G, B = self.block_tokens, decoder.batch_size
-        if previous is None:
-            base = self.start.expand(B, G, -1)
-        else:
-            base = decoder.embed(previous[:, -G:])
+        """One block in `refine_steps` forwards; the last commits it to the cache."""
+        G, B, start = self.block_tokens, decoder.batch_size, group * self.block_tokens
+        base = self.start.expand(B, G, -1) if previous is None else decoder.embed(previous[:, -G:])
         revealed = torch.zeros(B, G, dtype=torch.bool, device=base.device)
         values = None
-        for step in range(steps):
-            last = step == steps - 1
+        for step in range(refine_steps):
+            last = step == refine_steps - 1
             inputs = base
             if self.refine and values is None:
                 inputs = base + self.hidden.to(base.dtype)  # nothing revealed yet
@@ -195,10 +184,10 @@ class NextBlockOrder(TokenOrder):
             sampled = decoder.sample(out, fraction)
             values = sampled if values is None else _where(revealed, values, sampled)
             if not last:
-                fraction_shown = 1 - math.cos(math.pi / 2 * (step + 1) / steps)
+                fraction_shown = 1 - math.cos(math.pi / 2 * (step + 1) / refine_steps)
                 target = min(G - 1, math.ceil(G * fraction_shown))  # keep the last step real
                 revealed = self._reveal_more(decoder, out, sampled, revealed, target)
-        return GenerationTrace(values, out.z_BND, steps, revealed)
+        return GenerationTrace(values, out.z_BND, refine_steps, revealed if self.refine else None)
 
     def _reveal_more(self, decoder, out, sampled, revealed, target: int) -> torch.Tensor:
         """Reveal the most confident hidden slots until `target` per sample are revealed."""

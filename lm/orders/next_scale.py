@@ -36,20 +36,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
+from ..sequence import TokenLayout
 from .base import (
     Decoder,
     GenerationTrace,
     TeacherForcing,
-    TokenLayout,
     TokenOrder,
     ValueEmbeddingFactory,
 )
 from .scale_inputs import CodeScales, LatentScales, ScaleArithmetic
+
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
 
 
 @dataclass
@@ -106,6 +109,34 @@ def tokenizer_options(tokenizer: nn.Module) -> dict:
 
 class NextScaleOrder(TokenOrder):
     name = "next_scale"
+    uses_value_embedding = False  # inputs come from the multi-scale arithmetic
+
+    @classmethod
+    def from_config(
+        cls, config: VideoLMConfig, value_embedding: ValueEmbeddingFactory
+    ) -> NextScaleOrder:
+        if config.code_depth != 1:
+            raise ValueError(f"next_scale needs code_depth 1, got {config.code_depth}")
+        values = dict(
+            values=config.values, vocab_size=config.vocab_size, latent_dim=config.latent_dim
+        )
+        return cls(config.grid[1:], config.width, value_embedding, **values, **config.order_options)
+
+    @classmethod
+    def needs_tokenizer_scales(cls, values: str) -> bool:
+        """Codes need the msvq tokenizer's scales, codebook and refiners."""
+        return values == "codes"
+
+    @classmethod
+    def tokenizer_options(cls, tokenizer: nn.Module) -> dict:
+        return tokenizer_options(tokenizer)
+
+    def from_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        """Latents B×T×H×W×C -> residual pyramids B×T×L×C; codes are msvq's already."""
+        return self.arithmetic.decompose(values) if self.config.values == "latents" else values
+
+    def to_tokenizer_values(self, values: torch.Tensor) -> torch.Tensor:
+        return self.arithmetic.compose(values) if self.config.values == "latents" else values
 
     def __init__(
         self,

@@ -8,12 +8,23 @@ the sampler then fills one token per transformer call.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .base import ValueEmbeddingFactory
 from .next_block import NextBlockOrder
+
+if TYPE_CHECKING:
+    from ..model import VideoLMConfig
 
 
 class NextTokenOrder(NextBlockOrder):
     name = "next_token"
+
+    @classmethod
+    def from_config(
+        cls, config: VideoLMConfig, value_embedding: ValueEmbeddingFactory
+    ) -> NextTokenOrder:
+        return cls(config.grid[1:], config.width, value_embedding, **config.order_options)
 
     def __init__(
         self,

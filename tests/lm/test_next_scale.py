@@ -12,7 +12,7 @@ import torch
 
 from arvideo.data.batch import TokenBatch
 from arvideo.lm.conditioning import Conditions
-from arvideo.lm.decoding import DecodingSession
+from arvideo.lm.decoding import DecodeOptions, DecodingSession
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.model import VideoLM
 from arvideo.lm.orders.next_scale import NextScaleOrder, tokenizer_options
@@ -162,7 +162,8 @@ def test_one_forward_per_scale_and_cfg_ramp_over_scales(make_model, generator):
     model = next_scale_model(make_model, num_labels=2)
     conditions = Conditions(labels_B=torch.tensor([0, 1]))
     settings = SamplingSettings(top_k=5)
-    session = DecodingSession(model, conditions, 3, settings, 2.0, "linear", generator, None, 2)
+    options = DecodeOptions(settings, 2.0, "linear", generator)
+    session = DecodingSession(model, conditions, 3, 2, options)
     decoder = RecordingDecoder(session)
     context = torch.randint(0, 11, (2, 85), generator=generator)
     trace = model.order.generate(decoder, session.layout, context, generator)
