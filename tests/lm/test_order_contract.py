@@ -1,6 +1,8 @@
 """The shared contract every (order, head) pair must meet.
 
-To cover a new paradigm (next_scale, another head), add one `Paradigm` to PARADIGMS.
+Every registered order × head pair (lm/orders ORDERS × lm/heads HEADS) is covered, plus a few
+variants (refinement, bands of rows). A new order or head that needs something of the tiny
+test model (a square grid, smaller options) says so in TINY; otherwise it needs nothing here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import torch
 
 from arvideo.data.batch import TokenBatch
 from arvideo.lm.conditioning import Conditions
+from arvideo.lm.decoding import DecodeOptions
+from arvideo.lm.heads import HEADS
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.orders import ORDERS
+from arvideo.lm.streaming import StreamingSession, TokenStream
 
 
 @dataclass
@@ -26,15 +32,24 @@ class Paradigm:
 DIFFUSION = dict(head="diffusion", latent_dim=3, head_options=dict(hidden=16, blocks=1))
 # next_scale: a square grid equal to the last scale; 1+4+9+16 = 30 tokens per frame
 NEXT_SCALE = dict(grid=(3, 4, 4), order_options=dict(scales=(1, 2, 3, 4), code_dim=4))
-PARADIGMS = [
-    Paradigm("next_token", dict(order="next_token")),
-    Paradigm("next_block_s1", dict(order="next_block")),
+TINY = {"next_scale": NEXT_SCALE, "diffusion": DIFFUSION}  # by registered name
+
+
+def registered(order: str, head: str) -> Paradigm:
+    """The plain pair; a head predicting latents gets 3 channels unless TINY says more."""
+    config = dict(order=order, head=head)
+    if HEADS[head].values == "latents":
+        config["latent_dim"] = 3
+    config.update(TINY.get(order, {}))
+    config.update(TINY.get(head, {}))
+    name = order if head == "categorical" else f"{order}_{head}"
+    return Paradigm(name, config)
+
+
+PARADIGMS = [registered(order, head) for order in ORDERS for head in HEADS] + [
     Paradigm("next_block_s2", dict(order="next_block", refine=True), refine_steps=2),
     Paradigm("next_block_rows", dict(order="next_block", block_rows=1)),
-    Paradigm("next_token_diffusion", dict(order="next_token", **DIFFUSION)),
     Paradigm("next_block_s2_diffusion", dict(order="next_block", refine=True, **DIFFUSION), 2),
-    Paradigm("next_scale", dict(order="next_scale", **NEXT_SCALE)),
-    Paradigm("next_scale_diffusion", dict(order="next_scale", **NEXT_SCALE, **DIFFUSION)),
 ]
 
 
@@ -187,3 +202,28 @@ def test_action_at_t_never_changes_frames_up_to_t(make_model, make_batch, paradi
     up_to_t = layout.frame_N <= t
     torch.testing.assert_close(z_changed[:, up_to_t], z[:, up_to_t])
     assert not torch.allclose(z_changed[:, layout.frame_N == t + 1], z[:, layout.frame_N == t + 1])
+
+
+def test_streaming_equals_generate_or_is_refused(make_model, make_batch, paradigm):
+    """An order that streams samples frame by frame exactly what one generate call samples
+    (same seed, guidance with a linear schedule); one that cannot stream says so."""
+    model = build(make_model, paradigm)
+    seeded = torch.Generator().manual_seed(7)
+    options = DecodeOptions(paradigm.settings, 2.0, "linear", seeded, None, paradigm.refine_steps)
+    if not model.order.streams:
+        with pytest.raises(ValueError, match="stream"):
+            StreamingSession(model, 2, options)
+        return
+    batch = make_batch(model)
+    context = model.values_of(batch)[:, :1]
+    whole = model.decode(context, Conditions(actions_BT=batch.actions), 3, options)
+    stream = TokenStream(
+        StreamingSession(model, 2, replace(options, generator=torch.Generator().manual_seed(7))),
+        total_frames=3,
+    )
+    passes = stream.prefill(context, batch.actions)
+    frames = [stream.step(batch.actions[:, t - 1]) for t in (1, 2)]
+    assert [f.frame for f in frames] == [1, 2]
+    streamed = torch.stack([f.values for f in frames], dim=1)
+    torch.testing.assert_close(streamed, whole.values[:, 1:], atol=1e-5, rtol=1e-4)
+    assert passes + sum(f.forward_passes for f in frames) == whole.forward_passes
