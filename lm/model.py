@@ -2,12 +2,16 @@
 
 Training: `loss(TokenBatch, generator)` flattens the tokens in the order's sequence, builds
 teacher-forcing inputs (shift by one group), runs one masked forward and lets the head score
-the targets. Sampling: `generate(...)` opens a `DecodingSession` (KV cache, classifier-free
-guidance as a doubled batch, sliding window over frames) and hands it to the order's loop.
+the targets. Sampling: `decode(..., DecodeOptions)` (or `generate`, the same with the
+options as keywords) opens a `DecodingSession` (KV cache, classifier-free guidance as a
+doubled batch, sliding window over frames) and hands it to the order's loop.
 
 The model knows which pieces to assemble and how to gather conditioning per token (by the
-frame the token predicts); the order owns the sequence rules, the head owns loss and
-sampler, the backbone knows nothing of either. Saved as config.json + model.safetensors.
+frame the token predicts); the order and the head are looked up by name in their registries
+(lm/orders, lm/heads) and asked about their capabilities. The order owns the sequence rules,
+the head owns loss and sampler, the backbone knows nothing of either. It reads batches
+through the `TokenBatch` protocol (no arvideo.data import). Saved as config.json +
+model.safetensors.
 """
 
 from __future__ import annotations
