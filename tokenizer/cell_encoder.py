@@ -50,10 +50,9 @@ class CellEncoder(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         self.cell = config.spatial_compression
-        width = config.widths[-1]
+        width = config.cell_width
         self.embed = nn.Conv3d(config.in_channels * self.cell**2, width, 1)
-        blocks = max(1, config.num_res_blocks) * len(config.widths)
-        self.blocks = nn.Sequential(*[PositionResBlock(width) for _ in range(blocks)])
+        self.blocks = nn.Sequential(*[PositionResBlock(width) for _ in range(config.cell_blocks)])
         self.norm_out = PositionNorm(width)
         self.out = nn.Conv3d(width, config.latent_dim, 1)
 

@@ -104,6 +104,8 @@ class TokenizerConfig:
     # only its own s×s cell (cell_encoder.py), so still pixels keep their code. The decoder is
     # the conv stack either way.
     encoder: Literal["conv", "cell"] = "conv"
+    cell_width: int = 256  # encoder="cell": width of its per-position MLP (cheap: 1 cell = 1 row)
+    cell_blocks: int = 4  # encoder="cell": residual MLP blocks
     latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
     norm_groups: int = 8  # GroupNorm groups, applied per frame so time stays causal
     bottleneck: BottleneckConfig = field(default_factory=BottleneckConfig)
@@ -127,6 +129,8 @@ class TokenizerConfig:
                 f"encoder='cell' encodes frames apart: temporal_compression="
                 f"{self.temporal_compression} needs encoder='conv'"
             )
+        if self.cell_width < 1 or self.cell_blocks < 0:
+            raise ValueError(f"cell_width={self.cell_width}, cell_blocks={self.cell_blocks}")
         if self.time_kernel not in (1, 3):
             raise ValueError(f"time_kernel={self.time_kernel}; use 1 or 3")
         if len(self.widths) != self.num_downsamples + 1:
