@@ -27,6 +27,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from .conditioning import ConditionEmbedding, Conditioner, ConditionerConfig, Conditions
+from .corruption import corrupt_codes
 from .decoding import DecodeOptions, DecodingSession, GeneratedTokens
 from .embeddings import SlotEmbedding, value_embedding
 from .heads import head_class
@@ -63,6 +64,9 @@ class VideoLMConfig:
     text_encoder: str | None = None
     text_prefix: bool = False
     cond_dropout: float = 0.1  # per condition, to null (CFG training)
+    # codes: train on a past where up to this share of input tokens per clip are random
+    # (corruption.py; targets stay clean), against drift in long rollouts. 0 = off.
+    history_corruption: float = 0.0
 
     def __post_init__(self):
         self.grid = tuple(self.grid)
@@ -72,6 +76,13 @@ class VideoLMConfig:
         head_class(self.head)
         if self.window_frames is not None and self.window_frames < 1:
             raise ValueError(f"window_frames must be >= 1 or None, got {self.window_frames}")
+        if not 0 <= self.history_corruption <= 1:
+            raise ValueError(f"history_corruption={self.history_corruption}: use [0, 1]")
+        if self.history_corruption and self.values != "codes":
+            raise ValueError(
+                f"history_corruption={self.history_corruption} corrupts codes; head "
+                f"{self.head!r} predicts {self.values} (noisy latent history is not built yet)"
+            )
 
     @property
     def values(self) -> Values:
@@ -213,7 +224,11 @@ class VideoLM(nn.Module):
         layout = self.order.layout(T).to(values.device)
         conditions = Conditions(batch.actions, batch.labels, batch.captions)
         cond = self.conditioner(conditions, T, generator=generator, batch_size=len(batch))
-        forcing = self.order.teacher_forcing(values, self.embed, generator, reveal_BN)
+        inputs = values
+        if self.training and self.config.history_corruption:
+            rate, vocab = self.config.history_corruption, self.config.vocab_size
+            inputs = corrupt_codes(values, vocab, rate, generator)
+        forcing = self.order.teacher_forcing(inputs, self.embed, generator, reveal_BN)
         seq = self.sequence_inputs(forcing.inputs_BND, layout, cond)
         z = self.forward_sequence(seq, self.config.window_frames)
         return z, values, forcing
