@@ -13,8 +13,11 @@ Per frame only: temporal compression needs time mixing and is refused by the con
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from .config import TokenizerConfig
@@ -59,3 +62,50 @@ class CellEncoder(nn.Module):
     def forward(self, video_BCTHW: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.embed(space_to_depth(video_BCTHW, self.cell)))
         return self.out(F.silu(self.norm_out(x)))
+
+
+class CellConvEncoder(nn.Module):
+    """Each s×s cell encoded on its own by a small 2D conv stack (cells are the batch).
+
+    Zero padding at the cell's border and per-cell GroupNorm keep it local like
+    `CellEncoder`, but the 3×3 kernels are shared across positions inside the cell, so a
+    small object (the ball) is learned once rather than once per sub-cell position. Widths:
+    cell_width/4 at s×s, doubling at each stride-2 conv down to 2×2, then a linear map of the
+    2×2 grid to `latent_dim`.
+    """
+
+    def __init__(self, config: TokenizerConfig) -> None:
+        super().__init__()
+        self.cell, groups = config.spatial_compression, 4
+        levels = int(math.log2(self.cell)) - 1  # s -> 2 in stride-2 steps
+        width = max(groups, config.cell_width // 2**levels)
+        layers: list[nn.Module] = [nn.Conv2d(config.in_channels, width, 3, padding=1)]
+        for _ in range(levels):
+            layers += [CellResBlock(width, groups), nn.Conv2d(width, 2 * width, 3, 2, 1)]
+            width *= 2
+        layers += [CellResBlock(width, groups), nn.GroupNorm(groups, width), nn.SiLU()]
+        self.stack = nn.Sequential(*layers)
+        self.out = nn.Linear(4 * width, config.latent_dim)
+
+    def forward(self, video_BCTHW: torch.Tensor) -> torch.Tensor:
+        B, _, T, H, W = video_BCTHW.shape
+        s = self.cell
+        cells = rearrange(video_BCTHW, "b c t (h p) (w q) -> (b t h w) c p q", p=s, q=s)
+        features = self.stack(cells).flatten(1)
+        return rearrange(
+            self.out(features), "(b t h w) c -> b c t h w", b=B, t=T, h=H // s, w=W // s
+        )
+
+
+class CellResBlock(nn.Module):
+    """Pre-norm 2D residual block on whole cells (GroupNorm over one cell's features)."""
+
+    def __init__(self, channels: int, groups: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.GroupNorm(groups, channels), nn.GroupNorm(groups, channels)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        return x + self.conv2(F.silu(self.norm2(h)))

@@ -100,11 +100,12 @@ class TokenizerConfig:
     # temporal_compression is 1 and clips are short.
     time_kernel: Literal[1, 3] = 3
     attention: bool = False  # one per-frame self-attention block at the lowest resolution
-    # "conv": the causal conv stack (a latent sees most of the frame); "cell": each latent sees
-    # only its own s×s cell (cell_encoder.py), so still pixels keep their code. The decoder is
-    # the conv stack either way.
-    encoder: Literal["conv", "cell"] = "conv"
-    cell_width: int = 256  # encoder="cell": width of its per-position MLP (cheap: 1 cell = 1 row)
+    # "conv": the causal conv stack (a latent sees most of the frame); "cell" (a per-cell MLP)
+    # and "cell_conv" (a per-cell conv stack): each latent sees only its own s×s cell
+    # (cell_encoder.py), so still pixels keep their code. The decoder is the conv stack always.
+    encoder: Literal["conv", "cell", "cell_conv"] = "conv"
+    # cell: width of the MLP (cheap: a cell is one row); cell_conv: width of its last stage
+    cell_width: int = 256
     cell_blocks: int = 4  # encoder="cell": residual MLP blocks
     latent_dim: int = 8  # channels of the latent grid (= codes' embedding width)
     norm_groups: int = 8  # GroupNorm groups, applied per frame so time stays causal
@@ -122,11 +123,11 @@ class TokenizerConfig:
             )
         if self.temporal_compression not in (1, 2, 4):
             raise ValueError(f"temporal_compression={self.temporal_compression}; use 1, 2 or 4")
-        if self.encoder not in ("conv", "cell"):
-            raise ValueError(f"encoder={self.encoder!r}; use 'conv' or 'cell'")
-        if self.encoder == "cell" and self.temporal_compression != 1:
+        if self.encoder not in ("conv", "cell", "cell_conv"):
+            raise ValueError(f"encoder={self.encoder!r}; use 'conv', 'cell' or 'cell_conv'")
+        if self.encoder != "conv" and self.temporal_compression != 1:
             raise ValueError(
-                f"encoder='cell' encodes frames apart: temporal_compression="
+                f"encoder={self.encoder!r} encodes frames apart: temporal_compression="
                 f"{self.temporal_compression} needs encoder='conv'"
             )
         if self.cell_width < 1 or self.cell_blocks < 0:

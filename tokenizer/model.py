@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .bottleneck import build_bottleneck
-from .cell_encoder import CellEncoder
+from .cell_encoder import CellConvEncoder, CellEncoder
 from .config import TokenizerConfig
 from .decoder import Decoder
 from .encoder import Encoder
@@ -48,11 +48,16 @@ class LatentGrid:
     width: int
 
 
+def build_encoder(config: TokenizerConfig) -> nn.Module:
+    encoders = {"conv": Encoder, "cell": CellEncoder, "cell_conv": CellConvEncoder}
+    return encoders[config.encoder](config)
+
+
 class VideoTokenizer(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = CellEncoder(config) if config.encoder == "cell" else Encoder(config)
+        self.encoder = build_encoder(config)
         self.bottleneck = build_bottleneck(config.bottleneck, config.latent_dim)
         self.decoder = Decoder(config)
 

@@ -77,11 +77,15 @@ def real_pong_video(pong_dir, clips: int = 4) -> torch.Tensor:
 STABLE_BY_CONSTRUCTION = [k for k in KINDS if k != "msvq"]  # msvq's coarse scales see the frame
 
 
+CELL_ENCODERS = ("cell", "cell_conv")
+
+
+@pytest.mark.parametrize("encoder", CELL_ENCODERS)
 @pytest.mark.parametrize("kind", STABLE_BY_CONSTRUCTION)
-def test_cell_encoder_keeps_codes_of_still_pong_cells(pong_dir, kind):
+def test_cell_encoder_keeps_codes_of_still_pong_cells(pong_dir, kind, encoder):
     """Untrained weights on real frames: the guarantee is structural, not learned."""
     torch.manual_seed(0)
-    config = tiny_config(kind, spatial=8, encoder="cell", attention=False)
+    config = tiny_config(kind, spatial=8, encoder=encoder, attention=False, cell_width=32)
     tokenizer = VideoTokenizer(config).eval()
     video = real_pong_video(pong_dir)
     with torch.no_grad():
@@ -94,9 +98,11 @@ def test_cell_encoder_keeps_codes_of_still_pong_cells(pong_dir, kind):
     assert result.codes_per_patch == 1.0
 
 
-def test_cell_encoder_sees_only_its_cell():
+@pytest.mark.parametrize("encoder", CELL_ENCODERS)
+def test_cell_encoder_sees_only_its_cell(encoder):
     torch.manual_seed(0)
-    tokenizer = VideoTokenizer(tiny_config("continuous", spatial=8, encoder="cell")).eval()
+    config = tiny_config("continuous", spatial=8, encoder=encoder, cell_width=32)
+    tokenizer = VideoTokenizer(config).eval()
     video = torch.zeros(1, 3, 1, 32, 32)
     changed = video.clone()
     changed[..., 0:8, 0:8] = 1.0  # only cell (0, 0) changes
@@ -107,5 +113,6 @@ def test_cell_encoder_sees_only_its_cell():
 
 
 def test_cell_encoder_refuses_temporal_compression():
-    with pytest.raises(ValueError, match="encoder='cell'"):
-        tiny_config("vq", temporal=2, encoder="cell")
+    for encoder in CELL_ENCODERS:
+        with pytest.raises(ValueError, match=f"encoder='{encoder}'"):
+            tiny_config("vq", temporal=2, encoder=encoder)
