@@ -44,6 +44,13 @@ def _fit(config: str, data: str, root: Path, quick: bool) -> Path:
         argv += ["--trainer.max_steps", "6", "--trainer.val_check_interval", "3"]
         argv += ["--trainer.enable_progress_bar", "false"]
     cli = run_lightning_cli(argv)
+    planned, made = cli.trainer.max_steps, cli.trainer.global_step
+    if planned > 0 and made < planned:
+        Console(stderr=True).print(
+            f"[bold red]WARNING: {Path(config).stem} stopped at {made} of {planned} planned "
+            "steps (the wall-clock safety cap): this model is undertrained and its numbers "
+            "say little. Free the CPU or raise trainer.max_time.[/bold red]"
+        )
     return Path(cli.trainer.checkpoint_callback.last_model_path)
 
 
