@@ -9,11 +9,12 @@ import pytest
 import torch
 import yaml
 
+from arvideo.tokenizer.config import BOTTLENECK_KINDS
 from arvideo.training.cli import ArvideoCLI, trainer_defaults
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ALL_YAML = sorted(CONFIGS.rglob("*.yaml")) + sorted(CONFIGS.rglob("*.yml"))
-TOKENIZER_KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
+TOKENIZER_KINDS = BOTTLENECK_KINDS
 
 
 class ParseOnlyCLI(ArvideoCLI):

@@ -4,17 +4,22 @@ Every bottleneck (vq, fsq, lfq, rvq in quantizers.py; msvq in msvq.py; continuou
 continuous.py) returns a `BottleneckOutput` and can map its codes back to latents. The
 bottleneck knows nothing about pixels, the encoder or the decoder. Quantisation always runs
 in fp32, also under autocast (`fp32_region`).
+
+`BottleneckConfig.kind` is looked up in `BOTTLENECKS` (name -> class). Each class declares
+the kinds it builds and what callers ask about it (`values`: "codes" or "latents"; `scales`
+for a multi-scale one); nobody compares kind names outside the class that builds them.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 
-from .config import BottleneckConfig
+from .config import BOTTLENECK_KINDS, BottleneckConfig
 
 
 @dataclass
@@ -33,10 +38,18 @@ def fp32_region(x: torch.Tensor):
 
 
 class Bottleneck(nn.Module):
-    """Base class. Subclasses set `vocab_size` (0 if continuous) and `code_depth`."""
+    """Base class. Subclasses set `vocab_size` (0 if continuous) and `code_depth`, and
+    declare `kinds` (the `BottleneckConfig.kind` names they build) and `values`."""
 
+    kinds: tuple[str, ...] = ()
+    values: Literal["codes", "latents"] = "codes"  # what encode hands to a generator
     vocab_size: int = 0
     code_depth: int = 1  # codes per position (rvq depth), 1 otherwise
+    scales: tuple[int, ...] | None = None  # side lengths, coarse to fine, if multi-scale
+
+    @classmethod
+    def from_config(cls, config: BottleneckConfig, latent_dim: int) -> Bottleneck:
+        return cls(config, latent_dim)
 
     def forward(
         self, z_BCTHW: torch.Tensor, generator: torch.Generator | None = None
@@ -54,14 +67,20 @@ class Bottleneck(nn.Module):
 
 def build_bottleneck(config: BottleneckConfig, latent_dim: int) -> Bottleneck:
     """The bottleneck named by `config.kind` with `latent_dim` channels."""
-    if config.kind == "msvq":
-        from .msvq import MultiScaleResidualVQ
+    if config.kind not in BOTTLENECKS:
+        raise ValueError(f"bottleneck.kind={config.kind!r}; expected one of {tuple(BOTTLENECKS)}")
+    return BOTTLENECKS[config.kind].from_config(config, latent_dim)
 
-        return MultiScaleResidualVQ(config, latent_dim)
-    if config.kind == "continuous":
-        from .continuous import GaussianBottleneck
 
-        return GaussianBottleneck(config, latent_dim)
-    from .quantizers import LibraryQuantizer
+# The implementations import the base class above, so they are imported after it.
+from .continuous import GaussianBottleneck  # noqa: E402
+from .msvq import MultiScaleResidualVQ  # noqa: E402
+from .quantizers import LibraryQuantizer  # noqa: E402
 
-    return LibraryQuantizer(config, latent_dim)
+BOTTLENECKS: dict[str, type[Bottleneck]] = {
+    kind: cls
+    for cls in (LibraryQuantizer, MultiScaleResidualVQ, GaussianBottleneck)
+    for kind in cls.kinds
+}
+if tuple(BOTTLENECKS) != BOTTLENECK_KINDS:  # the Literal in config.py is the one list
+    raise ImportError(f"BOTTLENECKS {tuple(BOTTLENECKS)} != BOTTLENECK_KINDS {BOTTLENECK_KINDS}")

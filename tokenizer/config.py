@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Literal
+from typing import Literal, get_args
 
+# The one list of bottleneck kinds; bottleneck.BOTTLENECKS maps each to its class.
 BottleneckKind = Literal["vq", "fsq", "lfq", "rvq", "msvq", "continuous"]
-BOTTLENECK_KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
+BOTTLENECK_KINDS: tuple[str, ...] = get_args(BottleneckKind)
 
 
 @dataclass

@@ -17,6 +17,8 @@ from .config import BottleneckConfig
 
 
 class GaussianBottleneck(Bottleneck):
+    kinds = ("continuous",)
+    values = "latents"
     vocab_size = 0
 
     def __init__(self, config: BottleneckConfig, latent_dim: int) -> None:

@@ -85,12 +85,13 @@ class VideoTokenizer(nn.Module):
 
     @property
     def is_continuous(self) -> bool:
-        return self.config.bottleneck.kind == "continuous"
+        """True when encode hands out latents, not codes (the bottleneck's `values`)."""
+        return self.bottleneck.values == "latents"
 
     @property
     def scales(self) -> tuple[int, ...] | None:
-        """msvq side lengths, coarse to fine; None for other bottlenecks."""
-        return self.bottleneck.scales if self.config.bottleneck.kind == "msvq" else None
+        """Multi-scale (msvq) side lengths, coarse to fine; None for other bottlenecks."""
+        return self.bottleneck.scales
 
     def latent_grid(self, frames: int, height: int, width: int) -> LatentGrid:
         """Latent grid of a T×H×W clip; raises if the clip size does not fit."""

@@ -78,6 +78,9 @@ class Refiner(nn.Module):
 
 
 class MultiScaleResidualVQ(Bottleneck):
+    kinds = ("msvq",)
+    values = "codes"
+
     def __init__(self, config: BottleneckConfig, latent_dim: int) -> None:
         super().__init__()
         self.scales = tuple(config.scales)

@@ -33,6 +33,9 @@ def _vq_kwargs(config: BottleneckConfig) -> dict:
 
 
 class LibraryQuantizer(Bottleneck):
+    kinds = ("vq", "fsq", "lfq", "rvq")
+    values = "codes"
+
     def __init__(self, config: BottleneckConfig, latent_dim: int) -> None:
         super().__init__()
         self.kind = config.kind

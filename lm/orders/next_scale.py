@@ -96,7 +96,7 @@ class FrameSample:
 def tokenizer_options(tokenizer: nn.Module) -> dict:
     """order_options matching an msvq VideoTokenizer (scales, code_dim, refiners)."""
     bottleneck = tokenizer.config.bottleneck
-    if bottleneck.kind != "msvq":
+    if tokenizer.scales is None:  # the tokenizer's declaration, not its kind name
         raise ValueError(f"next_scale codes need an msvq tokenizer, got {bottleneck.kind!r}")
     return dict(
         scales=list(bottleneck.scales),

@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from arvideo.tokenizer import BottleneckConfig, TokenizerConfig, VideoTokenizer
+from arvideo.tokenizer.config import BOTTLENECK_KINDS
 
-KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
+KINDS = BOTTLENECK_KINDS
 
 
 def tiny_config(kind: str = "fsq", temporal: int = 1, spatial: int = 4, **overrides):

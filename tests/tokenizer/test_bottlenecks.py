@@ -4,9 +4,24 @@ import pytest
 import torch
 
 from arvideo.tokenizer import BottleneckConfig, VideoTokenizer
+from arvideo.tokenizer.bottleneck import BOTTLENECKS, build_bottleneck
+from arvideo.tokenizer.config import BOTTLENECK_KINDS
 
-KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
-QUANTIZED = ("vq", "fsq", "lfq", "rvq", "msvq")
+KINDS = BOTTLENECK_KINDS
+QUANTIZED = tuple(kind for kind, cls in BOTTLENECKS.items() if cls.values == "codes")
+
+
+def test_registry_builds_every_kind_and_answers_for_it(make_tokenizer):
+    assert tuple(BOTTLENECKS) == KINDS
+    for kind in KINDS:
+        model = make_tokenizer(kind)
+        assert type(model.bottleneck) is BOTTLENECKS[kind] and kind in BOTTLENECKS[kind].kinds
+        assert model.is_continuous == (BOTTLENECKS[kind].values == "latents")
+        assert (model.scales is not None) == (kind == "msvq")
+    config = BottleneckConfig()
+    config.kind = "pq"  # past the config's own check
+    with pytest.raises(ValueError, match="bottleneck.kind"):
+        build_bottleneck(config, 8)
 
 
 @pytest.mark.parametrize("kind", QUANTIZED)

@@ -8,9 +8,10 @@ from arvideo.tokenizer import (
     TokenizerLoss,
     TokenizerLossConfig,
 )
+from arvideo.tokenizer.config import BOTTLENECK_KINDS
 from arvideo.tokenizer.losses import foreground_mask, pixel_weights, weighted_reconstruction_loss
 
-KINDS = ("vq", "fsq", "lfq", "rvq", "msvq", "continuous")
+KINDS = BOTTLENECK_KINDS
 
 
 def moving_square_video(frames=3, size=16):
