@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from arvideo.bridge import lm_fields
 from arvideo.lm.model import VideoLM
 from arvideo.tokenizer.model import VideoTokenizer
 
@@ -93,17 +94,18 @@ def check_compatible(tokenizer: VideoTokenizer, lm: VideoLM, info: ModelInfo) ->
             f"the generator was built for {H}×{W}"
         )
     config = lm.config
+    derived = lm_fields(tokenizer, config.values, config.grid)  # what the tokenizer fixes
     if config.values == "codes":
-        if tokenizer.is_continuous or tokenizer.vocab_size != config.vocab_size:
+        if tokenizer.is_continuous or derived["vocab_size"] != config.vocab_size:
             raise ValueError(
                 f"tokenizer vocabulary {tokenizer.vocab_size} != generator vocab_size "
                 f"{config.vocab_size}"
             )
-        if tokenizer.code_depth != config.code_depth:
+        if derived["code_depth"] != config.code_depth:
             raise ValueError(
                 f"tokenizer code depth {tokenizer.code_depth} != generator {config.code_depth}"
             )
-    elif not tokenizer.is_continuous or tokenizer.latent_dim != config.latent_dim:
+    elif not tokenizer.is_continuous or derived["latent_dim"] != config.latent_dim:
         raise ValueError(
             f"a diffusion generator (latent_dim={config.latent_dim}) needs a continuous "
             f"tokenizer of that latent_dim, got latent_dim={tokenizer.latent_dim}"

@@ -25,6 +25,7 @@ import torch
 
 from arvideo.bench.tokenizer import CONFIG_DIR, TokenizerBudget, load_config, train_bottleneck
 from arvideo.bench.training import Budget, TrainedRun, train_module
+from arvideo.bridge import lm_fields
 from arvideo.data.batch import TokenBatch
 from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.tokenizer import VideoTokenizer
@@ -217,22 +218,20 @@ def lm_config(
     grid: tuple[int, int, int], num_actions: int,
 ) -> VideoLMConfig:  # fmt: skip
     """The generator of `paradigm` on its tokenizer's values (grid: latent T×H×W)."""
-    tokenizer = tokenizers[paradigm.tokenizer_kind]
     categorical = paradigm.head == "categorical"
+    values = "codes" if categorical else "latents"
     return VideoLMConfig(
         width=sizes.lm_width, depth=sizes.lm_depth, heads=sizes.lm_heads,
         order=paradigm.order, head=paradigm.head,
         order_options=order_options(paradigm, tokenizers.get("msvq")),
         head_options={} if categorical else {"blocks": sizes.diffusion_blocks},
-        vocab_size=max(tokenizer.vocab_size, 1), code_depth=tokenizer.code_depth,
-        latent_dim=0 if categorical else tokenizer.latent_dim, grid=grid,
-        num_actions=num_actions,
+        num_actions=num_actions, **lm_fields(tokenizers[paradigm.tokenizer_kind], values, grid),
     )  # fmt: skip
 
 
 def build_lm(paradigm: Paradigm, tokenizer: VideoTokenizer, config: VideoLMConfig) -> VideoLM:
     model = VideoLM(config)
-    if paradigm.order == "next_scale" and paradigm.head == "categorical":
+    if model.order.needs_tokenizer_scales(config.values):  # next_scale codes
         model.order.load_tokenizer(tokenizer)
     return model
 

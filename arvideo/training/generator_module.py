@@ -21,11 +21,11 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from arvideo.bridge import lm_fields
 from arvideo.data.batch import TokenBatch
 from arvideo.data.clips import read_manifest
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.model import VideoLM, VideoLMConfig
-from arvideo.lm.orders import order_class
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
 from arvideo.training.config_args import as_config
@@ -74,17 +74,6 @@ class TokenDatasetInfo:
             action_meanings=actions.get("meanings"),
         )
 
-    def derived(self) -> dict:
-        """The VideoLMConfig fields this data set fixes."""
-        tokenizer = VideoTokenizer(self.tokenizer)  # cheap: only to ask its constants
-        return {
-            "vocab_size": max(tokenizer.vocab_size, 1),
-            "code_depth": tokenizer.code_depth,
-            "latent_dim": tokenizer.latent_dim if self.kind == "latents" else 0,
-            "grid": (self.latent_frames, *self.latent_hw),
-            "num_actions": self.num_actions,
-        }
-
 
 def _read_json(path: Path, what: str) -> dict:
     if not path.is_file():
@@ -106,14 +95,10 @@ def lm_config_for(
             f"lm.head={lm.head!r} trains on {wanted}, but dataset={dataset} holds {info.kind} "
             f"(encode it with a {'quantized' if wanted == 'codes' else 'continuous'} tokenizer)"
         )
-    derived = info.derived()
-    if num_frames is not None:
-        derived["grid"] = (num_frames, *derived["grid"][1:])
-    order = order_class(lm.order)
-    if order.needs_tokenizer_scales(lm.values):
-        # e.g. the scales and code size of the msvq tokenizer the codes come from
-        tokenizer = VideoTokenizer(info.tokenizer)
-        derived["order_options"] = {**lm.order_options, **order.tokenizer_options(tokenizer)}
+    grid = (info.latent_frames if num_frames is None else num_frames, *info.latent_hw)
+    tokenizer = VideoTokenizer(info.tokenizer)  # cheap: only to ask its constants
+    derived = lm_fields(tokenizer, info.kind, grid, lm.order, lm.order_options)
+    derived["num_actions"] = info.num_actions
     defaults = {f.name: f.default for f in fields(VideoLMConfig)}
     for name in DERIVED_FIELDS:
         given = getattr(lm, name)
