@@ -7,13 +7,12 @@ Several seeds run as one batch (window i under seed s is row s·B + i, one torch
 so diversity is the spread across those rows. Cost: wall time of sampling + decoding per
 generated frame (batch amortised), transformer forward passes per generated frame, and
 peak memory (CUDA: allocator peak of the call; CPU: the process's peak RSS so far, which
-only grows: read it as an upper bound). Also: training FLOPs and the measured matmul peak
-for model FLOP utilisation. Knows the LM/tokenizer APIs and rollout_eval; not reports.
+only grows: read it as an upper bound). Training FLOPs, the matmul peak and MFU are in
+bench/common.py. Knows the LM/tokenizer APIs and rollout_eval; not reports.
 """
 
 from __future__ import annotations
 
-import math
 import resource
 import sys
 import time
@@ -84,29 +83,3 @@ def rollout(
         forward_passes_per_frame=out.forward_passes / horizon,
         peak_memory_mb=peak_memory_mb(device),
     )
-
-
-def matmul_peak_flops(size: int = 1024, repeats: int = 5, device: str = "cpu") -> float:
-    """The best fp32 matmul rate measured here (FLOP/s): the denominator of MFU."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    best = math.inf
-    for _ in range(repeats + 1):  # the first call warms up
-        if device != "cpu":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device != "cpu":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
-
-
-def training_flops_per_token(model: VideoLM, sequence_length: int) -> float:
-    """≈ 6 · parameters (the diffusion head counted once per noise draw) + attention scores
-    and values, 12 · depth · width · sequence (forward + backward, mask not exploited)."""
-    head = sum(p.numel() for p in model.head.parameters())
-    draws = getattr(model.head, "noise_draws", 1)
-    params = sum(p.numel() for p in model.parameters()) + head * (draws - 1)
-    config = model.config
-    return 6 * params + 12 * config.depth * config.width * sequence_length

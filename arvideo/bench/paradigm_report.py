@@ -60,7 +60,8 @@ NOTES = """Notes:
 - ms/frame: sampling + decoding wall time per generated frame, amortised over the batch
   (windows × seeds); fwd/frame: transformer calls per generated frame.
 - MFU: (≈ 6·params + attention) FLOPs per token × training tokens/s over the measured fp32
-  matmul peak; training wall time includes Lightning start-up (dominant at smoke budget).
+  matmul peak (median of 5, n=1024; bench/common.py, as the speed benchmark computes it, in
+  percent here); training wall time includes Lightning start-up (dominant at smoke budget).
 - peak mem: CUDA allocator peak, or on CPU the process's peak RSS so far (monotone).
 """
 

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from arvideo.bench import paradigm_models as models
+from arvideo.bench.common import matmul_peak, mfu, training_flops_per_token
 from arvideo.bench.episodes import (
     Windows,
     evaluation_windows,
@@ -41,12 +42,7 @@ from arvideo.bench.episodes import (
 )
 from arvideo.bench.frame_classifier import TrainedClassifier, fidd, train_classifier
 from arvideo.bench.paradigm_budget import PARADIGMS, ParadigmBudget, budget_preset
-from arvideo.bench.paradigm_eval import (
-    matmul_peak_flops,
-    peak_memory_mb,
-    rollout,
-    training_flops_per_token,
-)
+from arvideo.bench.paradigm_eval import peak_memory_mb, rollout
 from arvideo.bench.paradigm_report import write_paradigm_report
 from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.bench.rollout_eval import (
@@ -128,7 +124,7 @@ def prepare(
     )
     return Bench(
         budget, train, evaluate, median_background(train.video_BCTHW), directions,
-        classifier, num_actions, matmul_peak_flops(), seed, work, trained,
+        classifier, num_actions, 1e9 * matmul_peak(1024, 5, "cpu")["gflops"], seed, work, trained,
     )  # fmt: skip
 
 
@@ -227,13 +223,14 @@ def _training_row(bench: Bench, trained: models.TrainedGenerator) -> dict:
     run, model = trained.run, trained.model
     tokens_per_s = trained.tokens_per_step * run.steps / max(run.wall_s, 1e-9)
     sequence = trained.tokens_per_step // bench.budget.batch_size
-    flops = training_flops_per_token(model, sequence) * tokens_per_s
+    flops_per_token = training_flops_per_token(model, sequence)
     return {
         "paradigm": trained.paradigm.name, "order": trained.paradigm.order,
         "head": trained.paradigm.head, "tokenizer": trained.paradigm.tokenizer_kind,
         "params": sum(p.numel() for p in model.parameters()),
         "train_steps": run.steps, "train_wall_s": run.wall_s,
-        "train_tokens_per_s": tokens_per_s, "mfu": 100 * flops / bench.peak_flops,
+        "train_tokens_per_s": tokens_per_s,
+        "mfu": 100 * mfu(flops_per_token, tokens_per_s, bench.peak_flops / 1e9),
         "final_loss": run.metrics.get("train/loss"),
         "peak_memory_mb": peak_memory_mb(torch.device("cpu")),
     }  # fmt: skip

@@ -4,17 +4,17 @@ Random-weight models of the base config sizes (speed needs no training): the bac
 configs/lm/*.yaml (width 256, depth 6, 8 heads, 8×8 latent grid per 64×64 frame) and the
 tokenizer of configs/tokenizer/pong_fsq.yaml (TokenizerConfig defaults while that file holds
 template placeholders). Every number is a median of repeats from one run; ratios divide
-numbers of the same run. The fp32 matmul peak is measured in the same run and MFU is training
-FLOP/s (counted by torch's FlopCounterMode) over that peak. Targets are reported as met or
-missed, never hidden. This module builds the models and times them, and knows the public
-APIs of VideoLM, VideoTokenizer and VideoGenerator; the heads comparison (categorical vs
-diffusion head on the same backbone, evaluations counted by forward hooks) is speed_heads.py,
-which gets its models and rollouts from here.
+numbers of the same run. The fp32 matmul peak is measured in the same run and MFU is the
+benchmarks' one formula (common.py: model FLOPs per token × training tokens/s over that
+peak); the FLOP/s torch's FlopCounterMode counts are reported beside it. Targets are
+reported as met or missed, never hidden. This module builds the models and times them,
+and knows the public APIs of VideoLM, VideoTokenizer and VideoGenerator; the heads
+comparison (categorical vs diffusion head on the same backbone, evaluations counted by
+forward hooks) is speed_heads.py, which gets its models and rollouts from here.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -26,6 +26,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
+from arvideo.bench.common import matmul_peak, median_time, mfu, training_flops_per_token
 from arvideo.bench.report import (
     Column,
     command_line,
@@ -43,17 +44,18 @@ from arvideo.bench.speed_heads import (
     head_row,
     heads_markdown,
 )
+from arvideo.bridge import lm_fields
 from arvideo.data.batch import TokenBatch
 from arvideo.generate import VideoGenerator
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.lm.orders import ORDERS
 from arvideo.model_folder import ModelInfo
 from arvideo.tokenizer import TokenizerConfig, VideoTokenizer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TOKENIZER_CONFIG = CONFIGS / "tokenizer/pong_fsq.yaml"
-HAS_NEXT_SCALE = importlib.util.find_spec("arvideo.lm.orders.next_scale") is not None
 
 
 @dataclass(frozen=True)
@@ -97,42 +99,6 @@ TARGETS = {
 }
 
 
-@dataclass
-class Timing:
-    median_s: float
-    runs_s: list[float]
-
-
-def median_time(fn, repeats: int, warmup: int = 1) -> Timing:
-    """Median wall time of `fn()` over `repeats` calls, after `warmup` untimed ones."""
-    if repeats < 1:
-        raise ValueError(f"repeats={repeats} must be >= 1")
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(repeats):
-        _sync()
-        start = time.perf_counter()
-        fn()
-        _sync()
-        runs.append(time.perf_counter() - start)
-    return Timing(statistics.median(runs), runs)
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def matmul_peak(n: int, repeats: int, device: str) -> dict:
-    """FLOP/s of an n×n @ n×n fp32 matmul: the machine's practical ceiling for MFU."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=generator).to(device)
-    b = torch.randn(n, n, generator=generator).to(device)
-    timing = median_time(lambda: a @ b, max(repeats, 5))
-    return {"n": n, "seconds": timing.median_s, "gflops": 2 * n**3 / timing.median_s / 1e9}
-
-
 def load_tokenizer_config(config: SpeedConfig) -> tuple[TokenizerConfig, str]:
     """(config, where it came from)."""
     if config.tokenizer is not None:
@@ -159,10 +125,13 @@ def build_lm(
         if order == "next_scale":
             options = dict(scales=list(config.scales), code_dim=tokenizer.latent_dim)
         fields = dict(refine=order == "next_block", order_options=options)
+    # the vocabulary and grid of `tokenizer`'s codes; the diffusion fields bring their own
+    # latent_dim (the continuous tokenizer's)
+    derived = lm_fields(tokenizer, "codes", (config.clip_frames, grid, grid))
     lm_config = VideoLMConfig(
         width=config.width, depth=config.depth, heads=config.heads, order=order,
-        vocab_size=tokenizer.vocab_size, grid=(config.clip_frames, grid, grid),
-        window_frames=config.clip_frames - 1, num_actions=config.num_actions, **fields,
+        window_frames=config.clip_frames - 1, num_actions=config.num_actions,
+        **{**derived, **fields},
     )  # fmt: skip
     torch.manual_seed(0)  # construction only: weights of a speed test do not matter
     return VideoLM(lm_config).eval()
@@ -228,6 +197,7 @@ def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
         "tokens_per_s": tokens / timing.median_s,
         "gflop_per_step": flops / 1e9,
         "gflops": flops / timing.median_s / 1e9,
+        "flops_per_token": training_flops_per_token(lm, tokens // config.train_batch),
     }
 
 
@@ -300,8 +270,7 @@ def bench_speed(
         out: folder of speed.{md,json}.
         threads: torch CPU threads (default: torch's choice, printed in the results).
         session_steps: override the interactive session length (1000 in 'base').
-        orders: comma-separated orders (default: next_token, next_block, and next_scale when
-            lm/orders/next_scale.py exists).
+        orders: comma-separated orders (default: every registered order).
     """
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}; use one of {sorted(PRESETS)}")
@@ -310,8 +279,7 @@ def bench_speed(
     config = PRESETS[preset]
     if session_steps is not None:
         config = replace(config, session_steps=session_steps)
-    default = ["next_token", "next_block"] + (["next_scale"] if HAS_NEXT_SCALE else [])
-    chosen = [o.strip() for o in orders.split(",")] if orders else default
+    chosen = [o.strip() for o in orders.split(",")] if orders else list(ORDERS)
     data = measure(config, chosen)
     data.update(benchmark="speed", preset=preset, command=command_line(), machine=machine_info())
     data["config"] = asdict(config)
@@ -343,7 +311,7 @@ def measure(config: SpeedConfig, orders: list[str]) -> dict:
             "train_step_s": train["seconds"],
             "train_tokens_per_s": train["tokens_per_s"],
             "train_gflops": train["gflops"],
-            "mfu": train["gflops"] / peak["gflops"],
+            "mfu": mfu(train["flops_per_token"], train["tokens_per_s"], peak["gflops"]),
         }
         rows.append(row)
         print(f"{order}: {row}", flush=True)
@@ -407,7 +375,8 @@ def speed_markdown(data: dict) -> str:
         f"Sampling: {config['rollout_frames']}-frame rollouts from nothing, batch 1, medians of "
         f"{config['repeats']} (uncached next-token: {config['uncached_repeats']}). Training: "
         f"batch {config['train_batch']} × {config['clip_frames']} latent frames, forward + "
-        "backward + AdamW; MFU = counted FLOP/s / matmul peak.",
+        "backward + AdamW; train GFLOP/s counted by FlopCounterMode; MFU = model FLOPs per "
+        "token (6 · params + attention) × tokens/s / matmul peak (bench/common.py).",
         markdown_table(data["orders"], ORDER_COLUMNS),
         heads_markdown(data["heads"], config),
         "Tokenizer (frames/s):\n\n" + key_values(data["tokenizer"], 1),
