@@ -26,8 +26,8 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "generate": "arvideo.generate_cli:generate",
     "play": "arvideo.play:play",
     "bench": {
-        "tokenizer": "arvideo.bench.tokenizer:bench_tokenizer",
-        "paradigms": "arvideo.bench.paradigms:bench_paradigms",
+        "tokenizer": "arvideo.bench.tokenizers:bench_tokenizer",
+        "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",
         "speed": "arvideo.bench.speed:bench_speed",
     },
     "demo": "arvideo.main_job:main_job",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from arvideo.bench.episodes import Windows, evaluation_windows, load_episodes
-from arvideo.bench.rollout_eval import copy_last_frame
+from arvideo.bench.paradigms.episodes import Windows, evaluation_windows, load_episodes
+from arvideo.bench.paradigms.rollout_eval import copy_last_frame
 from arvideo.metrics import foreground_psnr, median_background, psnr, video_to_frames
 from arvideo.pong_objects import locate_objects
 
@@ -129,6 +129,6 @@ def score_world_model(
 
 
 def _train_first_frames(data: str, clips: int = 64) -> torch.Tensor:
-    from arvideo.bench.tokenizer import val_clips
+    from arvideo.training.tokenizer_runs import val_clips
 
     return val_clips(data, 1, clips, "train")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from arvideo.bench import paradigm_models as models
-from arvideo.bench.paradigms import (
+from arvideo.bench.paradigms import models
+from arvideo.bench.paradigms.run import (
     bench_paradigms,
     budget_preset,
     cpu_threads,

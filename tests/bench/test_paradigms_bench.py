@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from arvideo.bench.episodes import EpisodeSet, _stitch, evaluation_windows
-from arvideo.bench.frame_classifier import (
+from arvideo.bench.paradigms.episodes import EpisodeSet, _stitch, evaluation_windows
+from arvideo.bench.paradigms.frame_classifier import (
     ClassifierConfig,
     InverseDynamicsNet,
     fidd,
     transition_pairs,
 )
-from arvideo.bench.rollout_eval import (
+from arvideo.bench.paradigms.rollout_eval import (
     DirectionConfig,
     action_directions,
     action_following,
@@ -140,8 +140,8 @@ def test_diversity_and_fidd():
 
 @pytest.mark.slow
 def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, capsys):
-    from arvideo.bench import paradigms
-    from arvideo.bench.paradigms import bench_paradigms
+    from arvideo.bench.paradigms import run as paradigms
+    from arvideo.bench.paradigms.run import bench_paradigms
 
     # one paradigm crashes: it is reported as failed, the others still run, and the rows
     # so far are saved after each paradigm

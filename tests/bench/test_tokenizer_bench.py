@@ -12,17 +12,17 @@ import pytest
 import torch
 from PIL import Image
 
-from arvideo.bench.tokenizer import (
+from arvideo.bench.tokenizers import (
     BUDGETS,
     COLUMNS,
     bench_tokenizer,
     comparison_grid,
     eval_frames,
-    load_config,
     usage_summary,
 )
-from arvideo.bench.training import Budget, train_module
 from arvideo.tokenizer import BottleneckConfig, TokenizerConfig, VideoTokenizer
+from arvideo.training.budgeted import Budget, train_module
+from arvideo.training.tokenizer_runs import load_config
 
 KINDS = ("vq", "continuous")
 FINITE = ("psnr", "ssim", "foreground_psnr", "encode_fps", "decode_fps", "train_s")
@@ -81,7 +81,7 @@ def test_smoke_writes_markdown_picture_and_reusable_tokenizers(smoke):
 
 
 def test_reuse_measures_saved_tokenizers_without_training(smoke, pong_dir, monkeypatch):
-    from arvideo.bench import tokenizer as bench
+    from arvideo.training import tokenizer_runs as bench  # trains and loads the tokenizers
 
     root, first = smoke
 

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from arvideo.bench.rollout_eval import copy_last_frame
+from arvideo.bench.paradigms.rollout_eval import copy_last_frame
 from arvideo.metrics import median_background
 from arvideo.rollout_score import held_out_windows, score_video
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from arvideo.bench.paradigm_models import TrainedGenerator
+from arvideo.bench.paradigms.models import TrainedGenerator
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.model import VideoLM

@@ -1,10 +1,10 @@
 """The models of the paradigm benchmark: three tokenizers and six generators, all trained
-through `arvideo.bench.training.train_module` (one recipe, one budget).
+through `arvideo.training.budgeted.train_module` (one recipe, one budget).
 
 Tokenizers: single-scale VQ (next-token, next-block categorical), multi-scale residual VQ
 (msvq, next-scale categorical) and continuous KL latents (every diffusion head). Each is
 either trained with the tokenizer benchmark's recipe (configs/tokenizer/<prefix>_<kind>.yaml
-through `arvideo.bench.tokenizer.build_run`) or loaded from a folder that benchmark saved;
+through `arvideo.training.tokenizer_runs.build_run`) or loaded from a folder that benchmark saved;
 either way they must share one latent grid. Generators share one backbone size and train in
 memory; next_scale takes its scales from the msvq tokenizer, for both heads. Values a
 generator trains on: codes B×T×H×W (vq), codes B×T×L (msvq), latents B×T×H×W×C, or, for
@@ -23,13 +23,18 @@ from typing import Literal
 import lightning as L
 import torch
 
-from arvideo.bench.tokenizer import CONFIG_DIR, TokenizerBudget, load_config, train_bottleneck
-from arvideo.bench.training import Budget, TrainedRun, train_module
 from arvideo.bridge import lm_fields
 from arvideo.data.batch import TokenBatch
 from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.tokenizer import VideoTokenizer
+from arvideo.training.budgeted import Budget, TrainedRun, train_module
 from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
+from arvideo.training.tokenizer_runs import (
+    CONFIG_DIR,
+    TokenizerBudget,
+    load_config,
+    train_bottleneck,
+)
 
 TokenizerKind = Literal["vq", "msvq", "continuous"]
 KINDS: tuple[TokenizerKind, ...] = ("vq", "msvq", "continuous")

@@ -1,6 +1,6 @@
 """The paradigm comparison's outputs: paradigms.md, paradigms.json and two PNG plots.
 
-Takes the result dict built by paradigms.py (rows of plain numbers) and writes it with the
+Takes the result dict built by run.py (rows of plain numbers) and writes it with the
 shared helpers of report.py; plots use matplotlib's Agg backend (no display). Knows the row
 keys; knows nothing about how they were measured.
 """

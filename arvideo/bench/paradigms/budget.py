@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from arvideo.bench import paradigm_models as models
-from arvideo.bench.frame_classifier import ClassifierConfig
-from arvideo.bench.tokenizer import TokenizerBudget
+from arvideo.bench.paradigms import models
+from arvideo.bench.paradigms.frame_classifier import ClassifierConfig
+from arvideo.training.tokenizer_runs import TokenizerBudget
 
 ORDERS = ("next_token", "next_block", "next_scale")
 HEADS = ("categorical", "diffusion")

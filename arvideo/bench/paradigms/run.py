@@ -12,9 +12,9 @@ values; then it rolls out `horizon` frames after `context` frames, with the true
 with actions dropped to null, for several seeds. The copy-the-last-frame baseline and the
 truth (its own action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
 
-This module holds the orchestration; budgets (paradigm_budget.py), data (episodes.py), models
-(paradigm_models.py), rollouts and cost (paradigm_eval.py), scores (rollout_eval.py), the
-feature network (frame_classifier.py) and the report (paradigm_report.py) live apart.
+This module holds the orchestration; budgets (budget.py), data (episodes.py), models
+(models.py), rollouts and cost (evaluate.py), scores (rollout_eval.py), the feature network
+(frame_classifier.py) and the report (report.py) live apart, in this subpackage.
 """
 
 from __future__ import annotations
@@ -31,21 +31,20 @@ from typing import Literal
 import numpy as np
 import torch
 
-from arvideo.bench import paradigm_models as models
 from arvideo.bench.common import matmul_peak, mfu, training_flops_per_token
-from arvideo.bench.episodes import (
+from arvideo.bench.paradigms import models
+from arvideo.bench.paradigms.budget import PARADIGMS, ParadigmBudget, budget_preset
+from arvideo.bench.paradigms.episodes import (
     Windows,
     evaluation_windows,
     game_info,
     load_episodes,
     training_windows,
 )
-from arvideo.bench.frame_classifier import TrainedClassifier, fidd, train_classifier
-from arvideo.bench.paradigm_budget import PARADIGMS, ParadigmBudget, budget_preset
-from arvideo.bench.paradigm_eval import peak_memory_mb, rollout
-from arvideo.bench.paradigm_report import write_paradigm_report
-from arvideo.bench.report import command_line, machine_info, write_json
-from arvideo.bench.rollout_eval import (
+from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
+from arvideo.bench.paradigms.frame_classifier import TrainedClassifier, fidd, train_classifier
+from arvideo.bench.paradigms.report import write_paradigm_report
+from arvideo.bench.paradigms.rollout_eval import (
     action_following,
     copy_last_frame,
     episode_directions,
@@ -53,9 +52,10 @@ from arvideo.bench.rollout_eval import (
     paddle_rows,
     seed_diversity,
 )
-from arvideo.bench.training import Budget
+from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.metrics import median_background, video_to_frames
+from arvideo.training.budgeted import Budget
 
 
 @dataclass
@@ -188,7 +188,7 @@ def measure_tokenizers(bench: Bench) -> list[dict]:
 
 
 def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
-    from arvideo.bench.paradigm_eval import decode_values
+    from arvideo.bench.paradigms.evaluate import decode_values
 
     with torch.no_grad():
         return decode_values(tokenizer, values)
