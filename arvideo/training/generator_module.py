@@ -1,7 +1,9 @@
-"""GeneratorModule: trains a VideoLM on token shards written by `arvideo encode` (Lightning).
+"""GeneratorModule: trains a VideoLM on token shards written by `arvideo encode` (Lightning),
+or on tokens held in memory (the benchmarks), with the same recipe.
 
 Everything the LM's size depends on comes from the token data set, never from the YAML:
-its manifest (dataset.json) names the frozen tokenizer folder (vocabulary, code depth,
+its manifest (dataset.json), or a `TokenDatasetInfo` built in memory, names the frozen
+tokenizer folder (vocabulary, code depth,
 latent size, scales) and the action space; the clip length gives the latent grid. A YAML
 that still sets one of those numbers must agree with the data, or it is refused.
 
@@ -50,6 +52,11 @@ class TokenDatasetInfo:
     action_meanings: list[str] | None
 
     @classmethod
+    def of(cls, dataset: str | Path | TokenDatasetInfo) -> TokenDatasetInfo:
+        """`dataset` itself when it is already in memory, else read from its folder."""
+        return dataset if isinstance(dataset, TokenDatasetInfo) else cls.read(dataset)
+
+    @classmethod
     def read(cls, dataset: str | Path) -> TokenDatasetInfo:
         manifest = read_manifest(dataset)
         if manifest is None:
@@ -82,13 +89,13 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def lm_config_for(
-    dataset: str | Path, lm: VideoLMConfig, num_frames: int | None = None
+    dataset: str | Path | TokenDatasetInfo, lm: VideoLMConfig, num_frames: int | None = None
 ) -> VideoLMConfig:
     """`lm` with the data-derived fields filled in; a conflicting explicit value raises.
 
     num_frames: latent frames per training clip when the data module crops (else the data
     set's clip length)."""
-    info = TokenDatasetInfo.read(dataset)
+    info = TokenDatasetInfo.of(dataset)
     wanted = lm.values
     if info.kind != wanted:
         raise ValueError(
@@ -115,7 +122,7 @@ def lm_config_for(
 class GeneratorModule(ScheduledAdamW, L.LightningModule):
     def __init__(
         self,
-        dataset: str,
+        dataset: str | TokenDatasetInfo,
         lm: VideoLMConfig | None = None,
         num_frames: int | None = None,
         optimizer: OptimizerConfig | None = None,
@@ -127,7 +134,9 @@ class GeneratorModule(ScheduledAdamW, L.LightningModule):
         """
         Args:
             dataset: token data set folder (from `arvideo encode`), linked from the data
-                module's path; vocabulary, grid and action space are read from it.
+                module's path; vocabulary, grid and action space are read from it. Or a
+                `TokenDatasetInfo` describing tokens held in memory (the data module is the
+                caller's).
             lm: the VideoLM: order, head, backbone size, conditioning options.
             num_frames: latent frames per training clip, linked from the data module's crop
                 (None = the data set's clip length).
@@ -139,11 +148,11 @@ class GeneratorModule(ScheduledAdamW, L.LightningModule):
             seed: seed of preview sampling.
         """
         super().__init__()
-        self.save_hyperparameters()
-        self.info = TokenDatasetInfo.read(dataset)
+        self.save_hyperparameters(ignore=None if isinstance(dataset, str) else ["dataset"])
+        self.info = TokenDatasetInfo.of(dataset)
         lm = as_config(VideoLMConfig, lm, "lm")
         optimizer = as_config(OptimizerConfig, optimizer, "optimizer")
-        self.model = VideoLM(lm_config_for(dataset, lm or VideoLMConfig(), num_frames))
+        self.model = VideoLM(lm_config_for(self.info, lm or VideoLMConfig(), num_frames))
         if self.uses_scale_codes:  # the order's frozen copy of the tokenizer's arithmetic
             self.model.order.load_tokenizer(VideoTokenizer.from_pretrained(self.info.tokenizer_dir))
         self.optimizer_config = optimizer or OptimizerConfig()

@@ -1,5 +1,5 @@
-"""The paradigm benchmark's budgets: the six paradigms and the numbers every one of them gets
-(`smoke` for tests, `full` for the committed results)."""
+"""The paradigm benchmark's budgets: the paradigms (every registered order × head) and the
+numbers every one of them gets (`smoke` for tests, `full` for the committed results)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Literal
 
 from arvideo.bench.paradigms import models
 from arvideo.bench.paradigms.frame_classifier import ClassifierConfig
+from arvideo.lm.heads import HEADS
+from arvideo.lm.orders import ORDERS
 from arvideo.training.tokenizer_runs import TokenizerBudget
 
-ORDERS = ("next_token", "next_block", "next_scale")
-HEADS = ("categorical", "diffusion")
 PARADIGMS = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
 
 

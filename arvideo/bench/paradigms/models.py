@@ -1,16 +1,18 @@
 """The models of the paradigm benchmark: three tokenizers and six generators, all trained
-through `arvideo.training.budgeted.train_module` (one recipe, one budget).
+through `arvideo.training.budgeted.train_module` (one budget); generators are
+`GeneratorModule`s, the trainer `arvideo fit` runs.
 
 Tokenizers: single-scale VQ (next-token, next-block categorical), multi-scale residual VQ
 (msvq, next-scale categorical) and continuous KL latents (every diffusion head). Each is
 either trained with the tokenizer benchmark's recipe (configs/tokenizer/<prefix>_<kind>.yaml
-through `arvideo.training.tokenizer_runs.build_run`) or loaded from a folder that benchmark saved;
-either way they must share one latent grid. Generators share one backbone size and train in
-memory; next_scale takes its scales from the msvq tokenizer, for both heads. Values a
-generator trains on: codes B×T×H×W (vq), codes B×T×L (msvq), latents B×T×H×W×C, or, for
-next-scale diffusion, the residual pyramid B×T×L×C of those latents at msvq's scales
-(`LatentScales.decompose`). Knows the tokenizer and LM APIs; knows nothing about
-metrics or reports.
+through `arvideo.training.tokenizer_runs.build_run`) or loaded from a folder that benchmark
+saved; either way they must share one latent grid. Generators share one backbone size and
+train in memory (`GeneratorData`: training windows, the evaluation windows for validation);
+next_scale takes its scales from the msvq tokenizer, for both heads. Values a generator
+trains on: codes B×T×H×W (vq), codes B×T×L (msvq), latents B×T×H×W×C, or, for next-scale
+diffusion, the residual pyramid B×T×L×C of those latents at msvq's scales
+(`LatentScales.decompose`). Knows the tokenizer and LM APIs; knows nothing about metrics or
+reports.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import torch
 
 from arvideo.bridge import lm_fields
 from arvideo.data.batch import TokenBatch
+from arvideo.lm.heads import head_class
 from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.lm.orders import order_class
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.training.budgeted import Budget, TrainedRun, train_module
-from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
+from arvideo.training.generator_module import GeneratorModule, TokenDatasetInfo
+from arvideo.training.optim import OptimizerConfig
 from arvideo.training.tokenizer_runs import (
     CONFIG_DIR,
     TokenizerBudget,
@@ -53,6 +58,9 @@ class ModelSizes:
     diffusion_steps: int = 8  # sampling steps of the diffusion head
     lm_lr: float = 1e-3
     warmup_steps: int = 5
+    # GeneratorModule's weight EMA (configs/lm ship 0.999); off here: at these step counts
+    # a 0.999 average still holds much of the initial weights
+    ema_decay: float | None = None
 
 
 @dataclass
@@ -62,6 +70,7 @@ class TrainedTokenizer:
     source: str  # the YAML it was trained from here, or the folder it was loaded from
     steps: int | None = None  # None when loaded (its training is not ours to report)
     wall_s: float | None = None
+    folder: Path | None = None  # its saved folder (GeneratorModule reloads next_scale's)
 
 
 def train_tokenizer(
@@ -74,7 +83,7 @@ def train_tokenizer(
     trained = train_bottleneck(kind, config, data, plan, root, seed, progress=False)
     tokenizer = trained.tokenizer.eval().requires_grad_(False)
     source = f"trained here from {plan.config_prefix}_{kind}.yaml, saved to {trained.folder}"
-    return TrainedTokenizer(kind, tokenizer, source, trained.steps, trained.train_s)
+    return TrainedTokenizer(kind, tokenizer, source, trained.steps, trained.train_s, trained.folder)
 
 
 def load_tokenizer(root: Path, kind: TokenizerKind) -> TrainedTokenizer:
@@ -90,7 +99,7 @@ def load_tokenizer(root: Path, kind: TokenizerKind) -> TrainedTokenizer:
     found = tokenizer.config.bottleneck.kind
     if found != kind:
         raise ValueError(f"{folder} holds a {found!r} tokenizer; the paradigms need {kind!r} here")
-    return TrainedTokenizer(kind, tokenizer, str(folder))
+    return TrainedTokenizer(kind, tokenizer, str(folder), folder=folder)
 
 
 def get_tokenizers(
@@ -154,12 +163,51 @@ class WindowStream(torch.utils.data.IterableDataset):
 
 
 class MemoryDataModule(L.LightningDataModule):
-    def __init__(self, make_batch, batch_size: int, seed: int):
+    """Endless seeded training batches (`make_batch`) and, if given, fixed validation batches."""
+
+    def __init__(self, make_batch, batch_size: int, seed: int, val_batches: list | None = None):
         super().__init__()
         self.stream = WindowStream(make_batch, batch_size, seed)
+        self.val_batches = val_batches or []
 
     def train_dataloader(self):
         return torch.utils.data.DataLoader(self.stream, batch_size=None)
+
+    def val_dataloader(self):
+        return torch.utils.data.DataLoader(self.val_batches, batch_size=None)
+
+
+@dataclass
+class GeneratorData:
+    """One paradigm's windows in memory: tokenizer values (codes B×T×H×W or B×T×L, or latents
+    B×T×H×W×C) and actions B×T of the training windows and of held-out validation windows."""
+
+    train_values: torch.Tensor
+    train_actions_BT: torch.Tensor
+    val_values: torch.Tensor
+    val_actions_BT: torch.Tensor
+    num_actions: int
+
+    def info(
+        self, trained: TrainedTokenizer, values: str, grid: tuple[int, int, int]
+    ) -> TokenDatasetInfo:
+        """What `GeneratorModule` would read from an encoded data set's manifest."""
+        return TokenDatasetInfo(
+            tokenizer_dir=str(trained.folder), tokenizer=trained.tokenizer.config, kind=values,
+            latent_frames=grid[0], latent_hw=(grid[1], grid[2]), num_actions=self.num_actions,
+            action_meanings=None,
+        )  # fmt: skip
+
+    def module(self, values: str, batch_size: int, seed: int) -> MemoryDataModule:
+        """Random training batches (seeded) and the validation windows as one batch."""
+
+        def make(size: int, generator: torch.Generator) -> TokenBatch:
+            index = torch.randint(self.train_values.shape[0], (size,), generator=generator)
+            return TokenBatch(**{values: self.train_values[index]},
+                              actions=self.train_actions_BT[index])  # fmt: skip
+
+        val = TokenBatch(**{values: self.val_values}, actions=self.val_actions_BT)
+        return MemoryDataModule(make, batch_size, seed, [val])
 
 
 # -- values: what a generator predicts ---------------------------------------------------
@@ -180,8 +228,8 @@ def encode_values(tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor, chunk: i
 
 @dataclass
 class Paradigm:
-    order: Literal["next_token", "next_block", "next_scale"]
-    head: Literal["categorical", "diffusion"]
+    order: str  # a name in ORDERS
+    head: str  # a name in HEADS
 
     @property
     def name(self) -> str:
@@ -189,9 +237,12 @@ class Paradigm:
 
     @property
     def tokenizer_kind(self) -> TokenizerKind:
-        if self.head == "diffusion":
+        """continuous for a head on latents; msvq for codes of an order that reads the
+        tokenizer's scales (next_scale); vq otherwise."""
+        values = head_class(self.head).values
+        if values == "latents":
             return "continuous"
-        return "msvq" if self.order == "next_scale" else "vq"
+        return "msvq" if order_class(self.order).needs_tokenizer_scales(values) else "vq"
 
 
 def values_grid(tokenizer: VideoTokenizer, values: torch.Tensor) -> tuple[int, int, int]:
@@ -235,23 +286,12 @@ def lm_config(
 
 
 def build_lm(paradigm: Paradigm, tokenizer: VideoTokenizer, config: VideoLMConfig) -> VideoLM:
+    """The untrained generator of `paradigm`, as `GeneratorModule` builds it (for inspection:
+    training goes through `train_generator`)."""
     model = VideoLM(config)
     if model.order.needs_tokenizer_scales(config.values):  # next_scale codes
         model.order.load_tokenizer(tokenizer)
     return model
-
-
-class LMModule(ScheduledAdamW, L.LightningModule):
-    """The smallest LightningModule around a VideoLM: loss, AdamW + warm-up/cosine."""
-
-    def __init__(self, model: VideoLM, optimizer: OptimizerConfig, max_steps: int):
-        super().__init__()
-        self.model, self.optimizer_config, self.max_steps = model, optimizer, max_steps
-
-    def training_step(self, batch: TokenBatch, batch_idx: int) -> torch.Tensor:
-        output = self.model.loss(batch)
-        self.log("train/loss", output.loss.detach(), batch_size=len(batch))
-        return output.loss
 
 
 @dataclass
@@ -264,25 +304,26 @@ class TrainedGenerator:
 
 
 def train_generator(
-    paradigm: Paradigm, tokenizers: dict[str, VideoTokenizer], values: torch.Tensor,
-    actions_BT: torch.Tensor, sizes: ModelSizes, budget: Budget, batch: int, root, seed: int,
-    num_actions: int,
+    paradigm: Paradigm, tokenizers: dict[str, TrainedTokenizer], data: GeneratorData,
+    sizes: ModelSizes, budget: Budget, batch: int, root, seed: int,
 ) -> TrainedGenerator:  # fmt: skip
-    """Train one VideoLM on pre-encoded training windows (values of the paradigm's tokenizer
-    and their actions); `tokenizers`: the run's, by kind (next_scale reads msvq's scales)."""
+    """Train one VideoLM with `GeneratorModule` (the recipe `arvideo fit` ships: AdamW +
+    warm-up/cosine, EMA when `sizes.ema_decay` is set, a final validation pass) on
+    pre-encoded training windows; `tokenizers`: the run's, by kind (next_scale reads msvq's
+    scales)."""
+    trained = tokenizers[paradigm.tokenizer_kind]
+    grid = values_grid(trained.tokenizer, data.train_values)
+    kinds = {kind: t.tokenizer for kind, t in tokenizers.items()}
+    config = lm_config(paradigm, kinds, sizes, grid, data.num_actions)
     torch.manual_seed(seed)  # parameter initialisation only, the same seed for every paradigm
-    tokenizer = tokenizers[paradigm.tokenizer_kind]
-    grid = values_grid(tokenizer, values)
-    model = build_lm(paradigm, tokenizer, lm_config(paradigm, tokenizers, sizes, grid, num_actions))
-    lm_values = model.from_tokenizer_values(values)
-    kind = "codes" if paradigm.head == "categorical" else "latents"
-
-    def make(batch_size: int, generator: torch.Generator) -> TokenBatch:
-        index = torch.randint(lm_values.shape[0], (batch_size,), generator=generator)
-        return TokenBatch(**{kind: lm_values[index]}, actions=actions_BT[index])
-
-    optimizer = OptimizerConfig(lr=sizes.lm_lr, warmup_steps=sizes.warmup_steps)
-    module = LMModule(model, optimizer, budget.max_steps)
-    run = train_module(module, MemoryDataModule(make, batch, seed), budget, root, validate=False)
-    tokens = batch * values.shape[1] * model.order.tokens_per_frame
-    return TrainedGenerator(paradigm, run.module.model.eval(), run, tokens)
+    module = GeneratorModule(
+        data.info(trained, config.values, grid), config,
+        optimizer=OptimizerConfig(lr=sizes.lm_lr, warmup_steps=sizes.warmup_steps),
+        max_steps=budget.max_steps, ema_decay=sizes.ema_decay, seed=seed,
+    )  # fmt: skip
+    run = train_module(module, data.module(config.values, batch, seed), budget, root)
+    model = run.module.model
+    if run.module.ema is not None:  # rollouts sample with the averaged weights, as export does
+        run.module.ema.copy_into(model)
+    tokens = batch * grid[0] * model.order.tokens_per_frame
+    return TrainedGenerator(paradigm, model.eval(), run, tokens)

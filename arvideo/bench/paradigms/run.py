@@ -196,12 +196,14 @@ def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
 
 def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
     budget = bench.budget
-    tokenizers = {kind: t.tokenizer for kind, t in bench.tokenizers.items()}
+    data = models.GeneratorData(
+        values, bench.train.actions_BT, models.encode_values(tokenizer, bench.evaluate.video_BCTHW),
+        bench.evaluate.actions_BT, bench.num_actions,
+    )  # fmt: skip
     trained = models.train_generator(
-        paradigm, tokenizers, values, bench.train.actions_BT, budget.sizes,
+        paradigm, bench.tokenizers, data, budget.sizes,
         Budget(budget.generator_steps, budget.generator_minutes), budget.batch_size,
         bench.work / "runs" / f"{paradigm.order}_{paradigm.head}", bench.seed,
-        bench.num_actions,
     )  # fmt: skip
     row = {**_training_row(bench, trained), "status": "ok"}
     context = models.encode_values(tokenizer, bench.context)
@@ -232,6 +234,7 @@ def _training_row(bench: Bench, trained: models.TrainedGenerator) -> dict:
         "train_tokens_per_s": tokens_per_s,
         "mfu": 100 * mfu(flops_per_token, tokens_per_s, bench.peak_flops / 1e9),
         "final_loss": run.metrics.get("train/loss"),
+        "val_loss": run.metrics.get("val/loss"),  # on the evaluation windows, after training
         "peak_memory_mb": peak_memory_mb(torch.device("cpu")),
     }  # fmt: skip
 
