@@ -80,25 +80,25 @@ def object_coverage(frame_HWC: torch.Tensor) -> torch.Tensor:
     """
     frame_HWC = _as_frame(frame_HWC, "frame_HWC")
     H, W, _ = frame_HWC.shape
-    directions_3K = torch.tensor([OBJECT_RGB[name] for name in OBJECTS], dtype=torch.float64).T
-    directions_3K = directions_3K - torch.tensor(BACKGROUND_RGB, dtype=torch.float64)[:, None]
+    directions_3O = torch.tensor([OBJECT_RGB[name] for name in OBJECTS], dtype=torch.float64).T
+    directions_3O = directions_3O - torch.tensor(BACKGROUND_RGB, dtype=torch.float64)[:, None]
     offset_HW3 = frame_HWC.double() - torch.tensor(BACKGROUND_RGB, dtype=torch.float64)
-    unmix_K3 = torch.linalg.inv(directions_3K)  # 3×3; solving per pixel would be slow
-    coverage_KHW = (offset_HW3 @ unmix_K3.T).permute(2, 0, 1).clamp(0, 1).float()
+    unmix_O3 = torch.linalg.inv(directions_3O)  # 3×3; solving per pixel would be slow
+    coverage_OHW = (offset_HW3 @ unmix_O3.T).permute(2, 0, 1).clamp(0, 1).float()
     first, end = playfield_rows(H)
-    mask_KHW = torch.zeros_like(coverage_KHW, dtype=torch.bool)
+    mask_OHW = torch.zeros_like(coverage_OHW, dtype=torch.bool)
     for k, name in enumerate(OBJECTS):
         low, high = OBJECT_COLUMNS[name]
-        mask_KHW[k, first:end, math.floor(low * W) : math.ceil(high * W)] = True
-    return coverage_KHW * mask_KHW
+        mask_OHW[k, first:end, math.floor(low * W) : math.ceil(high * W)] = True
+    return coverage_OHW * mask_OHW
 
 
 def locate_objects(frame_HWC, config: LocatorConfig | None = None) -> PongObjects:
     """Ball and paddle positions in one H×W×3 uint8 Pong frame (numpy or torch)."""
     config = config or LocatorConfig()
-    coverage_KHW = object_coverage(frame_HWC)
-    H, W = coverage_KHW.shape[1:]
-    found = {name: _centroid(coverage_KHW[k], name, H, W, config) for k, name in enumerate(OBJECTS)}
+    coverage_OHW = object_coverage(frame_HWC)
+    H, W = coverage_OHW.shape[1:]
+    found = {name: _centroid(coverage_OHW[k], name, H, W, config) for k, name in enumerate(OBJECTS)}
     return PongObjects(**found)
 
 

@@ -50,16 +50,16 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         B, N, D = x_BND.shape
         qkv = self.qkv(x_BND).view(B, N, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q_BHNE = Rotary.rotate(self.q_norm(qkv[0]), angles)
-        k_BHNE = Rotary.rotate(self.k_norm(qkv[1]), angles)
-        v_BHNE = qkv[2]
+        q_BANd = Rotary.rotate(self.q_norm(qkv[0]), angles)
+        k_BANd = Rotary.rotate(self.k_norm(qkv[1]), angles)
+        v_BANd = qkv[2]
         if cache is not None:
-            k_BHNE, v_BHNE = cache.update(layer, k_BHNE, v_BHNE)
+            k_BANd, v_BANd = cache.update(layer, k_BANd, v_BANd)
         if mask.dim() == 3:
             mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
-        if mask.shape[-1] != k_BHNE.shape[2] or mask.shape[-2] != N:
+        if mask.shape[-1] != k_BANd.shape[2] or mask.shape[-2] != N:
             raise ValueError(
-                f"mask must end in {N}×{k_BHNE.shape[2]} (queries × keys), got {tuple(mask.shape)}"
+                f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), got {tuple(mask.shape)}"
             )
-        y = F.scaled_dot_product_attention(q_BHNE, k_BHNE, v_BHNE, attn_mask=mask)
+        y = F.scaled_dot_product_attention(q_BANd, k_BANd, v_BANd, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(B, N, D))

@@ -48,14 +48,14 @@ class KVCache:
         self.valid_BN = torch.cat([self.valid_BN, valid_Bn], dim=1)
 
     def update(
-        self, layer: int, k_BHnE: torch.Tensor, v_BHnE: torch.Tensor
+        self, layer: int, k_BAnd: torch.Tensor, v_BAnd: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Append one layer's new keys/values; return all keys/values of that layer."""
         if self.keys[layer] is not None:
-            k_BHnE = torch.cat([self.keys[layer], k_BHnE], dim=2)
-            v_BHnE = torch.cat([self.values[layer], v_BHnE], dim=2)
-        self.keys[layer], self.values[layer] = k_BHnE, v_BHnE
-        return k_BHnE, v_BHnE
+            k_BAnd = torch.cat([self.keys[layer], k_BAnd], dim=2)
+            v_BAnd = torch.cat([self.values[layer], v_BAnd], dim=2)
+        self.keys[layer], self.values[layer] = k_BAnd, v_BAnd
+        return k_BAnd, v_BAnd
 
     def truncate(self, length: int) -> None:
         """Keep the first `length` tokens (undo a look-ahead forward)."""

@@ -191,7 +191,7 @@ class VideoLM(nn.Module):
         """One masked forward without cache -> z for the video slots (prefix dropped)."""
         valid = None if bool(seq.valid_BN.all()) else seq.valid_BN
         meta = (seq.group_N, seq.frame_N)
-        mask = self.order.mask(meta, meta, window_frames, valid_BK=valid, query_offset=0)
+        mask = self.order.mask(meta, meta, window_frames, valid_BN=valid, query_offset=0)
         h = self.backbone(seq.x_BND, seq.positions, mask, seq.cond_BND)
         return h[:, seq.prefix_len :]
 

@@ -60,9 +60,9 @@ class Rotary(nn.Module):
         return RopeAngles(cos=theta.cos(), sin=theta.sin())
 
     @staticmethod
-    def rotate(x_BHNE: torch.Tensor, angles: RopeAngles) -> torch.Tensor:
+    def rotate(x_BANd: torch.Tensor, angles: RopeAngles) -> torch.Tensor:
         """Rotate pairs (first half, second half) of the head vectors by the angles."""
-        first, second = x_BHNE.float().chunk(2, dim=-1)
+        first, second = x_BANd.float().chunk(2, dim=-1)
         cos, sin = angles.cos, angles.sin
         out = torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
-        return out.to(x_BHNE.dtype)
+        return out.to(x_BANd.dtype)

@@ -1,7 +1,8 @@
 """The batches that flow from the data module into the models.
 
-Shape legend used across arvideo: B batch, C channels, T frames, H/W pixel or latent grid,
-N tokens, D width, V vocabulary, K scales.
+Tensor names end in their shape; the one legend of those letters (B batch, C channels,
+T frames, H/W height/width, N tokens, D width, V vocabulary, K scales, ...) is the README's
+"Shape legend", where every letter has one meaning.
 """
 
 from __future__ import annotations

@@ -85,9 +85,9 @@ class CategoricalHead(Head):
         self._check_target(z_BND, target)
         logits = self.logits(z_BND).float()
         ce = F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none")
-        ce_BNL = ce.view(*z_BND.shape[:2], self.depth)
-        correct_BNL = (logits.argmax(-1).view_as(ce_BNL) == target.view_as(ce_BNL)).float()
-        ce_BN, accuracy_BN = ce_BNL.mean(-1), correct_BNL.mean(-1)
+        ce_BNQ = ce.view(*z_BND.shape[:2], self.depth)
+        correct_BNQ = (logits.argmax(-1).view_as(ce_BNQ) == target.view_as(ce_BNQ)).float()
+        ce_BN, accuracy_BN = ce_BNQ.mean(-1), correct_BNQ.mean(-1)
         if weight_BN is None:
             loss, accuracy = ce_BN.mean(), accuracy_BN.mean()
         else:

@@ -7,7 +7,7 @@ models the distribution of that position's continuous latent. The head owns its 
 from noise at t = 1 to data at t = 0, classifier-free guidance on the velocity).
 
 It knows nothing about token order, video or the backbone. Positions are independent here:
-z_BND and values B×N×C are flattened into P = B·N rows (P×D, P×C) before the MLP, which sees
+z_BND and values B×N×C are flattened into S = B·N rows (S×D, S×C) before the MLP, which sees
 one row at a time.
 """
 
@@ -36,16 +36,16 @@ LOGIT_NORMAL_STD = 1.0
 TIME_EMBEDDING_SCALE = 1000.0
 
 
-def sinusoidal_embedding(t_P: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-    """P times -> P×dim features (cos | sin over geometrically spaced frequencies)."""
+def sinusoidal_embedding(t_S: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
+    """S times -> S×dim features (cos | sin over geometrically spaced frequencies)."""
     half = dim // 2
-    exponent = torch.arange(half, device=t_P.device, dtype=torch.float32) / half
+    exponent = torch.arange(half, device=t_S.device, dtype=torch.float32) / half
     freqs = torch.exp(-math.log(max_period) * exponent)
-    angles_PF = t_P.float()[:, None] * TIME_EMBEDDING_SCALE * freqs[None]
-    emb_PD = torch.cat([torch.cos(angles_PF), torch.sin(angles_PF)], dim=-1)
+    angles = t_S.float()[:, None] * TIME_EMBEDDING_SCALE * freqs[None]
+    emb_SD = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
     if dim % 2:
-        emb_PD = nn.functional.pad(emb_PD, (0, 1))
-    return emb_PD
+        emb_SD = nn.functional.pad(emb_SD, (0, 1))
+    return emb_SD
 
 
 class TimeEmbedding(nn.Module):
@@ -56,8 +56,8 @@ class TimeEmbedding(nn.Module):
         self.hidden = hidden
         self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
-    def forward(self, t_P: torch.Tensor) -> torch.Tensor:
-        return self.mlp(sinusoidal_embedding(t_P, self.hidden))
+    def forward(self, t_S: torch.Tensor) -> torch.Tensor:
+        return self.mlp(sinusoidal_embedding(t_S, self.hidden))
 
 
 class AdaLNResBlock(nn.Module):
@@ -74,10 +74,10 @@ class AdaLNResBlock(nn.Module):
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
 
-    def forward(self, x_PH: torch.Tensor, cond_PH: torch.Tensor) -> torch.Tensor:
-        shift, scale, gate = self.modulation(cond_PH).chunk(3, dim=-1)
-        h_PH = self.mlp(self.norm(x_PH) * (1 + scale) + shift)
-        return x_PH + gate * h_PH
+    def forward(self, x_SU: torch.Tensor, cond_SU: torch.Tensor) -> torch.Tensor:
+        shift, scale, gate = self.modulation(cond_SU).chunk(3, dim=-1)
+        h_SU = self.mlp(self.norm(x_SU) * (1 + scale) + shift)
+        return x_SU + gate * h_SU
 
 
 class FinalLayer(nn.Module):
@@ -92,9 +92,9 @@ class FinalLayer(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x_PH: torch.Tensor, cond_PH: torch.Tensor) -> torch.Tensor:
-        shift, scale = self.modulation(cond_PH).chunk(2, dim=-1)
-        return self.out(self.norm(x_PH) * (1 + scale) + shift)
+    def forward(self, x_SU: torch.Tensor, cond_SU: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.modulation(cond_SU).chunk(2, dim=-1)
+        return self.out(self.norm(x_SU) * (1 + scale) + shift)
 
 
 class DiffusionHead(Head):
@@ -149,22 +149,22 @@ class DiffusionHead(Head):
             raise ValueError("head='diffusion' needs latent_dim >= 1")
         return cls(config.width, config.latent_dim, **config.head_options)
 
-    def velocity(self, x_PC: torch.Tensor, t_P: torch.Tensor, z_PD: torch.Tensor) -> torch.Tensor:
+    def velocity(self, x_SC: torch.Tensor, t_S: torch.Tensor, z_SD: torch.Tensor) -> torch.Tensor:
         """The denoiser: predicted velocity ε - x0 at state x_t, time t, condition z."""
         dtype = self.input_proj.weight.dtype  # inputs follow the parameters; autocast may
         # then lower the compute (z from a bf16 backbone, x and t in float32)
-        cond_PH = self.time_embedding(t_P) + self.cond_proj(z_PD.to(dtype))
-        h_PH = self.input_proj(x_PC.to(dtype))
+        cond_SU = self.time_embedding(t_S) + self.cond_proj(z_SD.to(dtype))
+        h_SU = self.input_proj(x_SC.to(dtype))
         for block in self.blocks:
-            h_PH = block(h_PH, cond_PH)
-        return self.final(h_PH, cond_PH)
+            h_SU = block(h_SU, cond_SU)
+        return self.final(h_SU, cond_SU)
 
     def sample_time(self, rows: int, generator: torch.Generator | None, device) -> torch.Tensor:
-        """Training times t_P in (0, 1) by `time_sampling`."""
+        """Training times t_S in (0, 1) by `time_sampling`."""
         if self.time_sampling == "uniform":
             return torch.rand(rows, generator=generator, device=device)
-        n_P = torch.randn(rows, generator=generator, device=device)
-        return torch.sigmoid(LOGIT_NORMAL_MEAN + LOGIT_NORMAL_STD * n_P)
+        n_S = torch.randn(rows, generator=generator, device=device)
+        return torch.sigmoid(LOGIT_NORMAL_MEAN + LOGIT_NORMAL_STD * n_S)
 
     def loss(
         self,
@@ -181,14 +181,14 @@ class DiffusionHead(Head):
         self._check_inputs(z_BND, target, "target")
         B, N, D = z_BND.shape
         draws = self.noise_draws
-        z_PD = z_BND.reshape(B * N, D).repeat(draws, 1)
-        x0_PC = target.reshape(B * N, self.latent_dim).repeat(draws, 1).float()
-        rows = x0_PC.shape[0]
-        t_P = self.sample_time(rows, generator, z_BND.device)
-        noise_PC = torch.randn(x0_PC.shape, generator=generator, device=z_BND.device)
-        x_t_PC = (1 - t_P[:, None]) * x0_PC + t_P[:, None] * noise_PC
-        v_PC = self.velocity(x_t_PC, t_P, z_PD).float()
-        mse_BN = (v_PC - (noise_PC - x0_PC)).square().mean(-1).reshape(draws, B, N).mean(0)
+        z_SD = z_BND.reshape(B * N, D).repeat(draws, 1)
+        x0_SC = target.reshape(B * N, self.latent_dim).repeat(draws, 1).float()
+        rows = x0_SC.shape[0]
+        t_S = self.sample_time(rows, generator, z_BND.device)
+        noise_SC = torch.randn(x0_SC.shape, generator=generator, device=z_BND.device)
+        x_t_PC = (1 - t_S[:, None]) * x0_SC + t_S[:, None] * noise_SC
+        v_SC = self.velocity(x_t_PC, t_S, z_SD).float()
+        mse_BN = (v_SC - (noise_SC - x0_SC)).square().mean(-1).reshape(draws, B, N).mean(0)
         if weight_BN is None:
             loss = mse_BN.mean()
         else:
@@ -221,22 +221,22 @@ class DiffusionHead(Head):
         if z_BND.ndim != 3:
             raise ValueError(f"z_BND must be B×N×D, got shape {tuple(z_BND.shape)}")
         B, N, D = z_BND.shape
-        x1_PC = settings.temperature * torch.randn(
+        x1_SC = settings.temperature * torch.randn(
             (B * N, self.latent_dim), generator=generator, device=z_BND.device
         )
-        z_PD = z_BND.reshape(B * N, D)
-        scale_P1 = self._guidance_scale(z_BND, z_uncond_BND, cfg_scale)
-        if scale_P1 is None:
-            velocity = lambda x_PC, t_P: self.velocity(x_PC, t_P, z_PD).float()
+        z_SD = z_BND.reshape(B * N, D)
+        scale_S1 = self._guidance_scale(z_BND, z_uncond_BND, cfg_scale)
+        if scale_S1 is None:
+            velocity = lambda x_SC, t_S: self.velocity(x_SC, t_S, z_SD).float()
         else:
-            z_both_PD = torch.cat([z_PD, z_uncond_BND.reshape(B * N, D)])
+            z_both_PD = torch.cat([z_SD, z_uncond_BND.reshape(B * N, D)])
 
-            def velocity(x_PC: torch.Tensor, t_P: torch.Tensor) -> torch.Tensor:
-                v_both = self.velocity(torch.cat([x_PC, x_PC]), t_P.repeat(2), z_both_PD)
+            def velocity(x_SC: torch.Tensor, t_S: torch.Tensor) -> torch.Tensor:
+                v_both = self.velocity(torch.cat([x_SC, x_SC]), t_S.repeat(2), z_both_PD)
                 v_cond_PC, v_uncond_PC = v_both.float().chunk(2)
-                return v_uncond_PC + scale_P1 * (v_cond_PC - v_uncond_PC)
+                return v_uncond_PC + scale_S1 * (v_cond_PC - v_uncond_PC)
 
-        solution = integrate_flow(velocity, x1_PC, settings.steps, settings.solver)
+        solution = integrate_flow(velocity, x1_SC, settings.steps, settings.solver)
         self.last_sample_evaluations = solution.evaluations
         return solution.x0.reshape(B, N, self.latent_dim)
 
@@ -246,7 +246,7 @@ class DiffusionHead(Head):
         z_uncond_BND: torch.Tensor | None,
         cfg_scale: float | torch.Tensor,
     ) -> torch.Tensor | None:
-        """cfg_scale as P×1 when guidance is active; None when it reduces to conditional."""
+        """cfg_scale as S×1 when guidance is active; None when it reduces to conditional."""
         if z_uncond_BND is None:  # as the categorical head: no unconditional pass, no mixing
             return None
         B, N, _ = z_BND.shape

@@ -45,9 +45,9 @@ def top_k_filter(logits_V: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f"top_k must be >= 1, got {k}")
     if k >= logits_V.shape[-1]:
         return logits_V
-    values_K, index_K = logits_V.topk(k, dim=-1)
+    top_values, top_index = logits_V.topk(k, dim=-1)
     filtered_V = torch.full_like(logits_V, float("-inf"))
-    return filtered_V.scatter(-1, index_K, values_K)
+    return filtered_V.scatter(-1, top_index, top_values)
 
 
 def top_p_filter(logits_V: torch.Tensor, p: float) -> torch.Tensor:

@@ -3,7 +3,7 @@
 Convention (shared with the diffusion head's loss): x_t = (1 - t)·x0 + t·ε, so the velocity is
 dx_t/dt = ε - x0 and integration runs backwards in time, x_{t-h} = x_t - h·v. The
 integrators know nothing about networks, guidance or tokens: they see a callable
-`velocity(x_PC, t_P) -> v_PC` over P independent rows of C values and count its calls.
+`velocity(x_SC, t_S) -> v_SC` over S independent rows of C values and count its calls.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Literal, get_args
 import torch
 
 Solver = Literal["euler", "heun"]
-VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_PC, t_P) -> v_PC
+VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_SC, t_S) -> v_SC
 
 
 @dataclass
 class FlowSolution:
-    x0: torch.Tensor  # P×C, the state at t = 0
+    x0: torch.Tensor  # S×C, the state at t = 0
     evaluations: int  # calls of the velocity function
 
 
@@ -43,26 +43,26 @@ def time_grid(steps: int, device: torch.device | str | None = None) -> torch.Ten
 
 
 def integrate_flow(
-    velocity: VelocityFn, x1_PC: torch.Tensor, steps: int, solver: str = "euler"
+    velocity: VelocityFn, x1_SC: torch.Tensor, steps: int, solver: str = "euler"
 ) -> FlowSolution:
-    """Integrate from x1_PC at t = 1 to t = 0 with `steps` uniform steps.
+    """Integrate from x1_SC at t = 1 to t = 0 with `steps` uniform steps.
 
     Heun evaluates the velocity at both ends of every step, the last one included: in this
     parametrisation the field is finite at t = 0, so no step falls back to Euler.
     """
     check_solver(solver, steps)
-    times = time_grid(steps, device=x1_PC.device).tolist()
-    x_PC, evaluations = x1_PC, 0
-    rows = x1_PC.shape[0]
+    times = time_grid(steps, device=x1_SC.device).tolist()
+    x_SC, evaluations = x1_SC, 0
+    rows = x1_SC.shape[0]
     for t_now, t_next in zip(times[:-1], times[1:], strict=True):
         h = t_now - t_next
-        v_now = velocity(x_PC, x_PC.new_full((rows,), t_now))
+        v_now = velocity(x_SC, x_SC.new_full((rows,), t_now))
         evaluations += 1
-        x_euler = x_PC - h * v_now
+        x_euler = x_SC - h * v_now
         if solver == "euler":
-            x_PC = x_euler
+            x_SC = x_euler
             continue
-        v_next = velocity(x_euler, x_PC.new_full((rows,), t_next))
+        v_next = velocity(x_euler, x_SC.new_full((rows,), t_next))
         evaluations += 1
-        x_PC = x_PC - h * 0.5 * (v_now + v_next)
-    return FlowSolution(x0=x_PC, evaluations=evaluations)
+        x_SC = x_SC - h * 0.5 * (v_now + v_next)
+    return FlowSolution(x0=x_SC, evaluations=evaluations)

@@ -109,22 +109,22 @@ def block_causal_mask(
     group_k: torch.Tensor,
     frame_k: torch.Tensor,
     window_frames: int | None = None,
-    valid_BK: torch.Tensor | None = None,
+    valid_BN: torch.Tensor | None = None,
     query_offset: int | None = None,
 ) -> torch.Tensor:
     """mask[i, j] = group_k[j] <= group_q[i] (prefix group -1 visible to all), and with a
     window only keys of frames >= frame_q[i] - window_frames (prefix always kept).
 
-    valid_BK marks real keys (padding False) and makes the mask B×Q×K. query_offset: index
-    of query 0 among the keys; each query then always sees itself, so a padded query never
-    has an empty row (which would give NaN).
+    valid_BN marks the real keys (padding False; N: the keys) and makes the mask
+    B × queries × keys. query_offset: index of query 0 among the keys; each query then
+    always sees itself, so a padded query never has an empty row (which would give NaN).
     """
     mask = group_k[None, :] <= group_q[:, None]
     if window_frames is not None:
         in_window = frame_k[None, :] >= frame_q[:, None] - window_frames
         mask = mask & (in_window | (group_k[None, :] < 0))
-    if valid_BK is not None:
-        mask = mask[None] & valid_BK[:, None, :]
+    if valid_BN is not None:
+        mask = mask[None] & valid_BN[:, None, :]
     if query_offset is not None:
         keys = torch.arange(group_k.shape[0], device=group_k.device)
         queries = torch.arange(group_q.shape[0], device=group_q.device) + query_offset
@@ -191,12 +191,12 @@ class TokenOrder(nn.Module):
         layout_q: tuple[torch.Tensor, torch.Tensor],
         layout_k: tuple[torch.Tensor, torch.Tensor],
         window_frames: int | None = None,
-        valid_BK: torch.Tensor | None = None,
+        valid_BN: torch.Tensor | None = None,
         query_offset: int | None = None,
     ) -> torch.Tensor:
         """From (group, frame) of queries and keys; block-causal unless overridden."""
         return block_causal_mask(
-            *layout_q, *layout_k, window_frames, valid_BK=valid_BK, query_offset=query_offset
+            *layout_q, *layout_k, window_frames, valid_BN=valid_BN, query_offset=query_offset
         )
 
     def teacher_forcing(
