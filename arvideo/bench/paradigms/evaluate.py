@@ -29,7 +29,7 @@ from arvideo.tokenizer import VideoTokenizer
 
 @dataclass
 class Rollout:
-    video_SBCTHW: torch.Tensor  # predicted frames only, float [-1, 1]
+    video_RBCTHW: torch.Tensor  # predicted frames only, float [-1, 1]
     ms_per_frame: float  # sampling + decoding, per generated frame, batch amortised
     forward_passes_per_frame: float  # per generated latent frame (prefill included)
     peak_memory_mb: float
@@ -78,7 +78,7 @@ def rollout(
     elapsed = time.perf_counter() - start
     B = context_values.shape[0]
     return Rollout(
-        video_SBCTHW=video.cpu().unflatten(0, (seeds, B)),
+        video_RBCTHW=video.cpu().unflatten(0, (seeds, B)),
         ms_per_frame=1000 * elapsed / (seeds * B * horizon),
         forward_passes_per_frame=out.forward_passes / horizon,
         peak_memory_mb=peak_memory_mb(device),

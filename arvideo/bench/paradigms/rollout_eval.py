@@ -158,10 +158,10 @@ def _nanmean_columns(values_BT: np.ndarray) -> list[float]:
     return [float(s / c) if c else math.nan for s, c in zip(sums, counts)]
 
 
-def seed_diversity(rollouts_SBCTHW: torch.Tensor) -> float:
-    """Mean per-pixel standard deviation across S seeds (in [0, 1] pixel units); 0 when the
+def seed_diversity(rollouts_RBCTHW: torch.Tensor) -> float:
+    """Mean per-pixel standard deviation across R seeds (in [0, 1] pixel units); 0 when the
     sampler is deterministic. Needs S >= 2 (else NaN)."""
-    if rollouts_SBCTHW.shape[0] < 2:
+    if rollouts_RBCTHW.shape[0] < 2:
         return math.nan
-    unit = (rollouts_SBCTHW.float().clamp(-1, 1) + 1) / 2
+    unit = (rollouts_RBCTHW.float().clamp(-1, 1) + 1) / 2
     return float(unit.std(dim=0).mean())

@@ -128,16 +128,16 @@ def prepare(
     )  # fmt: skip
 
 
-def score(bench: Bench, video_SBCTHW: torch.Tensor, actions_BT: torch.Tensor) -> dict:
-    """Every quality metric of predicted frames (S seeds × B windows) against the truth."""
-    S = video_SBCTHW.shape[0]
-    truth = bench.truth.repeat(S, 1, 1, 1, 1)
-    fake = video_SBCTHW.flatten(0, 1)
+def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) -> dict:
+    """Every quality metric of predicted frames (R seeds × B windows) against the truth."""
+    R = video_RBCTHW.shape[0]
+    truth = bench.truth.repeat(R, 1, 1, 1, 1)
+    fake = video_RBCTHW.flatten(0, 1)
     scores = horizon_scores(truth, fake, bench.background_CHW)
     # action-following includes the step from the last context frame into the rollout
-    last = bench.context[:, :, -1:].repeat(S, 1, 1, 1, 1)
+    last = bench.context[:, :, -1:].repeat(R, 1, 1, 1, 1)
     rows = paddle_rows(video_to_frames(torch.cat([last, fake], dim=2)))
-    taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(S, 1).numpy()
+    taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(R, 1).numpy()
     mean = lambda values: float(np.nanmean(values)) if np.isfinite(values).any() else None
     return {
         "psnr": mean(scores.psnr), "foreground_psnr": mean(scores.foreground_psnr),
@@ -150,7 +150,7 @@ def score(bench: Bench, video_SBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
         "right_paddle_error_px": mean(scores.position_error_px["right_paddle"]),
         "action_following": action_following(rows, taken, bench.directions),
         "fidd": fidd(bench.classifier.net, truth, fake),
-        "diversity": seed_diversity(video_SBCTHW),
+        "diversity": seed_diversity(video_RBCTHW),
     }  # fmt: skip
 
 
@@ -213,7 +213,7 @@ def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> 
         out = rollout(trained, tokenizer, context, given, budget.horizon, budget.seeds,
                       bench.seed, settings)  # fmt: skip
         row[mode] = {
-            **score(bench, out.video_SBCTHW, actions),
+            **score(bench, out.video_RBCTHW, actions),
             "ms_per_frame": out.ms_per_frame, "frames_per_s": 1000 / out.ms_per_frame,
             "forward_passes_per_frame": out.forward_passes_per_frame,
         }  # fmt: skip
