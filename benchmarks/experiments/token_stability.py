@@ -16,14 +16,14 @@ from pathlib import Path
 
 import torch
 
-from arvideo.bench.tokenizer import (
+from arvideo.bench.tokenizers import measure_bottleneck
+from arvideo.metrics import median_background
+from arvideo.training.tokenizer_runs import (
     TokenizerBudget,
     load_config,
-    measure_bottleneck,
     train_bottleneck,
     val_clips,
 )
-from arvideo.metrics import median_background
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = (
