@@ -64,6 +64,8 @@ def main_job(
     fresh: bool = False,
     seed: int = 0,
     eval_windows: int = 32,
+    temperature: float = 1.0,
+    top_k: int | None = 1,
 ) -> DemoSummary:
     """Collect real Atari data, train tiny models, and generate an action-conditioned video.
 
@@ -77,6 +79,11 @@ def main_job(
         fresh: redo every stage even if its output exists.
         seed: seed of collection and sampling.
         eval_windows: held-out windows on which the model is scored against copy-last-frame.
+        temperature: sampling temperature of the rollouts.
+        top_k: keep the k likeliest codes (1 = greedy; None = all). Chosen on 32 training-split
+            windows of the main job's model: foreground PSNR 19.47 dB greedy, 19.09 at
+            temperature 0.5, 18.19 at 1.0 (copy-last 17.31): independent sampling of a
+            frame's tokens draws ghost paddles.
     """
     console = Console()
     work = Path(workdir)
@@ -121,7 +128,10 @@ def main_job(
         )
         export_generator(str(checkpoint), str(model_dir))
     console.rule("generate")
-    summary = rollout(model_dir, clips, work, context_frames, num_frames, seed, eval_windows)
+    sampling = {"temperature": temperature, "top_k": top_k}
+    summary = rollout(
+        model_dir, clips, work, context_frames, num_frames, seed, eval_windows, sampling
+    )
     summary.seconds = time.perf_counter() - started
     console.print(summary.report())
     return summary
@@ -158,6 +168,7 @@ def rollout(
     num_frames: int,
     seed: int,
     eval_windows: int,
+    sampling: dict,
 ) -> DemoSummary:
     """Continue the first held-out clip from its first frames with its true actions (the
     video), and score the model on `eval_windows` held-out windows against copy-last."""
@@ -174,6 +185,7 @@ def rollout(
         actions=source.actions_T[: len(truth) - 1],
         num_frames=len(truth) - c,
         seed=seed,
+        **sampling,
     )
     mp4 = output.save(work / "rollout.mp4", truth=truth)
     gif = output.save(work / "rollout.gif", truth=truth)
@@ -185,6 +197,6 @@ def rollout(
         copy_last_psnr_db=mean_psnr(truth[c:], copy_last),
         ms_per_frame=output.timings.ms_per_frame,
         score=score_world_model(
-            generator, str(clips), c, len(truth) - c, windows=eval_windows, seed=seed
+            generator, str(clips), c, len(truth) - c, windows=eval_windows, seed=seed, **sampling
         ),
     )

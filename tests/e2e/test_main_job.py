@@ -24,7 +24,7 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
     assert math.isfinite(summary.psnr_db) and math.isfinite(summary.copy_last_psnr_db)
     score = summary.score  # held-out windows, model beside copy-last-frame
     assert score.model.windows == score.copy_last.windows >= 1
-    assert score.model.ball is not None and 0 <= score.model.ball.drawn <= 1
+    assert score.model.ball is not None and 0 <= score.model.ball.within_2px <= 1
     assert "copy-last-frame" in summary.report()
 
     again = main_job(workdir=str(tmp_path / "demo"), quick=True, num_frames=8)

@@ -17,10 +17,10 @@ def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
     background = median_background(video[:, :, :1])
     perfect = score_video(video, video.clone(), background, pong=True)
     assert perfect.foreground_psnr_db == 100.0 and perfect.psnr_db == 100.0
-    assert perfect.ball.drawn == 1.0 and perfect.ball.error_px == 0.0
+    assert perfect.ball.drawn == perfect.ball.within_2px == 1.0 and perfect.ball.error_px == 0.0
     empty = background[None, :, None].expand_as(video)
     blank = score_video(video, empty, background, pong=True)
-    assert blank.ball.drawn == 0.0 and math.isnan(blank.ball.error_px)
+    assert blank.ball.drawn == blank.ball.within_2px == 0.0 and math.isnan(blank.ball.error_px)
     assert blank.foreground_psnr_db < perfect.foreground_psnr_db
 
 
