@@ -29,6 +29,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
         "tokenizer": "arvideo.bench.tokenizers:bench_tokenizer",
         "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",
         "speed": "arvideo.bench.speed:bench_speed",
+        "learning": "arvideo.bench.learning:bench_learning",
     },
     "demo": "arvideo.main_job:main_job",
 }

@@ -3,9 +3,10 @@
 Windows of `context + horizon` frames are cut evenly from the val episodes of a clip data
 set; the model continues each window's first frames with its true actions, and only the
 generated frames are scored, as are the last context frame repeated (the copy-last
-baseline). Reported as means over windows and horizon steps: PSNR, foreground PSNR (pixels
-that differ from the training split's median background: the moving objects), and for Pong
-the ball: how often the model draws it where the truth shows it, and how far from it.
+baseline). Reported as means over windows and horizon steps, and per horizon step: PSNR, foreground
+PSNR (pixels that differ from the training split's median background: the moving objects),
+and for Pong the ball (how often the model draws it where the truth shows it, and how far
+from it) and the agent's paddle.
 Knows the public `VideoGenerator` API, the metrics and the Pong locator; nothing about
 training.
 """
@@ -13,7 +14,7 @@ training.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,7 +27,8 @@ from arvideo.pong_objects import locate_objects
 PSNR_CAP_DB = 100.0
 
 
-BALL_TOLERANCE_PX = 2.0  # the issue's target: the ball within 2 px of the truth
+BALL_TOLERANCE_PX = 2.0  # the targets: the ball within 2 px of the truth,
+PADDLE_TOLERANCE_PX = 1.0  # the agent's paddle within 1 px
 
 
 @dataclass
@@ -34,6 +36,8 @@ class BallScore:
     within_2px: float  # share of frames with a visible real ball where the rollout's is near
     drawn: float  # share of those frames where the locator finds any ball (artefacts count)
     error_px: float  # mean distance where both show one (NaN if never)
+    within_2px_by_step: list[float] = field(default_factory=list)  # per horizon step
+    agent_paddle_within_1px: float = math.nan  # frames showing the agent's (right) paddle
 
 
 @dataclass
@@ -43,6 +47,7 @@ class RolloutScore:
     psnr_db: float
     foreground_psnr_db: float
     ball: BallScore | None  # Pong only
+    foreground_psnr_by_step_db: list[float] = field(default_factory=list)  # per horizon step
 
 
 @dataclass
@@ -66,28 +71,55 @@ class WorldModelScore:
                 line += (
                     f", ball within 2 px in {score.ball.within_2px:.0%} of frames showing it "
                     f"(something ball-like in {score.ball.drawn:.0%}, "
-                    f"{score.ball.error_px:.1f} px off)"
+                    f"{score.ball.error_px:.1f} px off); agent paddle within 1 px in "
+                    f"{score.ball.agent_paddle_within_1px:.0%}"
                 )
             lines.append(line)
         return "\n".join(lines)
 
 
 def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore:
-    shown, drawn, errors = 0, 0, []  # errors: one per frame where both show a ball
-    for real_frame, fake_frame in zip(truth_BTHWC.flatten(0, 1), fake_BTHWC.flatten(0, 1)):
-        real = locate_objects(real_frame).ball
-        if real is None:
-            continue
-        shown += 1
-        fake = locate_objects(fake_frame).ball
-        if fake is not None:
-            drawn += 1
-            errors.append(math.hypot(real.x - fake.x, real.y - fake.y))
-    if not shown:
-        return BallScore(math.nan, math.nan, math.nan)
-    near = sum(error <= BALL_TOLERANCE_PX for error in errors)
-    mean_error = float(np.mean(errors)) if errors else math.nan
-    return BallScore(near / shown, drawn / shown, mean_error)
+    """Where the rollout puts the ball (and the agent's paddle) against the truth, frame by
+    frame; per-step shares are over the frames of that step that show a real ball."""
+    steps = truth_BTHWC.shape[1]
+    shown, near = np.zeros(steps), np.zeros(steps)
+    drawn, errors, paddle = 0, [], []  # errors: one per frame where both show a ball
+    for b in range(truth_BTHWC.shape[0]):
+        for t in range(steps):
+            real = locate_objects(truth_BTHWC[b, t])
+            fake = locate_objects(fake_BTHWC[b, t])
+            if real.right_paddle is not None:
+                paddle.append(_distance(real.right_paddle, fake.right_paddle, max))
+            if real.ball is None:
+                continue
+            shown[t] += 1
+            if fake.ball is not None:
+                drawn += 1
+                errors.append(_distance(real.ball, fake.ball, math.hypot))
+                near[t] += errors[-1] <= BALL_TOLERANCE_PX
+    total = shown.sum()
+    if not total:
+        return BallScore(math.nan, math.nan, math.nan, [math.nan] * steps, _share(paddle))
+    return BallScore(
+        within_2px=float(near.sum() / total),
+        drawn=drawn / total,
+        error_px=float(np.mean(errors)) if errors else math.nan,
+        within_2px_by_step=[float(n / s) if s else math.nan for n, s in zip(near, shown)],
+        agent_paddle_within_1px=_share(paddle),
+    )
+
+
+def _distance(real, fake, combine) -> float:
+    """combine(|dx|, |dy|): hypot for the ball, max (both axes within) for paddles."""
+    if fake is None:
+        return math.inf
+    return float(combine(abs(real.x - fake.x), abs(real.y - fake.y)))
+
+
+def _share(distances: list[float]) -> float:
+    if not distances:
+        return math.nan
+    return float(np.mean([d <= PADDLE_TOLERANCE_PX for d in distances]))
 
 
 def score_video(
@@ -103,6 +135,7 @@ def score_video(
         psnr_db=float(psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB).mean()),
         foreground_psnr_db=float(fg.nanmean()),
         ball=ball,
+        foreground_psnr_by_step_db=[float(v) for v in fg.nanmean(dim=0)],
     )
 
 
@@ -118,10 +151,13 @@ def score_world_model(
     windows: int = 16,
     seed: int = 0,
     split: str = "val",
+    background_CHW: torch.Tensor | None = None,
     **sampling,
 ) -> WorldModelScore:
     """Model vs copy-last on `windows` windows of `data` (a clip data set folder); `split`
-    "val" is the held-out episodes; `sampling`: temperature, top_k, ... as in generate."""
+    "val" is the held-out episodes; `background_CHW`: the foreground reference (None = the
+    median of the training split's first frames; pass it to score many models on one data
+    set without reading it again); `sampling`: temperature, top_k, ... as in generate."""
     chosen = held_out_windows(data, context + horizon, windows, split)
     frames = ((chosen.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
     output = generator(
@@ -135,7 +171,7 @@ def score_world_model(
     fake = torch.from_numpy(output.video[:, context:]).permute(0, 4, 1, 2, 3)
     fake = fake.float() / 127.5 - 1.0
     truth = chosen.video_BCTHW[:, :, context:]
-    background = median_background(_train_first_frames(data))
+    background = background_CHW if background_CHW is not None else training_background(data)
     pong = (generator.info.game or "").lower() == "pong"
     baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
     return WorldModelScore(
@@ -144,7 +180,8 @@ def score_world_model(
     )
 
 
-def _train_first_frames(data: str, clips: int = 64) -> torch.Tensor:
+def training_background(data: str, clips: int = 64) -> torch.Tensor:
+    """The median of the first frames of `clips` training clips: the still court."""
     from arvideo.training.tokenizer_runs import val_clips
 
-    return val_clips(data, 1, clips, "train")
+    return median_background(val_clips(data, 1, clips, "train"))

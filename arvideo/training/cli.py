@@ -35,7 +35,10 @@ class ArvideoCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs) -> Trainer:
         trainer_config = self._get(self.config_init, "trainer", default={})
         if trainer_config.get("enable_progress_bar", True) is not False:
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), RichProgressBar()]
+            # kwargs replace the config's values: keep the callbacks the user listed
+            listed = trainer_config.get("callbacks") or []
+            listed = listed if isinstance(listed, list) else [listed]
+            kwargs["callbacks"] = [*listed, *kwargs.get("callbacks", []), RichProgressBar()]
         if trainer_config.get("logger") in (None, True):  # the default: CSV and TensorBoard
             root = trainer_config.get("default_root_dir") or "runs"
             tensorboard = TensorBoardLogger(root)

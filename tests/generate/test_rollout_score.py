@@ -18,9 +18,15 @@ def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
     perfect = score_video(video, video.clone(), background, pong=True)
     assert perfect.foreground_psnr_db == 100.0 and perfect.psnr_db == 100.0
     assert perfect.ball.drawn == perfect.ball.within_2px == 1.0 and perfect.ball.error_px == 0.0
+    assert perfect.ball.agent_paddle_within_1px == 1.0
+    assert perfect.foreground_psnr_by_step_db == [100.0] * 8
+    steps = perfect.ball.within_2px_by_step
+    assert len(steps) == 8 and all(v == 1.0 or math.isnan(v) for v in steps)
     empty = background[None, :, None].expand_as(video)
     blank = score_video(video, empty, background, pong=True)
     assert blank.ball.drawn == blank.ball.within_2px == 0.0 and math.isnan(blank.ball.error_px)
+    assert blank.ball.agent_paddle_within_1px == 0.0
+    assert all(v == 0.0 or math.isnan(v) for v in blank.ball.within_2px_by_step)
     assert blank.foreground_psnr_db < perfect.foreground_psnr_db
 
 
@@ -32,4 +38,6 @@ def test_copy_last_is_worse_than_the_truth_where_things_move(pong_dir):
     copied = score_video(truth, copy_last_frame(video[:, :, :2], 6), background, pong=False)
     assert copied.ball is None and copied.windows == len(windows) and copied.horizon == 6
     assert 0 < copied.foreground_psnr_db < 100.0
+    by_step = copied.foreground_psnr_by_step_db
+    assert len(by_step) == 6 and by_step[0] > by_step[-1]  # copying drifts with the horizon
     assert torch.isfinite(torch.tensor(copied.psnr_db))

@@ -1,0 +1,54 @@
+"""`arvideo bench learning` end to end on real Pong tokens: curve points, reuse, the report."""
+
+from __future__ import annotations
+
+import json
+
+from arvideo.bench.learning import DEMO_GENERATOR, ModelSize, bench_learning, curve_rows
+from arvideo.training.learning_curve import read_curve
+
+
+def test_learning_bench_scores_points_and_reuses_complete_curves(pong_tokens, tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "results"
+    args = dict(tokens=str(pong_tokens), sizes=["32x1"], steps=4, every_steps=2,
+                out=str(out), runs=str(runs), windows=2, context=2, horizon=3)  # fmt: skip
+    bench_learning(**args)
+    curve = runs / ModelSize.parse("32x1").tag / "curve.jsonl"
+    points = read_curve(curve)
+    assert [p["step"] for p in points] == [2, 4]  # every 2 steps; the end is not repeated
+    assert points[0]["tokens_seen"] < points[1]["tokens_seen"]
+    assert len(points[1]["model"]["foreground_psnr_by_step_db"]) == 3
+    assert points[1]["model"]["ball"] is not None  # a Pong token set scores the ball
+    rows = curve_rows({"w32_d1": points})
+    assert rows[-1]["copy_fg"] == points[-1]["copy_last"]["foreground_psnr_db"]
+    assert (out / "learning.png").stat().st_size > 0
+    assert json.loads((out / "learning.json").read_text())["curves"]["w32_d1"] == points
+    stamp = curve.stat().st_mtime_ns
+    bench_learning(**args)  # complete: reused, not retrained
+    assert curve.stat().st_mtime_ns == stamp
+
+
+def test_sizes_are_parsed_or_refused_by_name():
+    assert ModelSize.parse("128x4") == ModelSize(128, 4)
+    for bad in ("128", "0x4", "axb"):
+        try:
+            ModelSize.parse(bad)
+        except ValueError as error:
+            assert repr(bad) in str(error)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_callbacks_listed_for_the_trainer_survive_the_progress_bar(pong_tokens, tmp_path):
+    """The CLI adds its progress bar; it used to replace the callbacks a user listed."""
+    from arvideo.training.cli import run_lightning_cli
+
+    listed = {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor"}
+    cli = run_lightning_cli([
+        "fit", "--config", str(DEMO_GENERATOR), "--data.init_args.path",
+        str(pong_tokens), "--model.init_args.lm.width", "32", "--model.init_args.lm.depth", "1",
+        "--trainer.max_steps", "1", "--trainer.default_root_dir", str(tmp_path),
+        f"--trainer.callbacks+={json.dumps(listed)}",
+    ])  # fmt: skip
+    names = [type(c).__name__ for c in cli.trainer.callbacks]
+    assert "LearningRateMonitor" in names and "RichProgressBar" in names
