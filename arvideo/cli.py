@@ -54,6 +54,10 @@ def _load(target: str):
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("-h", "--help"):  # --help stays fast: no torch import
+        from arvideo.threads import set_torch_threads
+
+        set_torch_threads()
     if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
         from arvideo.training.cli import run_lightning_cli
 

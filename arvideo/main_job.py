@@ -1,8 +1,8 @@
 """`arvideo demo`: the main job, end to end on real Atari data.
 
-collect Pong episodes -> fit a tokenizer -> encode token shards -> fit an action-conditioned
-world model -> export a model folder -> roll it out from held-out context frames with the
-true actions into an mp4 and a GIF beside the ground truth, with the PSNR against it.
+collect a frame budget of Pong -> fit a tokenizer -> encode token shards -> fit an
+action-conditioned world model -> export a model folder -> roll it out from held-out context
+frames with the true actions into an mp4 and a GIF beside the ground truth, with the PSNR.
 
 Every stage goes through the same public entry points a user calls (the collectors, the
 trainer CLI with the YAMLs under configs/demo/, `encode`, `export`, `generate`). A stage
@@ -57,7 +57,7 @@ def _fit(config: str, data: str, root: Path, quick: bool) -> Path:
 def main_job(
     workdir: str = "outputs/demo",
     game: str = "Pong",
-    episodes: int = 12,
+    frames: int = 10_800,
     context_frames: int = 4,
     num_frames: int = 16,
     quick: bool = False,
@@ -72,10 +72,11 @@ def main_job(
     Args:
         workdir: where data, runs, the model folder and the videos go.
         game: any ale-py game name.
-        episodes: episodes to collect (10% held out for evaluation, by episode).
+        frames: frames to collect; the last 10% go to held-out episodes of their own (val).
+            10,800 matches the 12 Pong episodes (10,760 frames) collected before budgets.
         context_frames: real frames the rollout starts from.
         num_frames: frames of the video, context included.
-        quick: a seconds-long version for tests (few episodes, a few training steps).
+        quick: a seconds-long version for tests (400 frames, a few training steps).
         fresh: redo every stage even if its output exists.
         seed: seed of collection and sampling.
         eval_windows: held-out windows on which the model is scored against copy-last-frame.
@@ -85,6 +86,9 @@ def main_job(
             temperature 0.5, 18.19 at 1.0 (copy-last 17.31): independent sampling of a
             frame's tokens draws ghost paddles.
     """
+    from arvideo.data.atari_games import resolve_game
+
+    game = resolve_game(game)  # an unknown name fails here, before any folder is made
     console = Console()
     work = Path(workdir)
     if fresh and work.exists():
@@ -106,7 +110,7 @@ def main_job(
 
         collect_atari(
             game=game,
-            episodes=3 if quick else episodes,
+            frames=400 if quick else frames,
             out=str(clips),
             max_steps_per_episode=120 if quick else None,
             seed=seed,

@@ -3,11 +3,16 @@
 The base environment runs at frameskip 1 with no sticky actions; our own wrapper
 (`AtariGame`) repeats each agent action `frame_skip` raw frames, max-pools the last two raw
 frames (Atari sprites flicker), optionally makes actions sticky (Machado et al. 2018) and
-plays up to `noop_max` no-ops after reset. Frames are resized with PIL, no OpenCV.
+plays up to `noop_max` no-ops after reset. Frames are resized with PIL, no OpenCV. Each frame
+keeps its ground truth: reward, episode end, and the 128 bytes of the console's RAM.
 
-The policy is uniformly random with action repeat. Everything random draws from numpy
-Generators derived from one seed, so the same seed gives the same shards byte for byte.
-This module knows the emulator and the policy; cutting clips and writing shards is clips.py.
+What to play is a count of whole episodes (`episodes`) or an exact number of frames
+(`frames`): then train gets the first frames and val the rest (clips.split_frame_budget),
+and the episode that reaches a split's budget is cut there, its last frame marked
+`truncated` like a step cap. The policy (policies.py) is recorded in dataset.json with what
+the collection gave (collect_stats.py). Everything random draws from numpy Generators derived
+from one seed, so the same arguments give the same shards byte for byte. This module knows
+the emulator; cutting clips and writing shards is clips.py.
 """
 
 from __future__ import annotations
@@ -18,7 +23,18 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from .clips import CollectSummary, DatasetWriter, Episode, progress_bar, summarize, val_episode_ids
+from .atari_games import resolve_game
+from .clips import (
+    CollectSummary,
+    DatasetWriter,
+    Episode,
+    progress_bar,
+    split_frame_budget,
+    summarize,
+    val_episode_ids,
+)
+from .collect_stats import GameStats
+from .policies import Observation, PolicyConfig, episode_policy
 
 Resample = Literal["box", "bilinear", "bicubic", "lanczos", "nearest"]
 _PIL_RESAMPLE = {
@@ -49,13 +65,14 @@ class AtariConfig:
     frame_skip: int = 4
     sticky_prob: float = 0.0  # 0.25 in Machado et al.; 0 keeps frames a function of actions
     noop_max: int = 30  # up to this many no-op agent steps after reset (varied starts)
-    action_repeat: int = 4  # the policy holds each random action for 1..action_repeat steps
     resample: Resample = "box"
     max_steps_per_episode: int | None = None  # agent steps; None plays to the game's end
 
     def __post_init__(self):
-        if self.frame_skip < 1 or self.action_repeat < 1 or self.size < 1:
-            raise ValueError("frame_skip, action_repeat and size must be >= 1")
+        if self.frame_skip < 1 or self.size < 1:
+            raise ValueError(
+                f"frame_skip and size must be >= 1, got {self.frame_skip}, {self.size}"
+            )
         if not 0.0 <= self.sticky_prob < 1.0:
             raise ValueError(f"sticky_prob must be in [0, 1), got {self.sticky_prob}")
 
@@ -76,11 +93,8 @@ class AtariGame:
         import gymnasium as gym
 
         gym.register_envs(ale_py)
-        env_id = f"ALE/{config.game}-v5"
-        try:
-            self.env = gym.make(env_id, frameskip=1, repeat_action_probability=0.0)
-        except gym.error.Error as error:
-            raise ValueError(f"game={config.game!r}: no ale-py environment {env_id}") from error
+        env_id = f"ALE/{resolve_game(config.game)}-v5"
+        self.env = gym.make(env_id, frameskip=1, repeat_action_probability=0.0)
         self.config = config
         self.action_meanings: list[str] = list(self.env.unwrapped.get_action_meanings())
         self._last_raw_action = 0
@@ -88,6 +102,14 @@ class AtariGame:
     @property
     def num_actions(self) -> int:
         return len(self.action_meanings)
+
+    def lives(self) -> int:
+        """ale's lives counter (0 for games without lives, such as Pong)."""
+        return int(self.env.unwrapped.ale.lives())
+
+    def ram(self) -> np.ndarray:
+        """The console's 128 bytes of RAM now (after the last raw frame played)."""
+        return np.array(self.env.unwrapped.ale.getRAM(), dtype=np.uint8)
 
     def reset(self, seed: int, rng: np.random.Generator) -> np.ndarray:
         """Reset with an emulator seed, then play 0..noop_max no-ops; returns the frame."""
@@ -119,34 +141,28 @@ class AtariGame:
         self.env.close()
 
 
-class RandomRepeatPolicy:
-    """Uniform random actions, each held for a uniform 1..repeat agent steps."""
-
-    def __init__(self, num_actions: int, repeat: int, rng: np.random.Generator):
-        self.num_actions, self.repeat, self.rng = num_actions, repeat, rng
-        self._action, self._left = 0, 0
-
-    def __call__(self) -> int:
-        if self._left == 0:
-            self._action = int(self.rng.integers(self.num_actions))
-            self._left = int(self.rng.integers(1, self.repeat + 1))
-        self._left -= 1
-        return self._action
-
-
-def play_episode(game: AtariGame, index: int, seed_sequence: np.random.SeedSequence) -> Episode:
-    """Play one episode; per-frame arrays have one row per frame (see shards.py)."""
+def play_episode(
+    game: AtariGame,
+    index: int,
+    seed_sequence: np.random.SeedSequence,
+    policy: PolicyConfig | None = None,
+    max_frames: int | None = None,
+) -> Episode:
+    """Play one episode of at most `max_frames` frames (and the config's step cap); per-frame
+    arrays have one row per frame (see shards.py)."""
     rng = np.random.default_rng(seed_sequence)
     env_seed = int(seed_sequence.generate_state(1)[0] % (2**31 - 1))
-    policy = RandomRepeatPolicy(game.num_actions, game.config.action_repeat, rng)
-    frames = [game.reset(env_seed, rng)]
-    actions, rewards, result = [], [], None
-    cap = game.config.max_steps_per_episode
+    chosen = episode_policy(policy or PolicyConfig(), game.action_meanings, rng)
+    frames, actions, rewards, result = [game.reset(env_seed, rng)], [], [], None
+    rams = [game.ram()]
+    caps = [game.config.max_steps_per_episode, None if max_frames is None else max_frames - 1]
+    cap = min((c for c in caps if c is not None), default=None)
     while cap is None or len(actions) < cap:
-        actions.append(policy())
+        actions.append(chosen.act(Observation(frames[-1], game.lives())))
         result = game.step(actions[-1], rng)
         frames.append(result.frame_HWC)
         rewards.append(result.reward)
+        rams.append(game.ram())
         if result.terminated or result.truncated:
             break
     terminated = result is not None and result.terminated
@@ -158,19 +174,63 @@ def play_episode(game: AtariGame, index: int, seed_sequence: np.random.SeedSeque
         "rewards.npy": np.array([*rewards, 0.0], dtype=np.float32),
         "dones.npy": dones,
         "truncated.npy": truncated,
+        "ram.npy": np.stack(rams),
     }
     meta = {
         "source": "atari",
         "game": game.config.game,
         "action_meanings": game.action_meanings,
         "episode_frames": len(frames),
+        "policy": chosen.base,
+        "fire_action": chosen.fire_action,
     }
     return Episode(index, np.stack(frames), per_frame, meta)
 
 
+SAMPLE_KEYS = sorted(
+    ["frames.npy", "actions.npy", "rewards.npy", "dones.npy", "truncated.npy", "ram.npy",
+     "meta.json"]
+)  # fmt: skip
+
+
+class Collection:
+    """Plays episodes into a DatasetWriter, counting them in GameStats as they come."""
+
+    def __init__(self, atari: AtariGame, writer: DatasetWriter, policy: PolicyConfig, seed: int):
+        self.atari, self.writer, self.policy, self.seed = atari, writer, policy, seed
+        self.stats = GameStats(atari.config.game)
+        self.played = 0  # episodes so far; also the next episode's index
+
+    def play(self, split: str | None = None, max_frames: int | None = None) -> Episode:
+        # SeedSequence(seed).spawn(n)[i] without knowing n: a budget decides n as it goes
+        seeds = np.random.SeedSequence(self.seed, spawn_key=(self.played,))
+        episode = play_episode(self.atari, self.played, seeds, self.policy, max_frames)
+        self.writer.add_episode(episode, split)
+        self.stats.add(
+            episode.frames_THWC, episode.per_frame["rewards.npy"],
+            bool(episode.per_frame["dones.npy"][-1]),
+        )  # fmt: skip
+        self.writer.info["stats"] = self.stats.record()  # in every manifest rewrite
+        self.played += 1
+        return episode
+
+    def play_episodes(self, episodes: int, on_episode) -> None:
+        for _ in range(episodes):
+            on_episode(self.play())
+
+    def play_frames(self, frames: int, val_fraction: float, on_episode) -> None:
+        for budget in split_frame_budget(frames, val_fraction):
+            left = budget.frames
+            while left > 0:
+                episode = self.play(budget.split, max_frames=left)
+                left -= len(episode.frames_THWC)
+                on_episode(episode)
+
+
 def collect_atari(
     game: str = "Pong",
-    episodes: int = 10,
+    episodes: int | None = None,
+    frames: int | None = None,
     out: str | None = None,
     size: int = 64,
     clip_length: int = 16,
@@ -178,7 +238,7 @@ def collect_atari(
     frame_skip: int = 4,
     sticky_prob: float = 0.0,
     noop_max: int = 30,
-    action_repeat: int = 4,
+    policy: PolicyConfig | None = None,
     resample: Resample = "box",
     max_steps_per_episode: int | None = None,
     val_fraction: float = 0.1,
@@ -186,11 +246,15 @@ def collect_atari(
     seed: int = 0,
     progress: bool = True,
 ) -> CollectSummary:
-    """Play Atari episodes with a random policy and write clip shards + dataset.json.
+    """Play Atari episodes and write clip shards + dataset.json (policy and stats included).
 
     Args:
-        game: ale-py game name, e.g. Pong, Breakout, SpaceInvaders.
-        episodes: number of episodes to play.
+        game: ale-py game name, e.g. Pong, Breakout, SpaceInvaders (case-insensitive).
+        episodes: play this many whole episodes (the last val_fraction of them are val).
+            Give `episodes` or `frames`; neither plays 10 episodes.
+        frames: play exactly this many frames: train first, then val (val_fraction of them);
+            the episode that reaches a split's budget is cut and its last frame marked
+            truncated. Clips cover the frames except each episode's tail shorter than a clip.
         out: output folder (default data/atari/<game>); must not hold a dataset yet.
         size: frames are resized to size×size.
         clip_length: frames per clip.
@@ -198,44 +262,60 @@ def collect_atari(
         frame_skip: raw emulator frames per agent step (max over the last two).
         sticky_prob: probability that the previous raw action repeats (0 = off).
         noop_max: up to this many no-op steps after reset.
-        action_repeat: the random policy holds each action for 1..action_repeat steps.
+        policy: who plays (policies.PolicyConfig; default: random holds of 1..4 steps, with
+            FIRE when the game waits).
         resample: PIL resampling; box keeps small objects such as the Pong ball.
         max_steps_per_episode: cap on agent steps per episode (None plays to the end).
-        val_fraction: fraction of episodes (the last ones) that go to the val split.
+        val_fraction: share of episodes (or of the frame budget) held out as the val split.
         shard_size: clips per shard.
         seed: one seed for policy, no-ops, sticky actions and emulator.
-        progress: show a progress bar.
+        progress: show a progress bar, and print what was played.
     """
+    if episodes is not None and frames is not None:
+        raise ValueError(f"give episodes={episodes} or frames={frames}, not both")
+    if episodes is None and frames is None:
+        episodes = 10
+    if episodes is not None and episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    policy = policy or PolicyConfig()
     config = AtariConfig(
-        game, size, frame_skip, sticky_prob, noop_max, action_repeat, resample,
+        resolve_game(game), size, frame_skip, sticky_prob, noop_max, resample,
         max_steps_per_episode,
     )  # fmt: skip
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
     atari = AtariGame(config)
     info = {
         "source": "atari",
-        "game": game,
+        "game": config.game,
         "size": [size, size],
         "seed": seed,
         "action_space": {"n": atari.num_actions, "meanings": atari.action_meanings},
-        "sample_keys": sorted(
-            ["frames.npy", "actions.npy", "rewards.npy", "dones.npy", "truncated.npy", "meta.json"]
-        ),
-        "config": {**config.__dict__, "episodes": episodes, "val_fraction": val_fraction},
-    }
-    out = out or f"data/atari/{game.lower()}"
-    seeds = np.random.SeedSequence(seed).spawn(episodes)
+        "sample_keys": SAMPLE_KEYS,
+        "policy": policy.record(),
+        "config": {**config.__dict__, "episodes": episodes, "frames": frames,
+                   "val_fraction": val_fraction},
+    }  # fmt: skip
+    val_ids = val_episode_ids(episodes, val_fraction) if episodes is not None else set()
     writer = DatasetWriter(
-        out, info, val_episode_ids(episodes, val_fraction), clip_length, stride or clip_length,
-        shard_size,
+        out or f"data/atari/{config.game.lower()}", info, val_ids, clip_length,
+        stride or clip_length, shard_size,
     )  # fmt: skip
-    bar, task = progress_bar(progress, f"{game}: episodes", episodes)
+    collection = Collection(atari, writer, policy, seed)
+    bar, task = progress_bar(progress, f"{config.game}", episodes or frames)
+
+    def on_episode(episode: Episode) -> None:
+        advance = 1 if episodes is not None else len(episode.frames_THWC)
+        bar.update(task, advance=advance, description=f"{config.game}: episode {episode.index}")
+
     try:
         with bar, writer:
-            for index in range(episodes):
-                clips = writer.add_episode(play_episode(atari, index, seeds[index]))
-                bar.update(task, advance=1, description=f"{game}: episode {index} ({clips} clips)")
+            if episodes is not None:
+                collection.play_episodes(episodes, on_episode)
+            else:
+                collection.play_frames(frames, val_fraction, on_episode)
     finally:
         atari.close()
-    return summarize(writer)
+    if progress:
+        print(collection.stats.report())
+    summary = summarize(writer)
+    summary.stats = collection.stats.record()
+    return summary

@@ -43,6 +43,29 @@ def val_episode_ids(num_episodes: int, val_fraction: float) -> set[int]:
     return set(range(num_episodes - count, num_episodes))
 
 
+@dataclass
+class SplitBudget:
+    """Frames one split gets under a frame budget."""
+
+    split: str
+    frames: int
+
+
+def split_frame_budget(frames: int, val_fraction: float) -> list[SplitBudget]:
+    """Train gets the first frames - round(frames * val_fraction) frames, val the rest.
+
+    Each split is filled with its own episodes (train's first, then val's), so episodes
+    never straddle the split; the episode that reaches a split's budget is cut there.
+    """
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    val = round(frames * val_fraction)
+    budgets = [SplitBudget("train", frames - val), SplitBudget("val", val)]
+    return [budget for budget in budgets if budget.frames > 0]
+
+
 def clip_starts(num_frames: int, clip_length: int, stride: int) -> range:
     """Start indices of the full clips of an episode of `num_frames` frames."""
     if clip_length < 1 or stride < 1:
@@ -102,9 +125,13 @@ class DatasetWriter:
                 "choose an empty folder"
             )
 
-    def add_episode(self, episode: Episode) -> int:
-        """Cut and write one episode; returns the number of clips written."""
-        split = "val" if episode.index in self.val_ids else "train"
+    def add_episode(self, episode: Episode, split: str | None = None) -> int:
+        """Cut and write one episode into `split` (default: val when its index is one of
+        `val_ids`, else train); returns the number of clips written."""
+        if split is None:
+            split = "val" if episode.index in self.val_ids else "train"
+        if split not in SPLITS:
+            raise ValueError(f"split={split!r} is not one of {SPLITS}")
         clips = 0
         for key, sample in episode_clips(episode, self.clip_length, self.stride):
             self.writers[split].write(key, sample, episode=episode.index)
@@ -192,6 +219,7 @@ class CollectSummary:
     frames: int
     shards: int
     complete: bool
+    stats: dict | None = None  # what the collector played (collect_stats.GameStats.record)
 
 
 def summarize(writer: DatasetWriter) -> CollectSummary:

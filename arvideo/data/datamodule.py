@@ -17,7 +17,8 @@ from .batch import TokenBatch, VideoBatch
 from .clips import read_manifest
 from .reader import ShardDataset, expand_shards
 
-PER_FRAME_FIELDS = ("actions", "rewards", "dones", "truncated")
+PER_FRAME_FIELDS = ("actions", "rewards", "dones", "truncated")  # one value per frame
+ROW_FIELDS = (*PER_FRAME_FIELDS, "ram")  # one row per frame (ram: 128 bytes), cropped alike
 
 
 class EpochDataLoader(torch.utils.data.DataLoader):
@@ -42,7 +43,7 @@ def temporal_crop(sample: dict, num_frames: int, generator: torch.Generator | No
     if generator is not None and total > num_frames:
         start = int(torch.randint(total - num_frames + 1, (1,), generator=generator))
     cropped = dict(sample)
-    for name in (time_field, *PER_FRAME_FIELDS):
+    for name in (time_field, *ROW_FIELDS):
         if name in sample:
             cropped[name] = sample[name][start : start + num_frames]
     cropped["meta"] = {**sample.get("meta", {}), "crop_start": start}
@@ -140,6 +141,8 @@ class ShardDataModule(L.LightningDataModule):
         for name in PER_FRAME_FIELDS:
             if name in sample and np.shape(sample[name]) != (frames,):
                 return f"{name} has shape {np.shape(sample[name])}, expected ({frames},)"
+        if "ram" in sample and np.shape(sample["ram"])[:1] != (frames,):
+            return f"ram has shape {np.shape(sample['ram'])}, expected ({frames}, 128)"
         if not isinstance(sample.get("meta", {}), dict):
             return "meta.json is not an object"
         if "caption" in sample and not isinstance(sample["caption"], str):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .clips import SPLITS, read_manifest
+from .collect_stats import format_stats
 from .reader import ShardDataset, expand_shards
 
 SUMMARY_FIELDS = {"actions.npy", "meta.json", "caption.txt"}
@@ -40,6 +41,8 @@ class DatasetInfo:
     splits: dict[str, SplitInfo] = field(default_factory=dict)
     action_meanings: list[str] | None = None
     action_counts: dict[int, int] = field(default_factory=dict)  # action id -> frames
+    policy: dict | None = None  # the collector's policy (dataset.json "policy")
+    stats: dict | None = None  # what the collector played (dataset.json "stats")
 
     @property
     def clips(self) -> int:
@@ -109,6 +112,8 @@ def data_info(path: str, show: bool = True) -> DatasetInfo:
         splits=splits,
         action_meanings=space.get("meanings"),
         action_counts=dict(sorted(actions.items())),
+        policy=manifest.get("policy"),
+        stats=manifest.get("stats"),
     )
     if show:
         print_info(info)
@@ -131,6 +136,10 @@ def print_info(info: DatasetInfo) -> None:
         )  # fmt: skip
     table.add_row("total", "", "", str(info.clips), str(info.frames), "", "")
     console.print(table)
+    if info.stats:
+        console.print(f"played: {format_stats(info.stats)}", highlight=False)
+    if info.policy:
+        console.print(f"policy: {info.policy}", highlight=False)
     if info.action_counts:
         actions = Table(title="actions (frames per action id)")
         for column in ("id", "meaning", "frames", "share"):

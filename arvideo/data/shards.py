@@ -21,7 +21,10 @@ actions    .npy         int64 T, the action taken *at* frame t (it leads to fram
                         the last frame of an episode has no action and stores 0
 rewards    .npy         float32 T, reward received on the step from frame t to t+1
 dones      .npy         bool T, frame t is the last frame because the game ended
-truncated  .npy         bool T, frame t is the last frame because of a step cap
+truncated  .npy         bool T, frame t is the last frame because of a step cap or the
+                        collector's frame budget
+ram        .npy         uint8 T×128, the Atari console's RAM after frame t was played
+                        (clip shards of ale-py games; ground truth, e.g. Pong positions)
 meta       .json        dict: source, game, episode, start, action_meanings, fps, ...
 caption    .txt         UTF-8 text, one caption per clip (shapes)
 codes      .npy         int16/int32 T×H×W (or T×L, T×H×W×D) tokens (token shards)
@@ -29,7 +32,9 @@ latents    .npy         float16 T×H×W×C continuous tokens (token shards)
 ========== ============ ==============================================================
 
 Token shards (written by ``arvideo encode``) use the same schema with ``codes`` or
-``latents`` instead of ``frames``; their ``meta.json`` may carry an int ``label``.
+``latents`` instead of ``frames``; their ``meta.json`` may carry an int ``label``. Their
+per-frame fields (actions, rewards, dones, truncated, ram) have one row per *latent* frame
+(the rule: encode.py for actions, ground_truth.py for the rest).
 ``.npy`` is always loaded with ``allow_pickle=False``; JSON and text are decoded as UTF-8.
 
 Writing is atomic per shard: a shard is written to ``NAME.tar.tmp`` and renamed when it is

@@ -11,6 +11,8 @@ and writes token shards with the same split names and sample keys (schema: shard
 * ``actions.npy``: one action per *latent* frame. With temporal compression r, latent frame
   0 covers frame 0 and latent frame j >= 1 covers frames (j-1)·r+1 .. j·r; it gets the
   action of the last real frame it covers, frame j·r (the action that leads out of it).
+* ``rewards.npy``, ``dones.npy``, ``truncated.npy``, ``ram.npy``: the clip's ground truth,
+  one row per latent frame (the rule is in data/ground_truth.py).
 * ``meta.json``: the clip's meta plus ``frames_used`` and the tokenizer folder;
   ``caption.txt`` when the clip has one.
 
@@ -38,6 +40,7 @@ from arvideo.data.clips import (
     read_manifest,
     write_manifest,
 )
+from arvideo.data.ground_truth import latent_ground_truth
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
 from arvideo.tokenizer import StabilityMeter, TokenStability, VideoTokenizer
@@ -163,6 +166,7 @@ def token_sample(clip: dict, tokens: np.ndarray, model: VideoTokenizer, meta: di
         sample["actions.npy"] = latent_actions(
             clip["actions"], model.temporal_compression, tokens.shape[0]
         )
+    sample.update(latent_ground_truth(clip, model.temporal_compression, tokens.shape[0]))
     sample["meta.json"] = {**clip.get("meta", {}), **meta}
     if "caption" in clip:
         sample["caption.txt"] = clip["caption"]
