@@ -1,4 +1,5 @@
-"""Where the ball and the paddles are in an RGB Pong frame, and how well generated frames agree.
+"""Where the ball and the paddles are in an RGB Pong frame (or in the console's RAM), and how
+well generated frames agree.
 
 Knows the Atari 2600 Pong palette and screen geometry (ALE frames are 210×160; the colours
 were read from real `ALE/Pong-v5` frames) and nothing about models. Works at any frame size:
@@ -7,6 +8,7 @@ the background, so each pixel is unmixed into per-object coverage fractions (a 3
 direction per object in RGB space), and an object's position is the coverage-weighted centroid
 around its strongest pixel. Frames are H×W×3 uint8 (leading dimensions allowed where stated).
 Positions are (x, y) = (column, row) in pixels of the given frame, pixel centres at integers.
+`ram_objects` reads the same positions from the RAM that clip shards keep per frame.
 """
 
 from __future__ import annotations
@@ -125,6 +127,78 @@ def _centroid(
     return ObjectPosition(x=x, y=y)
 
 
+@dataclass(frozen=True)
+class RamCoordinate:
+    """One coordinate read from RAM, in source pixels: ram[address] + offset + lag · (its
+    change since the previous frame). The lag term is the agent paddle's: the max-pooled
+    frame shows it where it was up to a few raw frames before the RAM's value."""
+
+    address: int
+    offset: float
+    lag: float = 0.0
+
+
+# Found by measurement, not from memory: benchmarks/experiments/pong_ram_vs_colour.py
+# correlates each of the 128 bytes with the colour positions of 3,000 collected frames (the
+# four below reach |r| >= 0.997; bytes 21 and 60 copy 50 and 51) and fits offset and lag.
+# Centres of the object, in 210×160 source pixels.
+RAM_COORDINATES = {
+    "ball_x": RamCoordinate(address=49, offset=-49.1),
+    "ball_y": RamCoordinate(address=54, offset=-12.8),
+    "left_paddle_y": RamCoordinate(address=50, offset=-7.2),
+    "right_paddle_y": RamCoordinate(address=51, offset=-6.0, lag=-0.25),
+}
+PADDLE_X = {"left_paddle": 17.5, "right_paddle": 141.5}  # their fixed columns 16..19, 140..143
+# An object counts as seen from RAM when this share of its rows lies between the borders.
+# Measured against the colour locator at 64×64 (its 20%-of-mass rule after the box resize):
+# it misses the agent paddle at its bottom stop (5.0 of 16 rows showing) and sees the
+# opponent's at its own (5.2 rows), so the line sits between them.
+RAM_MIN_VISIBLE = 0.32
+
+
+def ram_objects(ram_T128, height: int = 64, width: int = 64) -> list[PongObjects]:
+    """Ball and paddle positions from the RAM of consecutive frames (T×128 uint8), in pixels
+    of an height×width frame. An object whose centre lies outside the playfield rows is not
+    visible; a paddle cut by a border is placed at the centre of its visible part, as the
+    colour locator sees it. Frame 0 of the array is read without the lag term (no previous
+    frame), so pass whole episodes or skip each clip's first frame where the lag matters."""
+    ram_T128 = torch.as_tensor(ram_T128)
+    if ram_T128.ndim != 2 or ram_T128.shape[1] != 128:
+        raise ValueError(f"ram_T128 must be T×128, got {tuple(ram_T128.shape)}")
+    values_T128 = ram_T128.double()
+    previous_T128 = torch.cat([values_T128[:1], values_T128[:-1]])  # frame 0: no change
+    read = {
+        name: values_T128[:, c.address] + c.offset
+        + c.lag * (values_T128[:, c.address] - previous_T128[:, c.address])
+        for name, c in RAM_COORDINATES.items()
+    }  # fmt: skip
+    out = []
+    for t in range(ram_T128.shape[0]):
+        found = {"ball": _in_playfield(float(read["ball_x"][t]), float(read["ball_y"][t]), 4)}
+        for paddle, x in PADDLE_X.items():
+            found[paddle] = _in_playfield(x, float(read[f"{paddle}_y"][t]), 16)
+        out.append(PongObjects(**{k: _to_frame(v, height, width) for k, v in found.items()}))
+    return out
+
+
+def _in_playfield(x: float, y: float, size_h: int) -> ObjectPosition | None:
+    """The centre of the part of an object (centre x, y; size_h rows) between the borders."""
+    top = max(y - size_h / 2, PLAYFIELD_ROWS[0])
+    bottom = min(y + size_h / 2, PLAYFIELD_ROWS[1])
+    if bottom - top < size_h * RAM_MIN_VISIBLE or not 0 <= x < SOURCE_WIDTH:
+        return None
+    return ObjectPosition(x=x, y=(top + bottom) / 2)
+
+
+def _to_frame(position: ObjectPosition | None, height: int, width: int):
+    """Source pixel centres (210×160) -> pixel centres of an height×width frame."""
+    if position is None:
+        return None
+    x = (position.x + 0.5) * width / SOURCE_WIDTH - 0.5
+    y = (position.y + 0.5) * height / SOURCE_HEIGHT - 0.5
+    return ObjectPosition(x=x, y=y)
+
+
 def object_error(
     real_frames,
     fake_frames,
@@ -189,4 +263,5 @@ __all__ = [
     "object_coverage",
     "object_error",
     "playfield_rows",
+    "ram_objects",
 ]
