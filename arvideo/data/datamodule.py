@@ -16,6 +16,7 @@ import torch
 from .batch import TokenBatch, VideoBatch
 from .clips import read_manifest
 from .reader import ShardDataset, expand_shards
+from .tar_samples import ShardLimits
 
 PER_FRAME_FIELDS = ("actions", "rewards", "dones", "truncated")  # one value per frame
 ROW_FIELDS = (*PER_FRAME_FIELDS, "ram")  # one row per frame (ram: 128 bytes), cropped alike
@@ -65,6 +66,7 @@ class ShardDataModule(L.LightningDataModule):
         num_frames: int | None = None,
         rank: int | None = None,
         world_size: int | None = None,
+        limits: ShardLimits | None = None,
     ):
         """
         Args:
@@ -78,6 +80,7 @@ class ShardDataModule(L.LightningDataModule):
             num_frames: crop clips to this many frames (random start in training).
             rank: this process's rank (None: from torch.distributed / RANK env).
             world_size: number of ranks (None: from torch.distributed / WORLD_SIZE env).
+            limits: shard member size cap (256 MiB) and compressed tars (refused by default).
         """
         super().__init__()
         if path is None and train_shards is None:
@@ -90,6 +93,7 @@ class ShardDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.shuffle_buffer, self.seed, self.num_frames = shuffle_buffer, seed, num_frames
         self.rank, self.world_size = rank, world_size
+        self.limits = limits
 
     def dataset(self, split: str) -> ShardDataset:
         spec = self.train_shards if split == "train" else self.val_shards
@@ -105,6 +109,7 @@ class ShardDataModule(L.LightningDataModule):
             seed=self.seed,
             validate=self.validate,
             transform=self._crop if train else self._crop_start,
+            limits=self.limits,
         )
 
     def _crop(self, sample: dict, generator: torch.Generator | None) -> dict:

@@ -12,6 +12,8 @@ where safety needs them:
   naming shard and key: that is a refused dataset, never a skipped sample.
 * a truncated or corrupt shard, an undecodable member, or a sample that fails `validate`
   is skipped with a warning and counted in `ReadStats`; the epoch goes on.
+* tar members are read by tar_samples.py within `ShardLimits`: members above 256 MiB and
+  compressed shards are refused (named, counted, skipped) unless the limits allow them.
 
 Splitting: shards are split by node (rank / world size, injectable for tests) then by
 DataLoader worker (webdataset `split_by_worker`). With fewer shards than readers, every
@@ -31,9 +33,9 @@ from itertools import islice
 import braceexpand
 import torch
 import webdataset as wds
-from webdataset.tariterators import group_by_keys, tar_file_expander
 
 from .shards import SAFE_EXTENSIONS, UnsafeSampleError, decode_field, field_extension
+from .tar_samples import ShardLimits, tar_samples
 
 
 @dataclass
@@ -105,6 +107,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
     rank / world_size default to torch.distributed (via webdataset) when None.
     validate(sample) returns an error message (skip) or None (keep); transform(sample,
     generator) runs after it with a torch.Generator seeded per seed, epoch and reader.
+    limits: member size cap and compressed shards (None: `ShardLimits()`'s defaults).
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
         validate: Callable[[dict], str | None] | None = None,
         keep_fields: set[str] | None = None,
         transform: Callable[[dict, torch.Generator], dict] | None = None,
+        limits: ShardLimits | None = None,
     ):
         if not shards:
             raise ValueError("shards is empty: no .tar files to read")
@@ -126,6 +130,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
         self.validate = validate
         self.keep_fields = keep_fields  # e.g. {"actions.npy", "meta.json"}: skip the frames
         self.transform = transform
+        self.limits = limits or ShardLimits()
         self.epoch = 0
         self.stats = ReadStats()
 
@@ -157,8 +162,8 @@ class ShardDataset(torch.utils.data.IterableDataset):
             shards = shards[reader::readers]
         handler = SkipBadData(self.stats)
         select = None if self.keep_fields is None else self._select
-        files = tar_file_expander(open_local_shards(iter(shards), handler), handler, select)
-        samples = refuse_unsafe(group_by_keys(files, handler=handler))
+        opened = open_local_shards(iter(shards), handler)
+        samples = refuse_unsafe(tar_samples(opened, self.limits, handler, select))
         if split_samples:
             samples = islice(samples, reader, None, readers)
         decoded = wds.filters._decode(samples, decode_field, pre=[], post=[], handler=handler)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tarfile
 from collections.abc import Callable
@@ -55,6 +56,10 @@ from pathlib import Path
 import numpy as np
 
 SAFE_EXTENSIONS = ("npy", "json", "txt")
+NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 class UnsafeSampleError(ValueError):
@@ -99,7 +104,9 @@ def decode_field(field_name: str, data: bytes):
     """
     extension = field_extension(field_name)
     if extension == "npy":
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        stream = io.BytesIO(data)
+        check_npy_size(field_name, stream)
+        return np.load(stream, allow_pickle=False)
     if extension == "json":
         return json.loads(data.decode("utf-8"))
     if extension == "txt":
@@ -107,6 +114,26 @@ def decode_field(field_name: str, data: bytes):
     raise UnsafeSampleError(
         f"field {field_name!r}: extension {extension!r} is not one of {SAFE_EXTENSIONS}"
     )
+
+
+def check_npy_size(field_name: str, stream: io.BytesIO) -> None:
+    """Refuse a .npy whose header promises more (or fewer) bytes than it holds: np.load
+    allocates the whole promised array before reading a memory buffer. Rewinds `stream`."""
+    version = np.lib.format.read_magic(stream)
+    read_header = NPY_HEADER_READERS.get(version)
+    if read_header is None:  # 3.0 only serves non-Latin-1 field names, which we never write
+        raise ValueError(f"field {field_name!r}: .npy format {version} is not read")
+    shape, _, dtype = read_header(stream)  # numpy caps the header at 10,000 bytes
+    if dtype.hasobject:
+        raise ValueError(f"field {field_name!r}: object arrays need pickle; refused")
+    promised = math.prod(shape) * dtype.itemsize
+    held = len(stream.getbuffer()) - stream.tell()
+    if promised != held:
+        raise ValueError(
+            f"field {field_name!r}: header says {shape} {dtype} ({promised} bytes), "
+            f"the member holds {held}"
+        )
+    stream.seek(0)
 
 
 def sample_frames(sample: dict) -> int:
