@@ -57,8 +57,20 @@ class SkipBadData:
         if isinstance(error, UnsafeSampleError) or isinstance(cause, UnsafeSampleError):
             raise cause
         self.stats.skipped += 1
-        warnings.warn(f"skipping bad shard data: {error!r}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"skipping bad shard data: {describe(error)}", RuntimeWarning, stacklevel=2)
         return True
+
+
+def describe(error: Exception) -> str:
+    """One line naming shard, sample and member where the error knows them (webdataset's
+    DecodingError carries them as attributes and prints as an empty string)."""
+    if isinstance(error, wds.autodecode.DecodingError):
+        cause = error.__cause__ or error.__context__
+        return (
+            f"shard {error.url!r}, sample {error.key!r}, member {error.k!r}: "
+            f"{type(cause).__name__}: {cause}"
+        )
+    return repr(error)
 
 
 def refuse_unsafe(samples: Iterator[dict]) -> Iterator[dict]:

@@ -11,8 +11,9 @@ module replaces that stage (and the grouping by key after it) for the safe reade
 * tar's own long-name and pax headers are read by tarfile before we see the member: they
   are capped at `MAX_TAR_HEADER_BYTES` in a TarInfo subclass;
 * links, directories, devices, names with a folder or no extension drop their sample;
-* a tar header damaged mid-shard makes tarfile stop as if the archive ended: any non-zero
-  byte after the last member read is reported, so the lost rest of the shard is counted.
+* a tar header damaged mid-shard, or a shard cut at a member boundary, makes tarfile stop
+  as if the archive ended: a missing end-of-archive marker or any non-zero byte after the
+  last member read is reported, so the lost rest of the shard is counted.
 
 Every problem goes to the reader's error handler (warn + count + go on, or raise). It knows
 tar files and member names; decoding and sample checks live in reader.py / shards.py.
@@ -192,13 +193,21 @@ def _split_name(name: str) -> tuple[str | None, str]:
 
 
 def _check_tail(url: str, stream: BinaryIO, offset: int, chunk: int = MIB) -> None:
-    """Refuse non-zero bytes after the end tarfile found: a damaged header ended it early."""
+    """After the last member: the end-of-archive marker (two zero blocks) and only zeros.
+
+    tarfile ends quietly on a damaged or missing header, so a shard cut at a member
+    boundary or with a flipped header byte would lose its rest without a word."""
     stream.seek(offset)
-    position = offset
+    position, zeros = offset, 0
     while block := stream.read(chunk):
         if block.strip(b"\0"):
-            raise ShardLimitError(
+            raise ShardReadError(
                 f"shard {url!r}: unreadable tar header near byte {position}; the rest of "
                 "the shard is lost"
             )
-        position += len(block)
+        position, zeros = position + len(block), zeros + len(block)
+    if zeros < 2 * tarfile.BLOCKSIZE:
+        raise ShardReadError(
+            f"shard {url!r} ends at byte {position} without tar's end-of-archive marker: "
+            "truncated, samples after it are lost"
+        )
