@@ -113,13 +113,11 @@ def time_field(base: str) -> str:
 
 def npy_bytes(header: dict, payload: bytes, version=(1, 0)) -> bytes:
     buffer = io.BytesIO()
-    writer = {(1, 0): np.lib.format.write_array_header_1_0}.get(version)
-    buffer.write(np.lib.format.magic(*version))
-    if writer is None:  # 2.0: a 4-byte header length, here padded far past numpy's cap
+    if version == (1, 0):
+        np.lib.format.write_array_header_1_0(buffer, header)  # magic included
+    else:  # 2.0: a 4-byte header length, here padded far past numpy's 10 kB cap
         text = repr(header).encode("latin1") + b" " * 60_000 + b"\n"
-        buffer.write(len(text).to_bytes(4, "little") + text)
-    else:
-        writer(buffer, header)
+        buffer.write(np.lib.format.magic(*version) + len(text).to_bytes(4, "little") + text)
     return buffer.getvalue() + payload
 
 
