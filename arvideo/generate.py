@@ -46,6 +46,7 @@ from arvideo.generation_inputs import (
     check_actions,
     parse_request,
 )
+from arvideo.generation_numbers import whole_number
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import GeneratedTokens
 from arvideo.lm.streaming import StreamingSession, TokenStream
@@ -106,7 +107,13 @@ def side_by_side(video_BTHWC: np.ndarray, truth=None) -> np.ndarray:
 
 
 class VideoGenerator:
-    """Tokenizer + VideoLM + ModelInfo; see the module docstring."""
+    """Tokenizer + VideoLM + ModelInfo; see the module docstring.
+
+    `max_call_bytes` bounds what one `__call__` may hold (it keeps every frame and decodes
+    them at the end); `stream` and `session` hold a constant amount and have no cap.
+    """
+
+    max_call_bytes: int = 4 * 2**30
 
     def __init__(self, tokenizer, lm, info: ModelInfo):
         self.tokenizer, self.lm, self.info = tokenizer.eval(), lm.eval(), info
@@ -145,6 +152,31 @@ class VideoGenerator:
         return self.lm.order.streams
 
     @property
+    def bytes_per_frame(self) -> int:
+        """What `__call__` holds per pixel frame of one clip when it decodes (a lower bound):
+        the decoder's finest conv activations (float32, a conv's input and output), the float
+        video and its uint8 copy."""
+        H, W = self.info.frame_size
+        config = self.tokenizer.config
+        p = config.patch_size
+        return 2 * config.widths[0] * (H // p) * (W // p) * 4 + H * W * 3 * (4 + 1)
+
+    def check_call_length(self, request: GenerationRequest) -> None:
+        """Refuse a `__call__` whose frames would not fit in `max_call_bytes`."""
+        r, B = self.frames_per_latent, request.batch_size
+        frames = request.context_frames + request.new_latents * r
+        need = B * frames * self.bytes_per_frame
+        if need > self.max_call_bytes:
+            most = self.max_call_bytes // (B * self.bytes_per_frame) - request.context_frames
+            raise ValueError(
+                f"num_frames: {frames} frames x batch {B} would hold about "
+                f"{need / 2**30:.1f} GiB until the decode at the end, more than "
+                f"VideoGenerator.max_call_bytes={self.max_call_bytes / 2**30:.1f} GiB; generate "
+                f"at most about {max(most, 0)} new frames per call, or use stream() / "
+                "session(), which hold a constant amount"
+            )
+
+    @property
     def decode_window(self) -> int:
         """Latent frames that determine one decoded frame (causal receptive field; an upper
         bound). Streaming decode does not re-decode it; kept as a property of the model."""
@@ -159,12 +191,13 @@ class VideoGenerator:
         temperature, top_k, top_p, cfg_scale, cfg_schedule, steps, refine_steps, seed,
         generator, batch_size)."""
         started = time.perf_counter()
+        request = parse_request(self, context, num_frames, options)
+        self.check_call_length(request)
         if self.can_stream:
-            run = self._start(context, num_frames, options)
+            run = _run_from_request(self, request)
             values = self._sample_stream(run, progress)
             context_frames, passes = run.context_frames, run.passes
         else:
-            request = parse_request(self, context, num_frames, options)
             with self._autocast():
                 tokens = _generate_whole(self, request)
             values, passes = tokens.values, tokens.forward_passes
@@ -204,10 +237,12 @@ class VideoGenerator:
             yield from frames.transpose(1, 0, 2, 3, 4)
 
     def session(self, context=None, **options) -> WorldModelSession:
-        """An interactive, open-ended session for one clip (see WorldModelSession)."""
+        """An interactive, open-ended session for ONE clip (see WorldModelSession): a batch
+        of contexts, labels or texts is refused (`step` takes one action and returns one
+        frame); use `stream` for batches."""
         if self.frames_per_latent != 1:
             raise ValueError("session needs a tokenizer without temporal compression (r=1)")
-        run = self._start(context, None, options)
+        run = _prepare_run(self, context, None, options, single_clip=True)
         return WorldModelSession(self, run)
 
     # -- internals --------------------------------------------------------------------------
@@ -253,17 +288,35 @@ class WorldModelSession:
 
     @torch.no_grad()
     def step(self, action: int | None = None) -> np.ndarray:
-        """The next frame, after taking `action` at the current frame (None = null action,
-        required for the first frame of a session without context)."""
+        """The next frame, after taking `action` (an int id) at the current frame.
+
+        None = the null action. The first step of a session without context has no current
+        frame to act in: it must be None (an action there is refused, never dropped)."""
         gen = self.generator
         action_B = None
         if action is not None:
-            action_B = check_actions(gen, torch.tensor([int(action)]), 1, 1, "action")[:, 0]
+            action_B = check_actions(gen, [session_action(action)], 1, 1, "action")[:, 0]
+            if not self._run.stream.frames:
+                raise ValueError(
+                    f"action={action!r} given for the first frame of a session without "
+                    "context: there is no frame yet to act in; call step() first (or give "
+                    "context)"
+                )
         with gen._autocast():
-            values = self._run.stream.step(action_B if self._run.stream.frames else None)
+            values = self._run.stream.step(action_B)
             frames = self._decoder.push(values.values[:, None])
         self.steps += 1
         return frames[0, -1]
+
+
+def session_action(action) -> int:
+    """One action id: an int, a numpy int or a one-element integer tensor (never 2.7 or
+    True, which int() would quietly turn into 2 or 1)."""
+    if isinstance(action, torch.Tensor):
+        if action.numel() != 1 or action.dtype.is_floating_point or action.dtype == torch.bool:
+            raise TypeError(f"action must be one integer id, got tensor {action!r}")
+        return int(action.item())
+    return whole_number("action", action, low=0)
 
 
 @dataclass
@@ -304,8 +357,19 @@ class _FrameDecoder:
         return self.generator._to_uint8(video)
 
 
-def _prepare_run(gen: VideoGenerator, context, num_frames: int | None, options: dict) -> _Run:
+def _prepare_run(
+    gen: VideoGenerator, context, num_frames: int | None, options: dict, single_clip=False
+) -> _Run:
     request = parse_request(gen, context, num_frames, options)
+    if single_clip and request.batch_size != 1:
+        raise ValueError(
+            f"session plays one clip, got a batch of {request.batch_size} (context, label, "
+            "text or batch_size); use stream() to generate a batch"
+        )
+    return _run_from_request(gen, request)
+
+
+def _run_from_request(gen: VideoGenerator, request: GenerationRequest) -> _Run:
     options = request.decode_options(gen.window_frames)
     session = StreamingSession(gen.lm, request.batch_size, options, request.labels, request.texts)
     stream = TokenStream(session, request.total_latents)

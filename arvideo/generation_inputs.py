@@ -10,12 +10,19 @@ model's constants; knows nothing about sampling or decoding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import numpy as np
 import torch
 
+from arvideo.generation_numbers import (
+    cfg_scale,
+    random_generator,
+    sampling_settings,
+    whole_number,
+)
 from arvideo.lm.decoding import DecodeOptions
+from arvideo.lm.guidance import ScheduleKind
 from arvideo.lm.heads.base import SamplingSettings
 
 if TYPE_CHECKING:
@@ -69,24 +76,22 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
     r = gen.frames_per_latent
     c_latent = 0 if frames is None else 1 + (c - 1) // r
     total_latents = None if new_latents is None else c_latent + new_latents
-    generator = options.get("generator")
-    if generator is None:
-        generator = torch.Generator(gen.device).manual_seed(int(options.get("seed", 0)))
+    settings, scale = sampling_settings(options), cfg_scale(options)
+    schedule = options.get("cfg_schedule", "constant")
+    if schedule not in get_args(ScheduleKind):
+        raise ValueError(f"cfg_schedule must be one of {get_args(ScheduleKind)}, got {schedule!r}")
+    refine_steps = whole_number("refine_steps", options.get("refine_steps", 1))
+    generator = random_generator(options, gen.device)
     latent_actions = None
     if options.get("actions") is not None:
         pixels = None if total_latents is None else 1 + (total_latents - 1) * r - 1
         needed = max(c - 1, 0) if pixels is None else pixels
         actions = check_actions(gen, options["actions"], B, needed, "actions")
         latent_actions = actions[:, ::r] if r > 1 else actions
-    settings = SamplingSettings(
-        float(options.get("temperature", 1.0)), options.get("top_k"), options.get("top_p"),
-        int(options.get("steps", 25)), options.get("solver", "euler"),
-    )  # fmt: skip
     return GenerationRequest(
         frames, B, c, new_latents, total_latents, latent_actions,
         _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
-        float(options.get("cfg_scale", 1.0)), options.get("cfg_schedule", "constant"),
-        int(options.get("refine_steps", 1)), generator,
+        scale, schedule, refine_steps, generator,
     )  # fmt: skip
 
 
@@ -128,8 +133,7 @@ def _check_context(gen: VideoGenerator, context) -> torch.Tensor:
 def _check_num_frames(gen: VideoGenerator, num_frames: int, context_frames: int) -> int:
     """Latent frames to generate for `num_frames` new pixel frames."""
     r = gen.frames_per_latent
-    if not isinstance(num_frames, int) or num_frames <= 0:
-        raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
+    num_frames = whole_number("num_frames", num_frames)
     if context_frames == 0:
         if (num_frames - 1) % r:
             raise ValueError(f"num_frames must be 1 + k·{r} without context, got {num_frames}")
@@ -140,7 +144,10 @@ def _check_num_frames(gen: VideoGenerator, num_frames: int, context_frames: int)
 
 
 def _batch_size(frames: torch.Tensor | None, options: dict) -> int:
-    sizes = {"batch_size": options.get("batch_size")}
+    batch_size = options.get("batch_size")
+    if batch_size is not None:
+        batch_size = whole_number("batch_size", batch_size)
+    sizes = {"batch_size": batch_size}
     if frames is not None:
         sizes["context"] = frames.shape[0]
     for name in ("label", "text"):
@@ -157,7 +164,15 @@ def check_actions(gen: VideoGenerator, actions, B: int, needed: int, name: str):
     count = gen.lm.config.num_actions
     if count == 0:
         raise ValueError(f"{name} given but the model has no action conditioning")
-    ids = torch.as_tensor(np.asarray(actions) if not isinstance(actions, torch.Tensor) else actions)
+    if not isinstance(actions, torch.Tensor):
+        array = np.asarray(actions)
+        if array.dtype.kind not in "iub":  # strings, objects, floats: no action ids
+            raise ValueError(
+                f"{name} must be integer ids, T or B×T, got {array.dtype} values such as "
+                f"{array.ravel()[:3].tolist()}"
+            )
+        actions = torch.as_tensor(array)
+    ids = actions
     if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.ndim not in (1, 2):
         raise ValueError(
             f"{name} must be integer ids, T or B×T, got {ids.dtype} {tuple(ids.shape)}"

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 HERE = Path(__file__).parent
 
@@ -30,3 +31,22 @@ def load_helper(name: str):
 @pytest.fixture(scope="session")
 def shard_cases():
     return load_helper("shard_cases")
+
+
+@pytest.fixture(scope="session")
+def argument_cases():
+    return load_helper("argument_cases")
+
+
+@pytest.fixture(scope="session")
+def tiny_models():
+    return load_helper("tiny_models")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models on a shared 2-core machine: one thread is faster and steadier."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,0 +1,81 @@
+"""The numbers a generation call takes, checked before any work: each error names the
+argument, the value and the accepted range.
+
+Python lets `True` pass as an int and `float("nan")` pass every `<` test; torch takes a
+2**70 seed or a NaN temperature and fails late or quietly (NaN logits sample code 0
+everywhere). These checks refuse them at the door. generation_inputs.py calls them; this
+module knows numbers and torch generators, nothing about models.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+from arvideo.lm.heads.base import SamplingSettings
+
+MAX_CFG_SCALE = 100.0  # guided logits grow with the scale; far past ~10 they only saturate
+SEED_RANGE = (0, 2**64)  # torch.Generator.manual_seed takes 64-bit seeds
+SOLVERS = ("euler", "heun")
+
+
+def whole_number(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """An int (numpy ints too; never a bool or a float) in [low, high)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < low or (high is not None and value >= high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def real_number(name: str, value, low: float, high: float, low_open: bool = False) -> float:
+    """A finite float (ints accepted, never a bool) in [low, high] ((low, high] if low_open)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    if not math.isfinite(value) or below or value > high:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be a finite number in {bracket}{low}, {high}], got {value}")
+    return value
+
+
+def sampling_settings(options: dict) -> SamplingSettings:
+    top_k, top_p = options.get("top_k"), options.get("top_p")
+    solver = options.get("solver", "euler")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return SamplingSettings(
+        temperature=real_number("temperature", options.get("temperature", 1.0), 0.0, 1e6),
+        top_k=None if top_k is None else whole_number("top_k", top_k),
+        top_p=None if top_p is None else real_number("top_p", top_p, 0.0, 1.0, low_open=True),
+        steps=whole_number("steps", options.get("steps", 25), 1, 10_001),
+        solver=solver,
+    )
+
+
+def cfg_scale(options: dict) -> float:
+    """Guidance scale: 0 (unconditional) .. MAX_CFG_SCALE; 1 = no guidance."""
+    return real_number("cfg_scale", options.get("cfg_scale", 1.0), 0.0, MAX_CFG_SCALE)
+
+
+def random_generator(options: dict, device: torch.device) -> torch.Generator:
+    """`generator` as given (a torch.Generator on the model's device type), else a new one
+    seeded with `seed` (default 0)."""
+    generator = options.get("generator")
+    if generator is None:
+        seed = whole_number("seed", options.get("seed", 0), *SEED_RANGE)
+        return torch.Generator(device).manual_seed(seed)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator, got {generator!r} ({type(generator).__name__})"
+        )
+    if generator.device.type != torch.device(device).type:
+        raise ValueError(f"generator is on {generator.device}, the model on {device}")
+    if options.get("seed") is not None:
+        raise ValueError("give seed or generator, not both")
+    return generator
