@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .manifest import parse_manifest
 from .shards import ShardRecord, ShardWriter
 
 MANIFEST_NAME = "dataset.json"
@@ -196,9 +197,10 @@ def write_manifest(folder: str | Path, manifest: dict) -> None:
 
 
 def read_manifest(folder: str | Path) -> dict | None:
-    """dataset.json of a dataset folder, or None when there is none."""
+    """dataset.json of a dataset folder, checked (manifest.py: a bad one raises
+    ManifestError naming file and field), or None when there is none."""
     path = Path(folder) / MANIFEST_NAME
-    return json.loads(path.read_text()) if path.is_file() else None
+    return parse_manifest(path) if path.is_file() else None
 
 
 def progress_bar(enabled: bool, description: str, total: int | None):

@@ -50,3 +50,8 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def manifest_cases():
+    return load_helper("manifest_cases")
