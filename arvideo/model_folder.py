@@ -6,7 +6,8 @@
     MODEL/generator/     config.json + model.safetensors (VideoLM.save_pretrained)
 
 `save_model_folder` writes it (called by `arvideo export`), `load_model_folder` reads it back
-strictly: a missing folder or file raises FileNotFoundError naming the path; anything
+strictly: sizes and weight shapes are checked before any model is built (model_limits.py);
+a missing folder or file raises FileNotFoundError naming the path; anything
 unreadable, inconsistent (tokenizer and generator disagree on grid or vocabulary) or of an
 unknown format raises `ModelFolderError` naming the path. No network, no pickle.
 
@@ -23,7 +24,14 @@ from pathlib import Path
 import torch
 
 from arvideo.bridge import lm_fields
-from arvideo.lm.model import VideoLM
+from arvideo.lm.model import VideoLM, VideoLMConfig
+from arvideo.model_limits import (
+    check_lm_config,
+    check_tokenizer_config,
+    check_weights_header,
+    read_config,
+)
+from arvideo.tokenizer.config import TokenizerConfig
 from arvideo.tokenizer.model import VideoTokenizer
 
 FORMAT = 1
@@ -147,12 +155,29 @@ def load_model_folder(path: str | Path, device: torch.device | str = "cpu") -> M
         if not (path / name).is_file():
             raise FileNotFoundError(f"model folder {str(path)!r} has no {name}")
     info = _guard(path / INFO_NAME, lambda: ModelInfo.from_json(_read_json(path / INFO_NAME)))
+    _guard(path / TOKENIZER_DIR, lambda: check_tokenizer_dir(path / TOKENIZER_DIR))
+    _guard(path / GENERATOR_DIR, lambda: check_generator_dir(path / GENERATOR_DIR))
     tokenizer = _guard(
         path / TOKENIZER_DIR, lambda: VideoTokenizer.from_pretrained(path / TOKENIZER_DIR, device)
     )
     lm = _guard(path / GENERATOR_DIR, lambda: VideoLM.from_pretrained(path / GENERATOR_DIR, device))
     _guard(path, lambda: check_compatible(tokenizer, lm, info))
     return ModelFolder(tokenizer.eval(), lm.eval(), info, path)
+
+
+def check_tokenizer_dir(directory: Path) -> None:
+    """Sizes within limits, then the weights header against the config (model_limits.py)."""
+    config = read_config(directory / "config.json")
+    check_tokenizer_config(directory / "config.json", config)
+    tokenizer_config = TokenizerConfig.from_dict(config)
+    check_weights_header(directory / "model.safetensors", lambda: VideoTokenizer(tokenizer_config))
+
+
+def check_generator_dir(directory: Path) -> None:
+    config = read_config(directory / "config.json")
+    check_lm_config(directory / "config.json", config)
+    lm_config = VideoLMConfig(**config)
+    check_weights_header(directory / "model.safetensors", lambda: VideoLM(lm_config))
 
 
 def _read_json(path: Path) -> dict:

@@ -38,6 +38,10 @@ class TransformerConfig:
     init_std: float = 0.02
 
     def __post_init__(self):
+        if min(self.width, self.depth, self.heads) < 1:  # before the modulo below
+            raise ValueError(
+                f"width, depth and heads must be >= 1, got {self.width}, {self.depth}, {self.heads}"
+            )
         if self.width % self.heads:
             raise ValueError(f"width ({self.width}) must be divisible by heads ({self.heads})")
         if self.mlp not in ("swiglu", "gelu"):

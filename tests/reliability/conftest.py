@@ -55,3 +55,8 @@ def one_thread():
 @pytest.fixture(scope="session")
 def manifest_cases():
     return load_helper("manifest_cases")
+
+
+@pytest.fixture(scope="session")
+def model_cases():
+    return load_helper("model_cases")
