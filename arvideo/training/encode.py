@@ -44,6 +44,7 @@ from arvideo.data.ground_truth import latent_ground_truth
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
 from arvideo.tokenizer import StabilityMeter, TokenStability, VideoTokenizer
+from arvideo.tokenizer.fingerprint import tokenizer_fingerprint
 
 FORMAT_VERSION = "arvideo-tokens/1"
 SOURCE_FIELDS = ("source", "game", "action_space", "size", "clip_length", "stride", "fps")
@@ -122,6 +123,8 @@ def tokenizer_info(model: VideoTokenizer, folder: Path, clip: tuple[int, int, in
     grid = model.latent_grid(frames, clip[1], clip[2])
     return {
         "tokenizer": str(folder.resolve()),
+        # the folder's content: a later export checks the path still holds this tokenizer
+        "tokenizer_sha256": tokenizer_fingerprint(folder),
         "kind": "latents" if model.is_continuous else "codes",
         "bottleneck": model.config.bottleneck.kind,
         "vocab_size": model.vocab_size,

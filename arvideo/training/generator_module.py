@@ -30,6 +30,7 @@ from arvideo.lm.conditioning import Conditions
 from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import TokenizerConfig
+from arvideo.tokenizer.fingerprint import check_fingerprint
 from arvideo.training.config_args import as_config
 from arvideo.training.ema import ParameterEMA
 from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
@@ -66,6 +67,8 @@ class TokenDatasetInfo:
         tokenizer_dir = Path(manifest["tokenizer"])
         if not tokenizer_dir.is_absolute():
             tokenizer_dir = Path(dataset) / tokenizer_dir
+        if "tokenizer_sha256" in manifest:  # token sets older than the hash cannot be checked
+            check_fingerprint(tokenizer_dir, manifest["tokenizer_sha256"], dataset)
         config = TokenizerConfig.from_dict(
             _read_json(tokenizer_dir / "config.json", "tokenizer config")
         )
