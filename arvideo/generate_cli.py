@@ -77,6 +77,7 @@ def generate(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    overwrite: bool = False,
 ) -> GenerateSummary:
     """Generate frames with a model folder and write them to a video file.
 
@@ -99,11 +100,14 @@ def generate(
         seed: random seed.
         device: cpu or cuda.
         progress: show a progress bar.
+        overwrite: replace `out` when it exists.
     """
     from arvideo.generate import VideoGenerator
+    from arvideo.video_io import check_video_out
 
     if model is None:
         raise ValueError("model is required: --model DIR (a model folder)")
+    check_video_out(out, overwrite)  # before the minutes of generation, not after
     gen = VideoGenerator.from_pretrained(model, device)
     options = dict(
         temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale, steps=steps,

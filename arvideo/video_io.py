@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 _GIF_COMMENT = "arvideo frame_ms="
+VIDEO_SUFFIXES = (".mp4", ".gif")  # what write_video writes
 
 
 @dataclass
@@ -37,6 +38,21 @@ def pad_to_even(frames_THWC: np.ndarray) -> np.ndarray:
     _, height, width, _ = frames_THWC.shape
     pad = ((0, 0), (0, height % 2), (0, width % 2), (0, 0))
     return np.pad(frames_THWC, pad, mode="edge") if any(p[1] for p in pad) else frames_THWC
+
+
+def check_video_out(path: str | Path, overwrite: bool = False, argument: str = "out") -> Path:
+    """Refuse, before any work is done, a path `write_video` cannot write (its suffix) or
+    an existing file (unless `overwrite`); `argument` names the option in the error."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{argument}={str(path)!r}: the suffix must be .mp4 or .gif")
+    if path.is_dir():
+        raise IsADirectoryError(f"{argument}={str(path)!r} is a folder, not a video file")
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{argument}={str(path)!r} already exists; pass --overwrite true to replace it"
+        )
+    return path
 
 
 def write_video(path: str | Path, frames_THWC: np.ndarray, fps: float = 15.0) -> Path:
