@@ -41,7 +41,10 @@ def load_context_clip(path: str | Path, clip: int = 0) -> ContextClip:
         raise FileNotFoundError(f"context={str(path)!r} is neither a data set folder nor a file")
     from arvideo.data.datamodule import VideoDataModule
 
-    module = VideoDataModule(path=str(path), batch_size=1, shuffle_buffer=0, rank=0, world_size=1)
+    # one context clip: an interrupted collection serves as well as a finished one
+    module = VideoDataModule(
+        path=str(path), batch_size=1, shuffle_buffer=0, rank=0, world_size=1, allow_incomplete=True
+    )
     for index, sample in enumerate(module.dataset("val")):
         if index == clip:
             actions = sample.get("actions")

@@ -15,6 +15,7 @@ import torch
 
 from .batch import TokenBatch, VideoBatch
 from .clips import read_manifest
+from .completeness import check_complete, check_shards_present
 from .reader import ShardDataset, expand_shards
 from .tar_samples import ShardLimits
 
@@ -67,6 +68,7 @@ class ShardDataModule(L.LightningDataModule):
         rank: int | None = None,
         world_size: int | None = None,
         limits: ShardLimits | None = None,
+        allow_incomplete: bool = False,
     ):
         """
         Args:
@@ -81,13 +83,17 @@ class ShardDataModule(L.LightningDataModule):
             rank: this process's rank (None: from torch.distributed / RANK env).
             world_size: number of ranks (None: from torch.distributed / WORLD_SIZE env).
             limits: shard member size cap (256 MiB) and compressed tars (refused by default).
+            allow_incomplete: use a data set whose manifest says ``"complete": false`` (an
+                interrupted collection or encode); refused otherwise.
         """
         super().__init__()
         if path is None and train_shards is None:
             raise ValueError("give path (a dataset folder) or train_shards (a shard glob)")
         if batch_size < 1 or num_workers < 0 or shuffle_buffer < 0:
             raise ValueError("batch_size must be >= 1, num_workers and shuffle_buffer >= 0")
+        self.path = path
         self.manifest = read_manifest(path) if path is not None else None
+        check_complete(path, self.manifest, allow_incomplete)
         self.train_shards = train_shards or str(Path(path) / "train-*.tar")
         self.val_shards = val_shards or (str(Path(path) / "val-*.tar") if path else None)
         self.batch_size, self.num_workers = batch_size, num_workers
@@ -97,6 +103,8 @@ class ShardDataModule(L.LightningDataModule):
 
     def dataset(self, split: str) -> ShardDataset:
         spec = self.train_shards if split == "train" else self.val_shards
+        if self.path is not None and spec == str(Path(self.path) / f"{split}-*.tar"):
+            check_shards_present(self.path, self.manifest, split)  # the glob would not tell
         shards = expand_shards(spec) if spec else []
         if not shards:
             raise ValueError(f"{split}_shards={spec!r} matches no shard files")

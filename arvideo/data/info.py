@@ -1,8 +1,11 @@
 """`arvideo data info PATH`: what a dataset folder (or one shard) holds.
 
 Reads the manifest when there is one and walks the shards with the safe reader, skipping
-the frame arrays, to count clips and actions. Works for clip and token shards alike. It
-prints a rich table and returns a `DatasetInfo`; it changes nothing on disk.
+the frame arrays, to count clips and actions. Works for clip and token shards alike. It also
+says whether the set is whole: the manifest's ``complete`` flag, the shards it lists that
+are missing, and the members the reader refuses (``.pyd`` and every extension other than
+.npy/.json/.txt), which training would stop at. It prints rich tables and returns a
+`DatasetInfo`; it changes nothing on disk.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from .clips import SPLITS, read_manifest
 from .collect_stats import format_stats
+from .completeness import missing_shards
 from .reader import ShardDataset, expand_shards
 
 SUMMARY_FIELDS = {"actions.npy", "meta.json", "caption.txt"}
@@ -28,6 +32,7 @@ class SplitInfo:
     frames: int = 0
     episodes: int = 0
     skipped: int = 0  # bad samples met while reading
+    refused: list[str] = field(default_factory=list)  # members of a refused extension
 
 
 @dataclass
@@ -39,6 +44,7 @@ class DatasetInfo:
     clip_length: int | None
     complete: bool | None
     splits: dict[str, SplitInfo] = field(default_factory=dict)
+    missing_shards: list[str] = field(default_factory=list)  # listed in the manifest, absent
     action_meanings: list[str] | None = None
     action_counts: dict[int, int] = field(default_factory=dict)  # action id -> frames
     policy: dict | None = None  # the collector's policy (dataset.json "policy")
@@ -82,6 +88,7 @@ def scan_split(shards: list[str], actions: Counter, games: set[str]) -> SplitInf
             games.add(meta["game"])
     info.episodes = len(episodes - {None})
     info.skipped = dataset.stats.skipped
+    info.refused = list(dataset.stats.refused)
     return info
 
 
@@ -110,6 +117,7 @@ def data_info(path: str, show: bool = True) -> DatasetInfo:
         clip_length=clip_length,
         complete=manifest.get("complete"),
         splits=splits,
+        missing_shards=missing_shards(folder, manifest) if folder.is_dir() else [],
         action_meanings=space.get("meanings"),
         action_counts=dict(sorted(actions.items())),
         policy=manifest.get("policy"),
@@ -140,6 +148,7 @@ def print_info(info: DatasetInfo) -> None:
         console.print(f"played: {format_stats(info.stats)}", highlight=False)
     if info.policy:
         console.print(f"policy: {info.policy}", highlight=False)
+    print_problems(console, info)
     if info.action_counts:
         actions = Table(title="actions (frames per action id)")
         for column in ("id", "meaning", "frames", "share"):
@@ -150,3 +159,15 @@ def print_info(info: DatasetInfo) -> None:
             meaning = meanings[action] if 0 <= action < len(meanings) else "?"
             actions.add_row(str(action), meaning, str(count), f"{count / total:.1%}")
         console.print(actions)
+
+
+def print_problems(console, info: DatasetInfo) -> None:
+    """What makes the set unusable as it is, in red: training refuses each of these."""
+    if info.complete is False:
+        console.print("[red]incomplete: dataset.json says complete: false[/red]")
+    if info.missing_shards:
+        console.print(f"[red]listed in dataset.json but missing: {info.missing_shards}[/red]")
+    for name, split in info.splits.items():
+        if split.refused:
+            shown = ", ".join(split.refused[:5]) + (" ..." if len(split.refused) > 5 else "")
+            console.print(f"[red]{name}: {len(split.refused)} refused members: {shown}[/red]")

@@ -27,7 +27,7 @@ import glob
 import random
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 import braceexpand
@@ -44,6 +44,9 @@ class ReadStats:
 
     samples: int = 0  # samples yielded
     skipped: int = 0  # bad samples or shard errors skipped with a warning
+    # members of a refused extension (.pyd, ...) left unread because `keep_fields` skips
+    # them; without keep_fields they raise UnsafeSampleError instead
+    refused: list[str] = field(default_factory=list)
 
 
 class SkipBadData:
@@ -190,6 +193,8 @@ class ShardDataset(torch.utils.data.IterableDataset):
         return self.seed * 1_000_003 + self.epoch * 1009 + reader
 
     def _select(self, fname: str) -> bool:
+        if field_extension(fname) not in SAFE_EXTENSIONS:
+            self.stats.refused.append(fname)
         return fname.split(".", 1)[-1].lower() in self.keep_fields
 
     def _checked(

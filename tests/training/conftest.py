@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -69,9 +70,15 @@ def fit_run(pong_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_pong(pong_dir, tmp_path_factory) -> Path:
-    """The first train and the first val shard of `pong_dir` (16 clips) with its manifest."""
+    """The first train and the first val shard of `pong_dir` (16 clips) with its manifest,
+    cut to list only those two (a listed shard that is missing is an error)."""
     out = tmp_path_factory.mktemp("small") / "pong"
     out.mkdir()
-    for name in ("dataset.json", "train-000000.tar", "val-000000.tar"):
+    manifest = json.loads((pong_dir / "dataset.json").read_text())
+    for split in manifest["splits"].values():
+        split["shards"] = split["shards"][:1]
+        split["clips"] = sum(shard["samples"] for shard in split["shards"])
+    for name in ("train-000000.tar", "val-000000.tar"):
         shutil.copy(pong_dir / name, out / name)
+    (out / "dataset.json").write_text(json.dumps(manifest))
     return out
