@@ -20,8 +20,17 @@ A clip of T frames with (T - 1) % r != 0 is cut to its first 1 + ⌊(T - 1)/r⌋
 (``frames_used``). ``dataset.json`` records the tokenizer and its constants, the source
 manifest's fields (game, action space, ...) and per-split counts; it is rewritten after
 every completed shard, and an interruption (Ctrl-C included) leaves only complete shards and
-``"complete": false``, as the collectors do. Knows shards and the tokenizer's public API;
-knows nothing about training or the generator.
+``"complete": false``, as the collectors do.
+
+Clips are read as training reads them (`VideoDataModule`'s checks through the safe reader):
+a sample that is corrupt, truncated or lacks a field is skipped with a warning, counted per
+split in the summary and in ``dataset.json`` (``splits.<split>.skipped``), and reported.
+A split without shards (``collect --episodes 1`` has no val split) is encoded as empty and
+reported. What can be checked before work begins is: the arguments, an output folder that
+already holds a data set, a source marked ``"complete": false`` (refused unless
+``allow_incomplete``; the tokens then record ``"source_complete": false``) and shards its
+manifest lists but the folder lacks. Knows shards and the tokenizer's public API; knows
+nothing about training or the generator.
 """
 
 from __future__ import annotations
@@ -37,9 +46,10 @@ from arvideo.data.clips import (
     SPLITS,
     manifest_with_splits,
     progress_bar,
-    read_manifest,
     write_manifest,
 )
+from arvideo.data.completeness import check_shards_present
+from arvideo.data.datamodule import VideoDataModule
 from arvideo.data.ground_truth import latent_ground_truth
 from arvideo.data.reader import ShardDataset, expand_shards
 from arvideo.data.shards import ShardWriter
@@ -62,6 +72,8 @@ class EncodeSummary:
     complete: bool
     # per split: do cells whose pixels stand still keep their code (latent)? (stability.py)
     stability: dict[str, TokenStability] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # bad samples per split
+    empty_splits: list[str] = field(default_factory=list)  # splits without any shard
 
 
 def frames_used(frames: int, temporal_compression: int) -> int:
@@ -80,16 +92,22 @@ def codes_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.int16 if vocab_size <= INT16_MAX_VOCAB else np.int32)
 
 
+def check_out(out: Path) -> None:
+    """Refuse an output folder that already holds shards or a manifest."""
+    stale = sorted(p.name for p in out.glob("*.tar")) + [p.name for p in out.glob("*.json")]
+    if stale:
+        raise FileExistsError(f"out={str(out)!r} already holds {stale[:3]}; use an empty one")
+
+
 class TokenShardWriter:
     """Train/val ShardWriters plus dataset.json, rewritten atomically after every shard."""
 
     def __init__(self, out: Path, info: dict):
         self.out, self.info, self.complete = out, info, False
         self.token_shape: list[int] | None = None
+        self.skipped = {split: 0 for split in SPLITS}
+        check_out(out)
         out.mkdir(parents=True, exist_ok=True)
-        stale = sorted(p.name for p in out.glob("*.tar")) + [p.name for p in out.glob("*.json")]
-        if stale:
-            raise FileExistsError(f"out={str(out)!r} already holds {stale[:3]}; use an empty one")
         self.writers = {s: ShardWriter(out, s, info["shard_size"], self._done) for s in SPLITS}
 
     def _done(self, record) -> None:
@@ -107,6 +125,7 @@ class TokenShardWriter:
                 "shards": [asdict(r) for r in writer.records],
                 "clips": sum(r.samples for r in writer.records),
                 "frames": sum(r.frames for r in writer.records),  # latent frames
+                "skipped": self.skipped[split],  # bad source samples left out
             }
             for split, writer in self.writers.items()
         }
@@ -178,7 +197,7 @@ def token_sample(clip: dict, tokens: np.ndarray, model: VideoTokenizer, meta: di
 
 def encode_split(
     model: VideoTokenizer,
-    shards: list[str],
+    clips: ShardDataset,
     writer: ShardWriter,
     batch_size: int,
     device: torch.device,
@@ -186,8 +205,9 @@ def encode_split(
     meta: dict,
     meter: StabilityMeter | None = None,
 ) -> None:
-    """Encode the clips of `shards` in order (a batch holds clips of one shape); `meta` is
-    added to every clip's meta.json; `meter` measures token stability."""
+    """Encode the clips of one split in order (a batch holds clips of one shape); `meta` is
+    added to every clip's meta.json; `meter` measures token stability. Bad samples are
+    skipped by the reader and counted in `clips.stats`."""
     batch: list[dict] = []
 
     def flush() -> None:
@@ -199,7 +219,7 @@ def encode_split(
             on_clip()
         batch.clear()
 
-    for clip in ShardDataset(shards, rank=0, world_size=1, shuffle_buffer=0):
+    for clip in clips:
         if batch and clip["frames"].shape != batch[0]["frames"].shape:
             flush()
         batch.append(clip)
@@ -209,8 +229,44 @@ def encode_split(
         flush()
 
 
-def _first_clip(shards: list[str]) -> dict:
-    return next(iter(ShardDataset(shards[:1], rank=0, world_size=1)))
+@dataclass
+class EncodeSource:
+    """The clip data set, checked: its reader and the shards of each split."""
+
+    module: VideoDataModule  # the training reader's sample checks
+    shards: dict[str, list[str]]  # split -> shard paths (empty: the split has none)
+    manifest: dict
+
+    def first_clip(self) -> np.ndarray:
+        """Frames of the first readable clip (it fixes the token shape)."""
+        for split, shards in self.shards.items():
+            if shards:
+                clip = next(iter(self.module.dataset(split)), None)
+                if clip is not None:
+                    return clip["frames"]
+        raise ValueError(f"data={self.module.path!r}: no shard holds a readable clip")
+
+
+def open_source(data: str, allow_incomplete: bool) -> EncodeSource:
+    """Check the clip data set before any work: complete (or allowed), listed shards all
+    present, at least one shard."""
+    module = VideoDataModule(
+        path=data, shuffle_buffer=0, rank=0, world_size=1, allow_incomplete=allow_incomplete
+    )
+    shards = {s: expand_shards(str(Path(data) / f"{s}-*.tar")) for s in SPLITS}
+    for split in SPLITS:
+        check_shards_present(data, module.manifest, split)
+    if not any(shards.values()):
+        raise ValueError(f"data={data!r} holds no train-*.tar or val-*.tar shards")
+    return EncodeSource(module, shards, module.manifest or {})
+
+
+def check_arguments(batch_size: int, shard_size: int, out: str) -> None:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    check_out(Path(out))
 
 
 def encode(
@@ -222,6 +278,7 @@ def encode(
     device: str = "cpu",
     shard_size: int = 256,
     progress: bool = True,
+    allow_incomplete: bool = False,
 ) -> EncodeSummary:
     """Encode a clip dataset into token shards with a frozen tokenizer.
 
@@ -234,46 +291,65 @@ def encode(
         device: torch device, e.g. cpu or cuda (bf16 autocast on CUDA).
         shard_size: clips per token shard.
         progress: show a progress bar.
+        allow_incomplete: encode a clip set whose collection was interrupted.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    shards = {s: expand_shards(str(Path(data) / f"{s}-*.tar")) for s in SPLITS}
-    if not any(shards.values()):
-        raise ValueError(f"data={data!r} holds no train-*.tar or val-*.tar shards")
+    check_arguments(batch_size, shard_size, out)
+    source = open_source(data, allow_incomplete)
     torch_device = torch.device(device)
     model = VideoTokenizer.from_pretrained(tokenizer, device=torch_device).eval()
     model.requires_grad_(False)
-    source = read_manifest(data) or {}
-    first = _first_clip(next(s for s in shards.values() if s))["frames"]
+    first = source.first_clip()
     info = {
-        **{k: source[k] for k in SOURCE_FIELDS if k in source},
+        **{k: source.manifest[k] for k in SOURCE_FIELDS if k in source.manifest},
         "source_data": str(Path(data).resolve()),
+        "source_complete": source.manifest.get("complete"),
         "shard_size": shard_size,
         **tokenizer_info(model, Path(tokenizer), first.shape[:3]),
     }
     writer = TokenShardWriter(Path(out), info)
     used = info["frames_used"]
     writer.token_shape = list(encode_clips(model, first[None, :used], torch_device)[0].shape)
-    bar, task = progress_bar(progress, "encode", source.get("clips"))
+    bar, task = progress_bar(progress, "encode", source.manifest.get("clips"))
     on_clip = lambda: bar.update(task, advance=1)
+    splits = [split for split, shards in source.shards.items() if shards]
     meters = {
-        s: StabilityMeter(model.spatial_compression, model.temporal_compression) for s in shards
+        s: StabilityMeter(model.spatial_compression, model.temporal_compression) for s in splits
     }
     try:
         with bar:
-            for split, split_shards in shards.items():
+            for split in splits:
+                clips = source.module.dataset(split)
                 encode_split(
-                    model, split_shards, writer.writers[split], batch_size, torch_device,
+                    model, clips, writer.writers[split], batch_size, torch_device,
                     on_clip, {"tokenizer": info["tokenizer"]}, meters[split],
                 )  # fmt: skip
+                writer.skipped[split] = clips.stats.skipped
     except BaseException:
         writer.finish(ok=False)
         raise
     stability = {s: meter.result() for s, meter in meters.items() if meter.updates}
     writer.info["token_stability"] = {s: asdict(result) for s, result in stability.items()}
     writer.finish(ok=True)
+    summary = summarize(writer, stability, [s for s in SPLITS if s not in splits])
+    report(summary)
+    return summary
+
+
+def summarize(
+    writer: TokenShardWriter, stability: dict[str, TokenStability], empty: list[str]
+) -> EncodeSummary:
     manifest = writer.manifest()
     return EncodeSummary(
-        str(Path(out).resolve()), manifest["clips"], manifest["frames"],
-        sum(len(s["shards"]) for s in manifest["splits"].values()), True, stability,
+        str(writer.out.resolve()), manifest["clips"], manifest["frames"],
+        sum(len(s["shards"]) for s in manifest["splits"].values()), writer.complete, stability,
+        dict(writer.skipped), empty,
     )  # fmt: skip
+
+
+def report(summary: EncodeSummary) -> None:
+    """Say what was left out: nothing silent."""
+    for split in summary.empty_splits:
+        print(f"encode: the {split} split has no shards; its token split is empty")
+    for split, count in summary.skipped.items():
+        if count:
+            print(f"encode: skipped {count} bad {split} samples (see the warnings above)")
