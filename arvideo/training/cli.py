@@ -7,20 +7,26 @@ autocast on CUDA and fp32 on CPU, the config saved next to the logs (overwritten
 Resuming with `--ckpt_path`: Lightning would replace the parsed model arguments with the
 checkpoint's hyperparameters, silently dropping values given on the command line. Here the
 checkpoint's hyperparameters become *defaults*: everything written in the command line or in a
-`--config` file still wins.
+`--config` file still wins, and the optimizer runs those values (optim.py
+`apply_optimizer_config`), so what is logged is what runs. `--ckpt_path last` is the newest
+last checkpoint of the runs under trainer.default_root_dir (resume.py); none is an error. The
+checkpoint's class paths are checked against arvideo's own before anything is imported.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import torch
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from arvideo.training.module_classes import check_class_paths, module_class
 from arvideo.training.previews import PreviewCallback
+from arvideo.training.resume import LAST, find_last_checkpoint
 
 
 class ArvideoCLI(LightningCLI):
@@ -54,6 +60,10 @@ class ArvideoCLI(LightningCLI):
         if not subcommand:
             return
         ckpt_path = self.config[subcommand].get("ckpt_path")
+        if ckpt_path == LAST:
+            root = self.config[subcommand].get("trainer", {}).get("default_root_dir") or "runs"
+            ckpt_path = str(find_last_checkpoint(root))
+            self.config[subcommand]["ckpt_path"] = ckpt_path
         if not ckpt_path or not Path(ckpt_path).is_file():
             return
         checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
@@ -62,6 +72,8 @@ class ArvideoCLI(LightningCLI):
         class_path = hparams.pop("_class_path", None)
         if not hparams or class_path is None:
             return
+        module_class(class_path, L.LightningModule, ckpt_path)  # refused before any import
+        check_class_paths(hparams, ckpt_path)
         chosen = self.config[subcommand].get("model")
         if chosen is not None and chosen.get("class_path") not in (None, class_path):
             raise ValueError(
@@ -72,6 +84,7 @@ class ArvideoCLI(LightningCLI):
         subparser = self.parser._subcommands_action._name_parser_map[subcommand]
         subparser.set_defaults({"model": {"class_path": class_path, "init_args": hparams}})
         self.config = self.parser.parse_args(self._raw_args)
+        self.config[subcommand]["ckpt_path"] = ckpt_path  # "last", resolved
 
 
 def trainer_defaults() -> dict:

@@ -56,6 +56,32 @@ def build_optimizer(
     return optimizer, schedule
 
 
+def apply_optimizer_config(
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LambdaLR,
+    config: OptimizerConfig,
+) -> None:
+    """Make a restored optimizer run `config` (the values the run's hyperparameters record).
+
+    A resumed optimizer keeps the checkpoint's lr, betas and weight decay in its state, and
+    the schedule its base learning rates, whatever the command line said; its moments and
+    step counts are the checkpoint's and stay. The schedule's shape (warm-up, length, floor)
+    is rebuilt from `config` already. On a fresh run this changes nothing."""
+    schedule.base_lrs = [config.lr for _ in optimizer.param_groups]
+    for group, factor in zip(optimizer.param_groups, schedule.lr_lambdas):
+        group["initial_lr"] = config.lr
+        group["lr"] = config.lr * factor(schedule.last_epoch)
+        group["betas"] = tuple(config.betas)
+    optimizer.param_groups[0]["weight_decay"] = config.weight_decay  # build_optimizer's order
+
+
+def apply_to_trainer_optimizers(module, config: OptimizerConfig) -> None:
+    """`apply_optimizer_config` for every optimizer of `module`'s trainer."""
+    trainer = module.trainer
+    for optimizer, scheduled in zip(trainer.optimizers, trainer.lr_scheduler_configs):
+        apply_optimizer_config(optimizer, scheduled.scheduler, config)
+
+
 class ScheduledAdamW:
     """Lightning hooks of the recipe, for a module with `model`, `optimizer_config` and
     `max_steps`: AdamW stepped per batch with the warm-up/cosine schedule, gradient clipping
@@ -64,6 +90,9 @@ class ScheduledAdamW:
     def configure_optimizers(self):
         optimizer, schedule = build_optimizer(self.model, self.optimizer_config, self.max_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def on_train_start(self) -> None:  # after a resume has restored the optimizer state
+        apply_to_trainer_optimizers(self, self.optimizer_config)
 
     def configure_gradient_clipping(
         self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None

@@ -28,7 +28,7 @@ from arvideo.tokenizer import (
     VideoTokenizer,
 )
 from arvideo.training.config_args import as_config
-from arvideo.training.optim import OptimizerConfig, build_optimizer
+from arvideo.training.optim import OptimizerConfig, apply_to_trainer_optimizers, build_optimizer
 from arvideo.training.previews import Preview
 
 
@@ -84,6 +84,9 @@ class TokenizerModule(L.LightningModule):
             optimizers.append(critic)
             schedules.append(critic_schedule)
         return optimizers, schedules
+
+    def on_train_start(self) -> None:  # after a resume has restored the optimizer state
+        apply_to_trainer_optimizers(self, self.optimizer_config)
 
     def _optimize(self, loss: torch.Tensor, index: int) -> None:
         optimizer = self.optimizers(use_pl_optimizer=True)
