@@ -4,6 +4,7 @@ before anything is imported (a hostile path once imported `this` and printed its
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from arvideo.training.export import export_tokenizer
 from arvideo.training.generator_export import export_generator
 
 PROBE = "arvideo_probe_module"
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tokenizer" / "debug_fsq.yaml"
 
 
 @pytest.fixture
@@ -56,3 +58,21 @@ def test_nested_class_paths_are_checked_too(tmp_path, probe):
     with pytest.raises(ValueError, match=rf"lm\.head_options\.class_path.*{PROBE}"):
         check_class_paths(hparams, tmp_path / "x.ckpt")
     assert not probe.exists()
+
+
+def test_fit_refuses_a_nested_class_path_before_importing(probe, clips, tmp_path):
+    """The checkpoint names the right module, but one of its arguments names a class that
+    jsonargparse would import while parsing the checkpoint's hyperparameters."""
+    from arvideo.cli import main
+    from arvideo.training.tokenizer_module import TokenizerModule
+
+    checkpoint = tmp_path / "x.ckpt"
+    hparams = {
+        "_class_path": f"{TokenizerModule.__module__}.TokenizerModule",
+        "tokenizer": {"class_path": f"{PROBE}.Thing"},
+    }
+    torch.save({"state_dict": {}, "hyper_parameters": hparams}, checkpoint)
+    with pytest.raises(ValueError, match=rf"tokenizer\.class_path.*{PROBE}"):
+        main(["fit", "--config", str(CONFIG), "--data.init_args.path", str(clips),
+              f"--ckpt_path={checkpoint}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+    assert not probe.exists(), "the module named by the checkpoint was imported"
