@@ -25,6 +25,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "export": "arvideo.training.generator_export:export_generator",
     "generate": "arvideo.generate_cli:generate",
     "play": "arvideo.play:play",
+    "serve": "arvideo.serve.cli:serve",
     "bench": {
         "tokenizer": "arvideo.bench.tokenizers:bench_tokenizer",
         "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",

@@ -131,6 +131,9 @@ def main_job(
             _config("generator.yaml"), str(tokens), work / "runs" / "generator", quick
         )
         export_generator(str(checkpoint), str(model_dir))
+    from arvideo.sample_clip import ensure_sample_clip
+
+    ensure_sample_clip(model_dir, clips)  # a folder exported before samples were saved
     console.rule("generate")
     sampling = {"temperature": temperature, "top_k": top_k}
     summary = rollout(

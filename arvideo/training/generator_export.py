@@ -3,7 +3,9 @@
 The folder (layout in arvideo/model_folder.py) holds the frozen tokenizer the generator was
 trained with, the VideoLM (its EMA weights when the run kept them) and what generation needs
 to know about the frames (size, fps, trained clip length, the game's action meanings), so
-`VideoGenerator.from_pretrained(OUT_DIR)` works without the data set or Lightning.
+`VideoGenerator.from_pretrained(OUT_DIR)` works without the data set or Lightning. When the
+token data set's pixel source is on disk, the first frames of its first val clip go along as
+MODEL/sample/ (arvideo/sample_clip.py): the clip `arvideo serve` and `arvideo play` start from.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from arvideo.data.clips import read_manifest
 from arvideo.model_folder import ModelInfo, save_model_folder
+from arvideo.sample_clip import sample_from_data
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.training.export import load_module
 from arvideo.training.generator_module import GeneratorModule
@@ -50,5 +53,9 @@ def export_generator(checkpoint: str, out: str, overwrite: bool = False) -> str:
     if module.ema is not None:  # sample with the averaged weights
         module.ema.copy_into(module.model)
     tokenizer = VideoTokenizer.from_pretrained(module.info.tokenizer_dir)
-    path = save_model_folder(out, tokenizer, module.model, model_info(module), overwrite)
+    info = model_info(module)
+    path = save_model_folder(out, tokenizer, module.model, info, overwrite)
+    source = (read_manifest(module.hparams.dataset) or {}).get("source_data")
+    if source and Path(source, "dataset.json").is_file():  # a moved data set: no sample
+        sample_from_data(path, source, info.clip_frames)
     return str(Path(path).resolve())
