@@ -147,6 +147,7 @@ def test_the_page_shows_the_action_set_and_the_start_clip(page):
     keys = page.inner_text("#keys")
     assert "up" in keys and "RIGHT (2)" in keys and "space" in keys and "FIRE (1)" in keys
     assert "tiny-test-data" in page.inner_text("#start-clip")
+    assert not page.is_visible("#steps-label")  # a categorical head has no denoising steps
 
 
 def test_malformed_messages_from_the_page_are_refused(page):
