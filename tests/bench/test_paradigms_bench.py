@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from arvideo.bench.paradigms.episodes import EpisodeSet, _stitch, evaluation_windows
-from arvideo.bench.paradigms.frame_classifier import (
-    ClassifierConfig,
-    InverseDynamicsNet,
-    fidd,
-    transition_pairs,
+from arvideo.bench.paradigms.frame_order import ClassifierConfig, FrameOrderNet, order_fd
+from arvideo.bench.paradigms.report import (
+    MAIN_COLUMNS,
+    NULL_COLUMNS,
+    classifier_line,
+    shown_columns,
 )
 from arvideo.bench.paradigms.rollout_eval import (
     DirectionConfig,
@@ -120,22 +121,32 @@ def test_episode_stitching_and_windows():
     assert windows.actions_BT[:, 0].tolist() == [0, 12]
 
 
-def test_diversity_and_fidd():
+def test_diversity_and_order_fd():
     video = torch.rand(1, 2, 3, 4, 64, 64) * 2 - 1
     assert seed_diversity(video.expand(3, -1, -1, -1, -1, -1)) == 0.0
     assert seed_diversity(torch.rand(3, 2, 3, 4, 8, 8)) > 0.1
     assert math.isnan(seed_diversity(video))
-    assert transition_pairs(video[0]).shape == (6, 6, 64, 64)
     torch.manual_seed(0)
-    net = InverseDynamicsNet(3, ClassifierConfig(width=8, features=4)).eval()
+    net = FrameOrderNet(ClassifierConfig(width=8, features=4)).eval()
     clips = torch.rand(4, 3, 4, 64, 64) * 2 - 1
-    assert fidd(net, clips, clips) == pytest.approx(0.0, abs=1e-6)
-    assert fidd(net, clips, -clips) > 0
+    assert order_fd(net, clips, clips) == pytest.approx(0.0, abs=1e-6)
+    assert order_fd(net, clips, -clips) > 0
     # in units of the real features' spread: scaling the network's last layer changes nothing
-    before = fidd(net, clips, clips.flip(2))
+    before = order_fd(net, clips, clips.flip(2))
     with torch.no_grad():
         net.body[-2].weight.mul_(1e-3), net.body[-2].bias.mul_(1e-3)
-    assert fidd(net, clips, clips.flip(2)) == pytest.approx(before, rel=0.05)
+    assert order_fd(net, clips, clips.flip(2)) == pytest.approx(before, rel=0.05)
+
+
+def test_order_fd_column_only_beside_a_classifier_that_learnt():
+    learnt = {"task": "frame order", "held_out_accuracy": 0.97, "held_out_examples": 1400,
+              "train_accuracy": 0.95, "chance": 0.5, "steps": 200}  # fmt: skip
+    at_chance = {**learnt, "held_out_accuracy": 0.55}
+    assert "order_fd" in [c.key for c in shown_columns(MAIN_COLUMNS, learnt)]
+    assert "order_fd" not in [c.key for c in shown_columns(NULL_COLUMNS, at_chance)]
+    assert "held-out accuracy 0.97 on 1400 examples" in classifier_line(learnt)
+    assert "chance 0.50" in classifier_line(learnt) and "dropped" not in classifier_line(learnt)
+    assert "Near chance" in classifier_line(at_chance) and "dropped" in classifier_line(at_chance)
 
 
 @pytest.mark.slow
@@ -180,7 +191,7 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         assert row["train_steps"] == 2 and row["train_tokens_per_s"] > 0
         for mode in ("actions", "no_actions"):
             metrics = row[mode]
-            for key in ("psnr", "ssim", "fidd", "diversity", "ms_per_frame"):
+            for key in ("psnr", "ssim", "order_fd", "diversity", "ms_per_frame"):
                 assert math.isfinite(metrics[key]), (row["paradigm"], mode, key)
             assert len(metrics["psnr_by_step"]) == 3
     baseline = result["baseline"]["actions"]
@@ -192,7 +203,12 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         assert (tmp_path / "work" / "tokenizers" / kind / "tokenizer" / "config.json").is_file()
     assert result["settings"]["tokenizers"] == "trained here"
     assert "copy last frame" in markdown and "Command:" in markdown
-    assert "FIDD classifier: 4 steps" in markdown
+    # 4 steps: the classifier rarely learns; the column is shown only if it did
+    classifier = result["classifier"]
+    assert classifier["steps"] == 4 and classifier["chance"] == 0.5
+    learnt = classifier["held_out_accuracy"] >= 0.6
+    assert ("order FD ↓" in markdown) == learnt != ("order FD column is dropped" in markdown)
+    assert "Order FD's classifier (frame order: 3 frames" in markdown
     assert saved_rows == [1, 2, 3, 4, 5, 6] and not (out / paradigms.PARTIAL_NAME).exists()
     log = capsys.readouterr().err
     assert "[6/6] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from arvideo.bench.paradigms import models
-from arvideo.bench.paradigms.frame_classifier import ClassifierConfig
+from arvideo.bench.paradigms.frame_order import ClassifierConfig
 from arvideo.lm.heads import HEADS
 from arvideo.lm.orders import ORDERS
 from arvideo.training.tokenizer_runs import TokenizerBudget
@@ -29,7 +29,7 @@ class ParadigmBudget:
     max_train_windows: int  # training windows kept (evenly spaced), bounds encoding time
     eval_windows: int
     seeds: int  # samples per evaluation window (diversity)
-    classifier: ClassifierConfig
+    classifier: ClassifierConfig  # the frame-order classifier behind order FD
     tokenizer_minutes: float | None = None  # wall-clock cap per tokenizer; steps are reported
     tokenizer_batch_size: int | None = None  # None: the YAML's data.batch_size
     tokenizer_frames: int | None = None  # training crop; None: the YAML's data.num_frames
@@ -73,7 +73,7 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
         return ParadigmBudget(
             sizes, "pong", tokenizer_steps=3000, generator_steps=600, batch_size=8,
             context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
-            classifier=ClassifierConfig(steps=300), tokenizer_minutes=10.0,
+            classifier=ClassifierConfig(), tokenizer_minutes=10.0,
             generator_minutes=30.0, episodes=14, max_steps_per_episode=500,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")

@@ -110,17 +110,23 @@ def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows
 
 
 def training_windows(episodes: EpisodeSet, length: int, stride: int) -> Windows:
-    """Every window of `length` frames at `stride` in the train episodes."""
+    """Every window of `length` frames at `stride` in the given episodes."""
     frames, actions = [], []
     for ep_frames, ep_actions in zip(episodes.frames, episodes.actions):
         for start in range(0, len(ep_frames) - length + 1, stride):
             frames.append(ep_frames[start : start + length])
             actions.append(ep_actions[start : start + length])
     if not frames:
-        raise ValueError(f"no train episode holds {length} frames")
+        raise ValueError(f"no episode holds {length} frames (the window length)")
     return Windows(_to_video(np.stack(frames)), torch.from_numpy(np.stack(actions)))
 
 
 def sample_batch(windows: Windows, batch_size: int, generator: torch.Generator) -> Windows:
     index = torch.randint(len(windows), (batch_size,), generator=generator)
     return Windows(windows.video_BCTHW[index], windows.actions_BT[index])
+
+
+def evenly_spaced(windows: Windows, count: int) -> Windows:
+    """At most `count` of the windows, evenly spaced (first and last kept; deterministic)."""
+    index = torch.from_numpy(np.linspace(0, len(windows) - 1, min(count, len(windows))).round())
+    return Windows(windows.video_BCTHW[index.long()], windows.actions_BT[index.long()])

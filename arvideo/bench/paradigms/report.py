@@ -11,6 +11,10 @@ from pathlib import Path
 
 from arvideo.bench.report import Column, markdown_table, run_header, write_results
 
+ORDER_FD = "order FD ↓"
+# order FD is shown only when its classifier learnt its task: held-out accuracy at least
+# this far above chance; otherwise its features are an untrained space and the column noise
+ORDER_FD_MARGIN = 0.1
 MAIN_COLUMNS = [
     Column("paradigm"), Column("tokenizer"),
     Column("psnr", "PSNR dB"), Column("foreground_psnr", "fg PSNR dB"),
@@ -18,14 +22,14 @@ MAIN_COLUMNS = [
     Column("ball_error_px", "ball err px"),
     Column("right_paddle_error_px", "agent paddle err px"),
     Column("action_following", "action-follow", 3),
-    Column("fidd", "FIDD ↓", 3), Column("diversity", "diversity", 4),
+    Column("order_fd", ORDER_FD, 3), Column("diversity", "diversity", 4),
     Column("forward_passes_per_frame", "fwd/frame", 1),
     Column("ms_per_frame", "ms/frame"), Column("frames_per_s", "frames/s", 1),
 ]  # fmt: skip
 NULL_COLUMNS = [
     Column("paradigm"), Column("psnr", "PSNR dB"), Column("foreground_psnr", "fg PSNR dB"),
     Column("ssim", "SSIM", 3), Column("action_following", "action-follow", 3),
-    Column("fidd", "FIDD ↓", 3), Column("diversity", "diversity", 4),
+    Column("order_fd", ORDER_FD, 3), Column("diversity", "diversity", 4),
 ]  # fmt: skip
 TRAIN_COLUMNS = [
     Column("paradigm"), Column("params", digits=0), Column("train_steps", "steps", 0),
@@ -51,9 +55,13 @@ NOTES = """Notes:
 - action-follow: fraction of transitions taken with a directed action (direction per action
   measured on real training frames) where the agent's paddle moved that way; the truth row is
   its ceiling (paddle inertia and walls).
-- FIDD: Fréchet distance on penultimate features of a tiny inverse-dynamics CNN trained here on
-  real frame pairs (predicts the action), each feature standardised by the real transitions'
-  mean and std. Not FVD; compare within this run only.
+- order FD: Fréchet distance on penultimate features of a tiny frame-order CNN trained here
+  on real training windows (are 3 consecutive frames in order, or were two neighbours
+  swapped? it sees only frame differences, so it scores coherent motion), over every such
+  run of the truth against every run of the rollout, each feature standardised by the
+  truth's mean and std. Its held-out accuracy (val episodes) is printed under the first
+  table; the column is dropped when it is within 0.1 of chance. Not FVD; compare within this
+  run only.
 - Actions dropped to null: the same rollouts with every action replaced by the null action
   (scored against the truth, action-follow against the actions the model did not see).
 - diversity: mean per-pixel std across seeds of the same window (0 = deterministic).
@@ -98,11 +106,14 @@ def paradigms_markdown(result: dict) -> str:
     )
     failed = [f"- {row['paradigm']}: {row['status']}" for row in result["paradigms"]
                if row["status"] != "ok"]  # fmt: skip
+    classifier = result.get("classifier", {})
+    main, null = (shown_columns(columns, classifier) for columns in (MAIN_COLUMNS, NULL_COLUMNS))
     sections = [
         header,
-        "## With the true actions", markdown_table(_by_mode(result, "actions"), MAIN_COLUMNS),
+        "## With the true actions", markdown_table(_by_mode(result, "actions"), main),
+        classifier_line(classifier),
         "## PSNR dB per horizon step (true actions)", horizon_table(result),
-        "## Actions dropped to null", markdown_table(_by_mode(result, "no_actions"), NULL_COLUMNS),
+        "## Actions dropped to null", markdown_table(_by_mode(result, "no_actions"), null),
         "## Training (equal steps and batch)",
         markdown_table([r for r in result["paradigms"] if r["status"] == "ok"], TRAIN_COLUMNS),
         "## Tokenizers (reconstruction of the evaluation windows)",
@@ -110,14 +121,34 @@ def paradigms_markdown(result: dict) -> str:
     ]  # fmt: skip
     if failed:
         sections += ["## Failed (traceback in the run's log)", "\n".join(failed)]
-    classifier = result.get("classifier")
-    if classifier:
-        sections.append(
-            f"FIDD classifier: {classifier['steps']} steps, train accuracy "
-            f"{classifier['train_accuracy']:.2f} (chance {classifier['chance']:.2f})."
-        )
     sections += [NOTES, "Plots: paradigms_psnr.png, paradigms_speed.png"]
     return "\n\n".join(sections)
+
+
+def order_fd_meaningful(classifier: dict) -> bool:
+    accuracy = classifier.get("held_out_accuracy")
+    return accuracy is not None and accuracy >= classifier["chance"] + ORDER_FD_MARGIN
+
+
+def shown_columns(columns: list[Column], classifier: dict) -> list[Column]:
+    if order_fd_meaningful(classifier):
+        return columns
+    return [c for c in columns if c.key != "order_fd"]
+
+
+def classifier_line(classifier: dict) -> str:
+    """The frame-order classifier's held-out accuracy, said beside the distance it makes."""
+    if not classifier:
+        return "Order FD: no classifier in this result."
+    said = (
+        f"Order FD's classifier ({classifier['task']}): held-out accuracy "
+        f"{classifier['held_out_accuracy']:.2f} on {classifier['held_out_examples']} examples "
+        f"of the val episodes (chance {classifier['chance']:.2f}; train "
+        f"{classifier['train_accuracy']:.2f}), {classifier['steps']} steps."
+    )
+    if order_fd_meaningful(classifier):
+        return said
+    return f"{said} Near chance: its features are noise, so the order FD column is dropped."
 
 
 def plot_psnr(result: dict, path: Path) -> Path:

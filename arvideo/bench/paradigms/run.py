@@ -14,7 +14,7 @@ truth (its own action-following) sit in the same tables. Results: paradigms.md /
 
 This module holds the orchestration; budgets (budget.py), data (episodes.py), models
 (models.py), rollouts and cost (evaluate.py), scores (rollout_eval.py), the feature network
-(frame_classifier.py) and the report (report.py) live apart, in this subpackage.
+(frame_order.py) and the report (report.py) live apart, in this subpackage.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ from arvideo.bench.paradigms.budget import PARADIGMS, ParadigmBudget, budget_pre
 from arvideo.bench.paradigms.episodes import (
     Windows,
     evaluation_windows,
+    evenly_spaced,
     game_info,
     load_episodes,
     training_windows,
 )
 from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
-from arvideo.bench.paradigms.frame_classifier import TrainedClassifier, fidd, train_classifier
+from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
 from arvideo.bench.paradigms.report import write_paradigm_report
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
@@ -67,7 +68,7 @@ class Bench:
     evaluate: Windows
     background_CHW: torch.Tensor
     directions: np.ndarray
-    classifier: TrainedClassifier  # FIDD's feature network
+    classifier: TrainedClassifier  # frame order: order FD's feature network
     num_actions: int
     peak_flops: float
     seed: int
@@ -95,11 +96,6 @@ def _collect(game: str, budget: ParadigmBudget, work: Path, seed: int) -> Path:
     return out
 
 
-def _evenly(windows: Windows, count: int) -> Windows:
-    index = torch.from_numpy(np.linspace(0, len(windows) - 1, min(count, len(windows))).round())
-    return Windows(windows.video_BCTHW[index.long()], windows.actions_BT[index.long()])
-
-
 def prepare(
     data: Path, budget: ParadigmBudget, work: Path, seed: int, tokenizers: Path | None = None
 ) -> Bench:
@@ -107,10 +103,11 @@ def prepare(
     training), the classifier and the reference calibrations."""
     length = budget.context_frames + budget.horizon
     episodes = load_episodes(data, "train")
-    train = _evenly(
+    train = evenly_spaced(
         training_windows(episodes, length, max(1, length // 2)), budget.max_train_windows
     )
-    evaluate = evaluation_windows(load_episodes(data, "val"), length, budget.eval_windows)
+    val_episodes = load_episodes(data, "val")
+    evaluate = evaluation_windows(val_episodes, length, budget.eval_windows)
     needed = {p.tokenizer_kind for p in PARADIGMS}
     kinds = [kind for kind in models.KINDS if kind in needed]
     plan = budget.tokenizer_plan()
@@ -119,8 +116,10 @@ def prepare(
     num_actions = max(game_info(data).num_actions, int(train.actions_BT.max()) + 1)
     directions = episode_directions(episodes.frames, episodes.actions, num_actions)
     generator = torch.Generator().manual_seed(seed)
+    # held out: every window of the val episodes, more than the rollouts are scored on
+    held_out = training_windows(val_episodes, length, length)
     classifier = train_classifier(
-        train.video_BCTHW, train.actions_BT, num_actions, budget.classifier, generator
+        train.video_BCTHW, held_out.video_BCTHW, budget.classifier, generator
     )
     return Bench(
         budget, train, evaluate, median_background(train.video_BCTHW), directions,
@@ -149,7 +148,7 @@ def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
         "ball_error_px": mean(scores.position_error_px["ball"]),
         "right_paddle_error_px": mean(scores.position_error_px["right_paddle"]),
         "action_following": action_following(rows, taken, bench.directions),
-        "fidd": fidd(bench.classifier.net, truth, fake),
+        "order_fd": order_fd(bench.classifier.net, truth, fake),
         "diversity": seed_diversity(video_RBCTHW),
     }  # fmt: skip
 
@@ -325,8 +324,7 @@ def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) 
         "truth": truth, "baseline": baseline, "paradigms": [], "tokenizers": tokenizer_rows,
         "action_directions": bench.directions.tolist(),
         "peak_matmul_gflops": bench.peak_flops / 1e9,
-        "classifier": {"train_accuracy": bench.classifier.train_accuracy,
-                       "chance": 1 / bench.num_actions, "steps": bench.classifier.steps},
+        "classifier": _classifier_row(bench.classifier),
     }  # fmt: skip
     values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
               for k, t in bench.tokenizers.items()}  # fmt: skip
@@ -346,6 +344,16 @@ def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) 
         _say(f"[{index}/{len(PARADIGMS)}] {paradigm.name}: {_summary(row)}")
         on_row(result)
     return result
+
+
+def _classifier_row(classifier: TrainedClassifier) -> dict:
+    return {
+        "task": f"frame order: {classifier.net.frames} frames in order or a neighbour swap",
+        "held_out_accuracy": classifier.held_out_accuracy,
+        "held_out_examples": classifier.held_out_examples,
+        "train_accuracy": classifier.train_accuracy,
+        "chance": classifier.chance, "steps": classifier.steps,
+    }  # fmt: skip
 
 
 def _say(message: str) -> None:
