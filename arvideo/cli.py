@@ -17,6 +17,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "collect": {
         "atari": "arvideo.data.atari:collect_atari",
         "shapes": "arvideo.data.shapes:collect_shapes",
+        "prompt_shapes": "arvideo.data.prompt_shapes:collect_prompt_shapes",
         "videos": "arvideo.data.video_files:collect_videos",
     },
     "data": {"info": "arvideo.data.info:data_info"},

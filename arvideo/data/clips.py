@@ -104,6 +104,7 @@ class DatasetWriter:
         clip_length: int,
         stride: int,
         shard_size: int,
+        splits: tuple[str, ...] = SPLITS,  # a source may add its own (prompt shapes: "unseen")
     ):
         self.out = Path(out)
         self.info = info  # source-specific manifest fields (game, size, action space, seed...)
@@ -111,7 +112,7 @@ class DatasetWriter:
         self.clip_length, self.stride = clip_length, stride
         self.complete = False
         self.writers = {
-            split: ShardWriter(self.out, split, shard_size, self._on_shard_done) for split in SPLITS
+            split: ShardWriter(self.out, split, shard_size, self._on_shard_done) for split in splits
         }
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_empty()
@@ -131,8 +132,8 @@ class DatasetWriter:
         `val_ids`, else train); returns the number of clips written."""
         if split is None:
             split = "val" if episode.index in self.val_ids else "train"
-        if split not in SPLITS:
-            raise ValueError(f"split={split!r} is not one of {SPLITS}")
+        if split not in self.writers:
+            raise ValueError(f"split={split!r} is not one of {tuple(self.writers)}")
         clips = 0
         for key, sample in episode_clips(episode, self.clip_length, self.stride):
             self.writers[split].write(key, sample, episode=episode.index)
