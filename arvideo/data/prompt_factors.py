@@ -17,8 +17,12 @@ from dataclasses import asdict, dataclass
 COLORS = ("red", "green", "blue", "yellow")  # RGB values: shapes.COLORS
 KINDS = ("square", "circle", "triangle")
 DIRECTIONS = ("up", "down", "left", "right")
-DIRECTION_VECTORS = {"up": (-1.0, 0.0), "down": (1.0, 0.0), "left": (0.0, -1.0),
-                     "right": (0.0, 1.0)}  # fmt: skip  (dy, dx), image rows grow downwards
+DIRECTION_VECTORS = {
+    "up": (-1.0, 0.0),
+    "down": (1.0, 0.0),
+    "left": (0.0, -1.0),
+    "right": (0.0, 1.0),
+}  # fmt: skip  (dy, dx), image rows grow downwards
 ADVERBS = {"up": "upward", "down": "downward", "left": "leftward", "right": "rightward"}
 PHRASINGS = (
     "a {color} {kind} moving {direction}",

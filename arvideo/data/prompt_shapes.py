@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clips import SPLITS, CollectSummary, DatasetWriter, Episode, progress_bar, summarize
-from .clips import val_episode_ids
-from .prompt_factors import (
-    DIRECTION_VECTORS, PHRASINGS, PromptFactors, caption, factors_record, seen_combinations,
-    unseen_combinations,
-)  # fmt: skip
+from . import prompt_factors as pf
+from .clips import (
+    SPLITS,
+    CollectSummary,
+    DatasetWriter,
+    Episode,
+    progress_bar,
+    summarize,
+    val_episode_ids,
+)
 from .shapes import COLORS, Shape, shape_mask
 
 PROMPT_SPLITS = (*SPLITS, "unseen")
@@ -28,8 +32,8 @@ PROMPT_SPLITS = (*SPLITS, "unseen")
 @dataclass
 class PromptClip:
     frames_THWC: np.ndarray  # uint8
-    factors: PromptFactors
-    phrasing: int  # index into PHRASINGS
+    factors: pf.PromptFactors
+    phrasing: int  # index into pf.PHRASINGS
     caption: str
     shape: Shape  # as it was at frame 0
 
@@ -45,7 +49,7 @@ class Motion:
 
 
 def place_shape(
-    rng: np.random.Generator, factors: PromptFactors, size: int, num_frames: int, motion: Motion
+    rng: np.random.Generator, factors: pf.PromptFactors, size: int, num_frames: int, motion: Motion
 ) -> Shape:
     """A shape whose straight path over `num_frames` frames stays inside the frame."""
     radius = float(rng.uniform(size * motion.min_radius, size * motion.max_radius))
@@ -57,7 +61,7 @@ def place_shape(
             f"{motion.min_speed}: a shape would leave the frame"
         )
     speed = float(rng.uniform(motion.min_speed, top_speed))
-    dy, dx = DIRECTION_VECTORS[factors.direction]
+    dy, dx = pf.DIRECTION_VECTORS[factors.direction]
     travel = speed * (num_frames - 1)
     start = []
     for step in (dy, dx):  # along the motion: leave the travel free ahead; across: anywhere
@@ -67,28 +71,29 @@ def place_shape(
 
 
 def draw_prompt_clip(
-    rng: np.random.Generator, factors: PromptFactors, size: int, num_frames: int,
+    rng: np.random.Generator, factors: pf.PromptFactors, size: int, num_frames: int,
     motion: Motion | None = None,
 ) -> PromptClip:  # fmt: skip
     """One clip of `factors` on a random dark background, with a caption in a random phrasing."""
     shape = place_shape(rng, factors, size, num_frames, motion or Motion())
-    phrasing = int(rng.integers(len(PHRASINGS)))
+    phrasing = int(rng.integers(len(pf.PHRASINGS)))
     background = rng.integers(0, 40, 3).astype(np.uint8)
     ys, xs = np.mgrid[0:size, 0:size] + 0.5
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     for t in range(num_frames):
-        moved = Shape(**{**shape.__dict__, "y": shape.y + t * shape.vy, "x": shape.x + t * shape.vx})
+        y, x = shape.y + t * shape.vy, shape.x + t * shape.vx
+        moved = Shape(**{**shape.__dict__, "y": y, "x": x})
         frames[t] = background
         frames[t][shape_mask(moved, ys, xs)] = COLORS[shape.color]
-    return PromptClip(frames, factors, phrasing, caption(factors, phrasing), shape)
+    return PromptClip(frames, factors, phrasing, pf.caption(factors, phrasing), shape)
 
 
 def clip_factors(
     rng: np.random.Generator, clips: int, unseen_clips: int
-) -> list[tuple[str | None, PromptFactors]]:
+) -> list[tuple[str | None, pf.PromptFactors]]:
     """(split or None = train/val by episode, factors) per clip: `clips` drawn from the seen
     combinations, then `unseen_clips` cycling through the unseen ones (each equally often)."""
-    seen, unseen = seen_combinations(), unseen_combinations()
+    seen, unseen = pf.seen_combinations(), pf.unseen_combinations()
     drawn = [(None, seen[int(i)]) for i in rng.integers(len(seen), size=clips)]
     return drawn + [("unseen", unseen[j % len(unseen)]) for j in range(unseen_clips)]
 
@@ -131,7 +136,7 @@ def collect_prompt_shapes(
         "seed": seed,
         "action_space": None,
         "sample_keys": sorted(["frames.npy", "meta.json", "caption.txt"]),
-        "prompt_factors": factors_record(),
+        "prompt_factors": pf.factors_record(),
     }
     rng = np.random.default_rng(seed)
     motion = Motion(max_speed=max_speed)
