@@ -27,6 +27,7 @@ from .clips import (
 from .shapes import COLORS, Shape, shape_mask
 
 PROMPT_SPLITS = (*SPLITS, "unseen")
+BORDER = 1.0  # pixels kept free of the shape along each edge
 
 
 @dataclass
@@ -51,9 +52,11 @@ class Motion:
 def place_shape(
     rng: np.random.Generator, factors: pf.PromptFactors, size: int, num_frames: int, motion: Motion
 ) -> Shape:
-    """A shape whose straight path over `num_frames` frames stays inside the frame."""
+    """A shape whose straight path over `num_frames` frames stays off the one-pixel border
+    (whole in every frame, and the border stays background for the detector)."""
     radius = float(rng.uniform(size * motion.min_radius, size * motion.max_radius))
-    room = size - 2 * radius  # free travel along one axis
+    reach = radius + BORDER  # closest a centre may come to an edge
+    room = size - 2 * reach  # free travel along one axis
     top_speed = min(motion.max_speed, room / max(num_frames - 1, 1))
     if top_speed < motion.min_speed:
         raise ValueError(
@@ -65,7 +68,7 @@ def place_shape(
     travel = speed * (num_frames - 1)
     start = []
     for step in (dy, dx):  # along the motion: leave the travel free ahead; across: anywhere
-        low, high = radius + travel * max(-step, 0), size - radius - travel * max(step, 0)
+        low, high = reach + travel * max(-step, 0), size - reach - travel * max(step, 0)
         start.append(float(rng.uniform(low, high)))
     return Shape(factors.kind, factors.color, radius, start[0], start[1], dy * speed, dx * speed)
 
