@@ -83,8 +83,15 @@ class DecodingSession:
     def embed(self, values: torch.Tensor) -> torch.Tensor:
         return self.model.embed(values)
 
-    def run(self, inputs_BnD: torch.Tensor, start: int, stop: int, commit: bool) -> StepOutput:
-        seq = self.sequence(inputs_BnD, start, stop)
+    def run(
+        self,
+        inputs_BnD: torch.Tensor,
+        start: int,
+        stop: int,
+        commit: bool,
+        cond_BnD: torch.Tensor | None = None,
+    ) -> StepOutput:
+        seq = self.sequence(inputs_BnD, start, stop, cond_BnD)
         if self.window is not None:
             self._drop_before(int(seq.frame_N.min()) - self.window)
         h = self._forward(seq, commit)
@@ -117,11 +124,18 @@ class DecodingSession:
         (and unconditional under guidance), without prefix tokens (those are cached)."""
         return [cond.without_prefix() for cond in self.conds]
 
-    def sequence(self, inputs_BnD: torch.Tensor, start: int, stop: int) -> SequenceInputs:
-        """Backbone inputs of slots [start, stop), doubled under guidance."""
+    def sequence(
+        self,
+        inputs_BnD: torch.Tensor,
+        start: int,
+        stop: int,
+        cond_BnD: torch.Tensor | None = None,
+    ) -> SequenceInputs:
+        """Backbone inputs of slots [start, stop), doubled under guidance; cond_BnD is added
+        to the conditioning of both halves."""
         part = self.slots(start, stop)
         runs = [
-            self.model.sequence_inputs(inputs_BnD, part, cond)
+            self.model.sequence_inputs(inputs_BnD, part, cond, cond_BnD)
             for cond in self.frame_conditions(part)
         ]
         return SequenceInputs.stack(runs)

@@ -66,19 +66,24 @@ class VideoLMConfig:
     cond_dropout: float = 0.1  # per condition, to null (CFG training)
     # codes: train on a past where up to this share of input tokens per clip are random
     # (corruption.py; targets stay clean), against drift in long rollouts. 0 = off.
+    # Frame-denoising orders: the highest noise level of history frames (noise_layouts.py).
     history_corruption: float = 0.0
 
     def __post_init__(self):
         self.grid = tuple(self.grid)
         if len(self.grid) != 3:
             raise ValueError(f"grid must be (T, H, W), got {self.grid}")
-        order_class(self.order)  # raises on an unknown name
-        head_class(self.head)
+        if not order_class(self.order).accepts(head_class(self.head)):  # names checked too
+            raise ValueError(
+                f"head {self.head!r} cannot predict for order {self.order!r}: frame-denoising "
+                f"orders take a denoiser head (velocity), the others take the rest"
+            )
         if self.window_frames is not None and self.window_frames < 1:
             raise ValueError(f"window_frames must be >= 1 or None, got {self.window_frames}")
         if not 0 <= self.history_corruption <= 1:
             raise ValueError(f"history_corruption={self.history_corruption}: use [0, 1]")
-        if self.history_corruption and self.values != "codes":
+        denoises = order_class(self.order).denoising
+        if self.history_corruption and self.values != "codes" and not denoises:
             raise ValueError(
                 f"history_corruption={self.history_corruption} corrupts codes; head "
                 f"{self.head!r} predicts {self.values} (noisy latent history is not built yet)"
@@ -155,9 +160,14 @@ class VideoLM(nn.Module):
     # -- shared pieces ----------------------------------------------------------------------
 
     def sequence_inputs(
-        self, inputs_BnD: torch.Tensor, layout: TokenLayout, cond: ConditionEmbedding
+        self,
+        inputs_BnD: torch.Tensor,
+        layout: TokenLayout,
+        cond: ConditionEmbedding,
+        extra_cond_BnD: torch.Tensor | None = None,
     ) -> SequenceInputs:
-        """Add slot embeddings, gather per-token conditioning, prepend prefix tokens."""
+        """Add slot embeddings, gather per-token conditioning (plus extra_cond_BnD: the
+        noise levels of frame denoising), prepend prefix tokens."""
         B, n, D = inputs_BnD.shape
         x = inputs_BnD + self.slots(layout.slot_N)
         frame_BTD = cond.frame_BTD.expand(B, -1, -1)
@@ -165,6 +175,8 @@ class VideoLM(nn.Module):
         if n and int(rows_N.max()) >= frame_BTD.shape[1]:
             raise ValueError("conditioning covers fewer frames than the tokens predict")
         cond_BnD = frame_BTD[:, rows_N]
+        if extra_cond_BnD is not None:
+            cond_BnD = cond_BnD + extra_cond_BnD.to(cond_BnD.dtype)
         valid = torch.ones(B, n, dtype=torch.bool, device=x.device)
         if cond.prefix_BPD is None:
             return SequenceInputs(
@@ -225,17 +237,18 @@ class VideoLM(nn.Module):
         conditions = Conditions(batch.actions, batch.labels, batch.captions)
         cond = self.conditioner(conditions, T, generator=generator, batch_size=len(batch))
         inputs = values
-        if self.training and self.config.history_corruption:
+        if self.training and self.config.history_corruption and self.config.values == "codes":
             rate, vocab = self.config.history_corruption, self.config.vocab_size
             inputs = corrupt_codes(values, vocab, rate, generator)
         forcing = self.order.teacher_forcing(inputs, self.embed, generator, reveal_BN)
-        seq = self.sequence_inputs(forcing.inputs_BND, layout, cond)
+        seq = self.sequence_inputs(forcing.inputs_BND, layout, cond, forcing.cond_BND)
         z = self.forward_sequence(seq, self.config.window_frames)
         return z, values, forcing
 
     def loss(self, batch: TokenBatch, generator: torch.Generator | None = None) -> LMLoss:
         z, values, forcing = self.head_inputs(batch, generator)
-        head_loss = self.head.loss(z, values, forcing.weight_BN, generator)
+        target = values if forcing.target is None else forcing.target
+        head_loss = self.head.loss(z, target, forcing.weight_BN, generator)
         metrics = {k: v.detach() for k, v in head_loss.metrics.items()}
         tokens = float(values.shape[0] * values.shape[1])
         metrics["tokens"] = torch.tensor(tokens, device=head_loss.loss.device)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from .base import Head
 from .categorical import CategoricalHead
 from .diffusion import DiffusionHead
+from .velocity import VelocityHead
 
 HEADS: dict[str, type[Head]] = {
     "categorical": CategoricalHead,
     "diffusion": DiffusionHead,
+    "velocity": VelocityHead,
 }
 
 

@@ -34,7 +34,13 @@ class SamplingSettings:
     top_k: int | None = None  # categorical only
     top_p: float | None = None  # categorical only
     steps: int = 25  # diffusion only: integration steps
-    solver: str = "euler"  # diffusion only: "euler" or "heun"
+    solver: str = "euler"  # diffusion and frame denoising: "euler" or "heun"
+    # frame-denoising orders only (orders/frame_denoising.py, lm/schedules.py): the schedule
+    # matrix (None: the order's default), its pyramid/trapezoid stagger in rows per frame,
+    # and the noise level finished frames are shown at (Diffusion Forcing's stabilization)
+    schedule: str | None = None
+    uncertainty: int = 1
+    stabilization: float = 0.0
 
 
 @dataclass
@@ -48,6 +54,10 @@ class Head(nn.Module):
 
     values: ClassVar[Values]  # "codes" (int64) or "latents" (float vectors)
     output_layer: ClassVar[str]  # the submodule called once per head evaluation
+    # True: the backbone is the denoiser and the head reads its velocity; such a head pairs
+    # only with orders that denoise (TokenOrder.denoising), and the reverse.
+    denoiser: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = True  # `sample` draws from the generator (False: a read-out)
 
     @classmethod
     def from_config(cls, config: VideoLMConfig) -> Head:

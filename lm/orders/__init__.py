@@ -8,6 +8,7 @@ never the name.
 from __future__ import annotations
 
 from .base import TokenOrder
+from .frame_denoising import DiffusionForcingOrder, FullSequenceFlowOrder, NextFrameFlowOrder
 from .next_block import NextBlockOrder
 from .next_scale import NextScaleOrder
 from .next_token import NextTokenOrder
@@ -16,6 +17,9 @@ ORDERS: dict[str, type[TokenOrder]] = {
     "next_token": NextTokenOrder,
     "next_block": NextBlockOrder,
     "next_scale": NextScaleOrder,
+    "full_sequence_flow": FullSequenceFlowOrder,
+    "next_frame_flow": NextFrameFlowOrder,
+    "diffusion_forcing": DiffusionForcingOrder,
 }
 
 

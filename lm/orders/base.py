@@ -38,6 +38,7 @@ from torch import nn
 from ..sequence import TokenLayout
 
 if TYPE_CHECKING:
+    from ..heads.base import Head, SamplingSettings
     from ..model import VideoLMConfig
 
 
@@ -46,6 +47,10 @@ class TeacherForcing:
     inputs_BND: torch.Tensor  # input embeddings at every slot (no slot embedding yet)
     weight_BN: torch.Tensor | None = None  # slots that count in the loss; None = all
     reveal_BN: torch.Tensor | None = None  # within-block refinement: revealed slots
+    # frame denoising: added to each slot's conditioning (its noise level), and what the
+    # head regresses instead of the values (the velocity ε - x0)
+    cond_BND: torch.Tensor | None = None
+    target: torch.Tensor | None = None
 
 
 @dataclass
@@ -89,12 +94,21 @@ class Decoder(Protocol):
     """What a sampling loop may call (VideoLM provides it; it owns cache, CFG, window)."""
 
     batch_size: int
+    settings: SamplingSettings
 
     def embed(self, values: torch.Tensor) -> torch.Tensor:
         """Token values (B×n...) -> content embeddings B×n×D."""
 
-    def run(self, inputs_BnD: torch.Tensor, start: int, stop: int, commit: bool) -> StepOutput:
-        """Forward slots [start, stop) given their inputs; commit=False rolls the cache back."""
+    def run(
+        self,
+        inputs_BnD: torch.Tensor,
+        start: int,
+        stop: int,
+        commit: bool,
+        cond_BnD: torch.Tensor | None = None,
+    ) -> StepOutput:
+        """Forward slots [start, stop) given their inputs; commit=False rolls the cache back;
+        cond_BnD is added to the slots' conditioning (frame denoising: noise levels)."""
 
     def sample(self, step: StepOutput, fraction: float) -> torch.Tensor:
         """Draw values from the head; `fraction` of generation done drives CFG schedules."""
@@ -143,8 +157,17 @@ class TokenOrder(nn.Module):
     max_refine_steps: int = 1  # > 1 only for orders with within-group refinement
     streams: bool = False  # groups inside one frame: sampling can go frame by frame
     uses_value_embedding: ClassVar[bool] = True  # inputs embed values (VideoLM.embed)
+    # True: a slot's input is its own noisy value (not the group before's), so its output
+    # depends on its own group, and sampling integrates a schedule of noise levels instead
+    # of committing group by group (frame_denoising.py). Pairs with heads that are denoisers.
+    denoising: ClassVar[bool] = False
 
     # -- capabilities -----------------------------------------------------------------------
+
+    @classmethod
+    def accepts(cls, head: type[Head]) -> bool:
+        """Whether a head class can predict for this order (denoisers with denoisers)."""
+        return head.denoiser == cls.denoising
 
     @classmethod
     def from_config(

@@ -1,0 +1,69 @@
+"""Noise layouts for training the frame denoisers: which noise level each frame gets.
+
+* `shared`: one level per clip (full-sequence flow matching, MovieGen / HunyuanVideo);
+* `next_frame`: history clean, the last frame noisy (next-frame diffusion, arXiv
+  2506.01380); with `history_noise` > 0 history frames get a level ~ U(0, history_noise)
+  (against drift, as history corruption does for codes); the loss counts the last frame only;
+* `per_frame`: an independent level per frame (Diffusion Forcing, arXiv 2407.01392).
+
+Levels are drawn by `time_sampling`: "uniform" t ~ U(0, 1), or "logit_normal" t =
+sigmoid(n), n ~ N(0, 1) (SD3's setting, shared with the diffusion head). Knows nothing of
+models or tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import torch
+
+from .heads.diffusion import LOGIT_NORMAL_MEAN, LOGIT_NORMAL_STD, TimeSampling
+
+NoiseLayout = Literal["shared", "next_frame", "per_frame"]
+
+
+@dataclass
+class FrameLevels:
+    t_BT: torch.Tensor  # noise level of every frame, in [0, 1)
+    weight_BT: torch.Tensor | None  # frames that count in the loss; None = all
+
+
+def check_noise_layout(layout: str, time_sampling: str, history_noise: float) -> None:
+    if layout not in get_args(NoiseLayout):
+        raise ValueError(f"noise_layout must be one of {get_args(NoiseLayout)}, got {layout!r}")
+    if time_sampling not in get_args(TimeSampling):
+        raise ValueError(
+            f"time_sampling must be one of {get_args(TimeSampling)}, got {time_sampling!r}"
+        )
+    if not 0 <= history_noise < 1:
+        raise ValueError(f"history_noise must be in [0, 1), got {history_noise}")
+
+
+def draw_times(shape: tuple[int, ...], time_sampling: str, generator, device) -> torch.Tensor:
+    if time_sampling == "uniform":
+        return torch.rand(shape, generator=generator, device=device)
+    n = torch.randn(shape, generator=generator, device=device)
+    return torch.sigmoid(LOGIT_NORMAL_MEAN + LOGIT_NORMAL_STD * n)
+
+
+def frame_levels(
+    layout: NoiseLayout,
+    batch: int,
+    frames: int,
+    time_sampling: str,
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    history_noise: float = 0.0,
+) -> FrameLevels:
+    """Training levels B×T for one batch under `layout`."""
+    if layout == "shared":
+        t_B1 = draw_times((batch, 1), time_sampling, generator, device)
+        return FrameLevels(t_B1.expand(batch, frames).contiguous(), None)
+    if layout == "per_frame":
+        return FrameLevels(draw_times((batch, frames), time_sampling, generator, device), None)
+    t_BT = history_noise * torch.rand(batch, frames, generator=generator, device=device)
+    t_BT[:, -1] = draw_times((batch,), time_sampling, generator, device)
+    weight_BT = torch.zeros(batch, frames, device=device)
+    weight_BT[:, -1] = 1.0
+    return FrameLevels(t_BT, weight_BT)
