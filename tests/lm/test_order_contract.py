@@ -46,7 +46,12 @@ def registered(order: str, head: str) -> Paradigm:
     return Paradigm(name, config)
 
 
-PARADIGMS = [registered(order, head) for order in ORDERS for head in HEADS] + [
+PARADIGMS = [
+    registered(order, head)
+    for order in ORDERS
+    for head in HEADS
+    if ORDERS[order].accepts(HEADS[head])  # denoising orders take denoiser heads only
+] + [
     Paradigm("next_block_s2", dict(order="next_block", refine=True), refine_steps=2),
     Paradigm("next_block_rows", dict(order="next_block", block_rows=1)),
     Paradigm("next_block_s2_diffusion", dict(order="next_block", refine=True, **DIFFUSION), 2),
@@ -114,7 +119,8 @@ def test_changing_a_group_never_changes_earlier_outputs(make_model, make_batch, 
     in_group = layout.group_N == g
     flat[:, in_group] = flat[:, in_group] + 1 if flat.is_floating_point() else 0
     changed = teacher_forced_z(model, model.order.unflatten(flat, values.shape[1]), batch.actions)
-    earlier = layout.group_N <= g
+    # a denoising order's input at a slot is its own noisy value: group g itself changes
+    earlier = layout.group_N < g if model.order.denoising else layout.group_N <= g
     torch.testing.assert_close(changed[:, earlier], z[:, earlier])
     assert not torch.allclose(changed[:, ~earlier], z[:, ~earlier])
 
@@ -162,6 +168,8 @@ def test_full_forward_equals_kv_cached_decoding(
     make_model, make_batch, paradigm, generator, cfg_scale
 ):
     model = build(make_model, paradigm, num_labels=2)
+    if model.order.denoising:  # no cache yet; sampler tested in test_frame_denoising.py
+        pytest.skip("frame-denoising orders sample uncached (no committed teacher-forced z)")
     batch = make_batch(model)
     context = model.values_of(batch)[:, :1]
     out = model.generate(
@@ -176,6 +184,8 @@ def test_sliding_window_equals_windowed_full_forward(make_model, make_batch, par
     """Generation past the trained length (3 frames) with a 1-frame window: the cached,
     windowed decoder matches one full forward under the same frame-band mask."""
     model = build(make_model, paradigm, window_frames=1)
+    if model.order.denoising:
+        pytest.skip("frame-denoising orders sample uncached (no committed teacher-forced z)")
     batch = make_batch(model, frames=5)
     context = model.values_of(batch)[:, :2]
     out = model.generate(
@@ -199,7 +209,9 @@ def test_action_at_t_never_changes_frames_up_to_t(make_model, make_batch, paradi
     actions = batch.actions.clone()
     actions[:, t] = (actions[:, t] + 1) % model.config.num_actions
     z_changed = teacher_forced_z(model, values, actions)
-    up_to_t = layout.frame_N <= t
+    # groups before frame t + 1's first group (frames <= t for every causal order; nothing
+    # for full attention, where frame t + 1 shares the one group with all frames)
+    up_to_t = layout.group_N < layout.group_N[layout.frame_N == t + 1].min()
     torch.testing.assert_close(z_changed[:, up_to_t], z[:, up_to_t])
     assert not torch.allclose(z_changed[:, layout.frame_N == t + 1], z[:, layout.frame_N == t + 1])
 
