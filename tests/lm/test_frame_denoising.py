@@ -1,0 +1,169 @@
+"""The frame-denoising orders (full_sequence_flow, next_frame_flow, diffusion_forcing):
+masks and causality per noise layout, the training levels of each layout, the velocity
+target, and sampling: the autoregressive schedule equals frame-by-frame sampling, guidance
+at scale 1 is a no-op, streaming is refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arvideo.data.batch import TokenBatch
+from arvideo.lm.conditioning import Conditions
+from arvideo.lm.decoding import DecodeOptions, DecodingSession
+from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.noise_layouts import frame_levels
+from arvideo.lm.schedules import schedule_matrix
+from arvideo.lm.streaming import StreamingSession
+
+ORDERS = ["full_sequence_flow", "next_frame_flow", "diffusion_forcing"]
+CAUSAL = ["next_frame_flow", "diffusion_forcing"]
+
+
+def build(make_model, order: str, **extra):
+    return make_model(
+        **{**dict(order=order, head="velocity", latent_dim=3, num_actions=3), **extra}
+    )
+
+
+def z_of(model, latents, actions, seed: int = 0) -> torch.Tensor:
+    batch = TokenBatch(latents=latents, actions=actions)
+    z, _, _ = model.head_inputs(batch, torch.Generator().manual_seed(seed))
+    return z
+
+
+def velocity_at(model, x_BNC: torch.Tensor, t_BN: torch.Tensor) -> torch.Tensor:
+    """The predicted velocity of noisy tokens at chosen levels (one uncached forward)."""
+    layout = model.order.layout(x_BNC.shape[1] // model.order.tokens_per_frame)
+    cond = model.conditioner(Conditions(), layout.num_frames, batch_size=x_BNC.shape[0])
+    levels = model.order.level_conditioning(t_BN)
+    seq = model.sequence_inputs(model.embed(x_BNC), layout, cond, levels)
+    return model.head.velocity(model.forward_sequence(seq, None))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_mask_is_full_or_block_causal_by_frame(make_model, order):
+    model = build(make_model, order)
+    layout = model.order.layout(3)
+    meta = (layout.group_N, layout.frame_N)
+    mask = model.order.mask(meta, meta)
+    if order in CAUSAL:
+        assert torch.equal(mask, layout.frame_N[None, :] <= layout.frame_N[:, None])
+    else:
+        assert mask.all()
+
+
+@pytest.mark.parametrize("order", CAUSAL)
+def test_a_later_frame_never_changes_an_earlier_prediction(make_model, make_batch, order):
+    """Content and noise of frame 2 change; frames 0 and 1 predict the same velocity."""
+    model = build(make_model, order)
+    batch = make_batch(model)
+    z = z_of(model, batch.latents, batch.actions)
+    later = batch.latents.clone()
+    later[:, 2] += 1.0
+    changed = z_of(model, later, batch.actions)
+    L = model.order.tokens_per_frame
+    torch.testing.assert_close(changed[:, : 2 * L], z[:, : 2 * L])
+    assert not torch.allclose(changed[:, 2 * L :], z[:, 2 * L :])
+    # the same for frame 2's noise level, everything else fixed
+    x = model.order.flatten(batch.latents)
+    t = torch.rand(2, 3 * L, generator=torch.Generator().manual_seed(1))
+    v = velocity_at(model, x, t)
+    t_later = t.clone()
+    t_later[:, 2 * L :] = 1 - t_later[:, 2 * L :]
+    v_later = velocity_at(model, x, t_later)
+    torch.testing.assert_close(v_later[:, : 2 * L], v[:, : 2 * L])
+    assert not torch.allclose(v_later[:, 2 * L :], v[:, 2 * L :])
+
+
+def test_full_attention_lets_every_frame_see_every_other(make_model, make_batch):
+    model = build(make_model, "full_sequence_flow")
+    batch = make_batch(model)
+    later = batch.latents.clone()
+    later[:, 2] += 1.0
+    z, changed = z_of(model, batch.latents, batch.actions), z_of(model, later, batch.actions)
+    L = model.order.tokens_per_frame
+    assert not torch.allclose(changed[:, :L], z[:, :L])
+
+
+def test_noise_layouts_draw_the_levels_they_promise():
+    g = torch.Generator().manual_seed(0)
+    shared = frame_levels("shared", 4, 5, "logit_normal", g, "cpu")
+    assert (shared.t_BT == shared.t_BT[:, :1]).all() and shared.weight_BT is None
+    per_frame = frame_levels("per_frame", 4, 5, "uniform", g, "cpu")
+    assert per_frame.t_BT.std(dim=1).min() > 0
+    clean = frame_levels("next_frame", 4, 5, "uniform", g, "cpu")
+    assert (clean.t_BT[:, :-1] == 0).all() and (clean.t_BT[:, -1] > 0).all()
+    assert clean.weight_BT[:, -1].all() and not clean.weight_BT[:, :-1].any()
+    noisy = frame_levels("next_frame", 4, 5, "uniform", g, "cpu", history_noise=0.1)
+    assert (noisy.t_BT[:, :-1] > 0).all() and (noisy.t_BT[:, :-1] <= 0.1).all()
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_target_is_the_velocity_of_the_drawn_noise(make_model, make_batch, order):
+    model = build(make_model, order)
+    x0 = model.order.flatten(make_batch(model).latents)
+    forcing = model.order.teacher_forcing(x0, model.embed, torch.Generator().manual_seed(3))
+    # ε = target + x0 must look like standard normal noise, whatever the levels were
+    noise = forcing.target + x0
+    assert abs(float(noise.mean())) < 0.5 and 0.6 < float(noise.std()) < 1.4
+    assert forcing.cond_BND.shape == forcing.inputs_BND.shape
+
+
+def session(model, frames: int, settings: SamplingSettings) -> DecodingSession:
+    options = DecodeOptions(settings, generator=torch.Generator().manual_seed(0))
+    return DecodingSession(model, Conditions(), frames, 2, options)
+
+
+@pytest.mark.parametrize("order", CAUSAL)
+@pytest.mark.parametrize("solver", ["euler", "heun"])
+def test_autoregressive_schedule_equals_frame_by_frame_sampling(make_model, order, solver):
+    model = build(make_model, order, num_actions=0)
+    settings = SamplingSettings(steps=3, solver=solver)
+    T, L, C = 3, model.order.tokens_per_frame, 3
+    x1 = torch.randn(2, T * L, C, generator=torch.Generator().manual_seed(5))
+    whole_session = session(model, T, settings)
+    levels = schedule_matrix("autoregressive", T, 1, 3)
+    whole = model.order.denoise(whole_session, whole_session.layout, x1, levels)
+    done = x1[:, :L]  # frame 0 is the context
+    for f in range(1, T):  # frame f alone, over a clip of f + 1 frames
+        part = session(model, f + 1, settings)
+        start = torch.cat([done, x1[:, f * L : (f + 1) * L]], dim=1)
+        one = schedule_matrix("full_sequence", f + 1, f, 3)
+        done = model.order.denoise(part, part.layout, start, one).values
+    torch.testing.assert_close(whole.values, done, atol=1e-5, rtol=1e-4)
+    per_row = 1 if solver == "euler" else 2
+    assert whole.forward_passes == (T - 1) * 3 * per_row
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_generate_keeps_context_and_guidance_one_is_a_no_op(make_model, make_batch, order):
+    model = build(make_model, order)
+    batch = make_batch(model)
+    context, cond = batch.latents[:, :1], Conditions(actions_BT=batch.actions)
+    settings = SamplingSettings(steps=2, stabilization=0.1)
+
+    def run(scale: float, **options):
+        g = torch.Generator().manual_seed(9)
+        return model.generate(context, cond, 3, settings, scale, g, **options)
+
+    plain = run(1.0)
+    assert plain.values.shape == batch.latents.shape and torch.isfinite(plain.values).all()
+    torch.testing.assert_close(plain.values[:, :1], context)
+    assert not torch.allclose(run(3.0).values, plain.values)
+    pyramid = SamplingSettings(steps=2, schedule="pyramid", uncertainty=1)
+    g = torch.Generator().manual_seed(9)
+    assert model.generate(context, cond, 3, pyramid, 1.0, g).forward_passes == 2 + 1
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_streaming_is_refused_until_cached(make_model, order):
+    with pytest.raises(ValueError, match="stream"):
+        StreamingSession(build(make_model, order), 2, DecodeOptions())
+
+
+def test_a_denoising_order_refuses_other_heads(make_model):
+    with pytest.raises(ValueError, match="cannot predict"):
+        make_model(order="diffusion_forcing", head="diffusion", latent_dim=3)
+    with pytest.raises(ValueError, match="cannot predict"):
+        make_model(order="next_block", head="velocity", latent_dim=3)
