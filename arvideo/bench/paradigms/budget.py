@@ -12,7 +12,14 @@ from arvideo.lm.heads import HEADS
 from arvideo.lm.orders import ORDERS
 from arvideo.training.tokenizer_runs import TokenizerBudget
 
-PARADIGMS = [models.Paradigm(o, h) for o in ORDERS for h in HEADS]
+# every pair an order accepts; the frame-denoising rows need their own sampling settings and
+# tokenizer wiring in the bench first (issue 15 part 5), so they are left out for now
+PARADIGMS = [
+    models.Paradigm(o, h)
+    for o in ORDERS
+    for h in HEADS
+    if ORDERS[o].accepts(HEADS[h]) and not ORDERS[o].denoising
+]
 
 
 @dataclass
