@@ -20,6 +20,9 @@ PARADIGMS = [
     ("next_token", "diffusion", "continuous"),
     ("next_block", "diffusion", "continuous"),
     ("next_scale", "diffusion", "continuous"),
+    ("full_sequence_flow", "velocity", "continuous"),
+    ("next_frame_flow", "velocity", "continuous"),
+    ("diffusion_forcing", "velocity", "continuous"),
 ]
 
 
