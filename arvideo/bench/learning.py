@@ -52,7 +52,7 @@ class ModelSize:
 
 
 def bench_learning(
-    tokens: str,
+    tokens: str = "outputs/demo/data/pong-tokens",
     sizes: list[str] | None = None,
     steps: int = 1500,
     every_steps: int = 250,
@@ -67,7 +67,8 @@ def bench_learning(
     """Train each size for `steps` steps and report its learning curve.
 
     Args:
-        tokens: a token data set (`arvideo encode`) whose manifest names its clip data set.
+        tokens: a token data set (`arvideo encode`) whose manifest names its clip data set
+            (default: the main job's).
         sizes: WIDTHxDEPTH per model (default 64x4 and 128x4).
         steps: optimizer steps per size (the cosine schedule's length).
         every_steps: steps between curve points.
