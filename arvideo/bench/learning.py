@@ -63,6 +63,7 @@ def bench_learning(
     context: int = 4,
     horizon: int = 8,
     seed: int = 0,
+    report_only: bool = False,
 ) -> dict:
     """Train each size for `steps` steps and report its learning curve.
 
@@ -77,6 +78,8 @@ def bench_learning(
         runs: folder of the training runs and curve files (reused when complete).
         windows, context, horizon: held-out evaluation windows, real and generated frames.
         seed: training and sampling seed.
+        report_only: train nothing; report the curves on disk as they are (a size stopped
+            short shows the points it reached, and the table says so).
     """
     parsed = [ModelSize.parse(s) for s in (sizes or ["64x4", "128x4"])]
     if steps < 1 or every_steps < 1:
@@ -84,15 +87,19 @@ def bench_learning(
     curves = {}
     for size in parsed:
         curve_file = Path(runs) / size.tag / "curve.jsonl"
-        if not _complete(curve_file, steps):
+        if not report_only and not _complete(curve_file, steps):
             _train(size, tokens, steps, every_steps, config, curve_file, windows, context,
                    horizon, seed)  # fmt: skip
         curves[size.tag] = read_curve(curve_file)
-    data = {"steps": steps, "every_steps": every_steps, "curves": curves}
+    short = [tag for tag, points in curves.items() if not points or points[-1]["step"] < steps]
+    data = {"steps": steps, "every_steps": every_steps, "curves": curves, "stopped_short": short}
     extra = {"tokens": tokens, "config": str(config or DEMO_GENERATOR), "windows": windows,
              "context": context, "horizon": horizon, "seed": seed}  # fmt: skip
     markdown = run_header("Learning curves", command_line(), machine_info(), extra)
     markdown += "\n\n" + markdown_table(curve_rows(curves), ROW_COLUMNS) + "\n"
+    if short:
+        markdown += f"\nStopped short of {steps} steps (points up to where they stopped): "
+        markdown += ", ".join(short) + "\n"
     paths = write_results(out, "learning", data, markdown)
     plot_curves(curves, Path(out) / "learning.png")
     print(markdown)

@@ -26,6 +26,9 @@ def test_learning_bench_scores_points_and_reuses_complete_curves(pong_tokens, tm
     stamp = curve.stat().st_mtime_ns
     bench_learning(**args)  # complete: reused, not retrained
     assert curve.stat().st_mtime_ns == stamp
+    longer = bench_learning(**{**args, "steps": 6, "report_only": True})  # nothing trains
+    assert curve.stat().st_mtime_ns == stamp
+    assert "Stopped short of 6 steps" in open(longer["md"]).read()
 
 
 def test_sizes_are_parsed_or_refused_by_name():
