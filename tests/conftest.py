@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 PONG_ARGS = dict(
     game="Pong",
@@ -33,3 +34,13 @@ def pong_dir(tmp_path_factory) -> Path:
 def pong_args() -> dict:
     """The collect_atari arguments that made `pong_dir` (a copy; `out` not included)."""
     return dict(PONG_ARGS)
+
+
+@pytest.fixture(scope="module")
+def single_torch_thread():
+    """One torch thread for a module's tests, restored after: tiny models on a shared 2-core
+    machine run faster and steadier on one. Folders of tiny-model tests use it autouse."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

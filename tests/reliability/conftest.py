@@ -54,12 +54,8 @@ def tiny_models():
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared 2-core machine: one thread is faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread(single_torch_thread):
+    """Tiny models on a shared 2-core machine: one thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -77,12 +77,8 @@ def results_dir(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared 2-core machine: one thread is faster and steadier."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread(single_torch_thread):
+    """Tiny models on a shared 2-core machine: one thread (tests/conftest.py)."""
 
 
 def make_client(model_dir, **options):
