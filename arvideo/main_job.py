@@ -12,14 +12,17 @@ everything.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
+
+from arvideo.stage_times import StageTimes
 
 if TYPE_CHECKING:
     from arvideo.rollout_score import WorldModelScore
@@ -34,8 +37,15 @@ def _config(name: str) -> str:
     return str(path)
 
 
-def _fit(config: str, data: str, root: Path, quick: bool) -> Path:
-    """Train through the trainer CLI; return the last checkpoint."""
+@dataclass
+class FitResult:
+    checkpoint: Path  # the last checkpoint
+    steps: int  # optimizer steps made
+    planned_steps: int
+
+
+def _fit(config: str, data: str, root: Path, quick: bool) -> FitResult:
+    """Train through the trainer CLI; warn loudly when a safety cap stopped it short."""
     from arvideo.training.cli import run_lightning_cli
 
     argv = ["fit", "--config", config, "--data.init_args.path", data]
@@ -51,7 +61,8 @@ def _fit(config: str, data: str, root: Path, quick: bool) -> Path:
             "steps (the wall-clock safety cap): this model is undertrained and its numbers "
             "say little. Free the CPU or raise trainer.max_time.[/bold red]"
         )
-    return Path(cli.trainer.checkpoint_callback.last_model_path)
+    checkpoint = Path(cli.trainer.checkpoint_callback.last_model_path)
+    return FitResult(checkpoint, made, planned)
 
 
 def main_job(
@@ -97,10 +108,12 @@ def main_job(
     clips, tokens = work / "data" / game.lower(), work / "data" / f"{game.lower()}-tokens"
     tokenizer_dir, model_dir = work / "tokenizer", work / "model"
     started = time.perf_counter()
+    times = StageTimes()
 
     def stage(name: str, done: Path) -> bool:
         if done.exists():
             console.print(f"[dim]{name}: {done} exists, skipped[/dim]")
+            times.skip(name)
             return False
         console.rule(name)
         return True
@@ -108,39 +121,46 @@ def main_job(
     if stage("collect", clips / "dataset.json"):
         from arvideo.data.atari import collect_atari
 
-        collect_atari(
-            game=game,
-            frames=400 if quick else frames,
-            out=str(clips),
-            max_steps_per_episode=120 if quick else None,
-            seed=seed,
-        )
+        with times.timed("collect"):
+            collect_atari(
+                game=game,
+                frames=400 if quick else frames,
+                out=str(clips),
+                max_steps_per_episode=120 if quick else None,
+                seed=seed,
+            )
     if stage("tokenizer", tokenizer_dir / "config.json"):
         from arvideo.training.export import export_tokenizer
 
-        checkpoint = _fit(_config("tokenizer.yaml"), str(clips), work / "runs" / "tokenizer", quick)
-        export_tokenizer(str(checkpoint), str(tokenizer_dir))
+        with times.timed("tokenizer") as record:
+            fit = _fit(_config("tokenizer.yaml"), str(clips), work / "runs" / "tokenizer", quick)
+            export_tokenizer(str(fit.checkpoint), str(tokenizer_dir))
+            record.steps, record.planned_steps = fit.steps, fit.planned_steps
     if stage("encode", tokens / "dataset.json"):
         from arvideo.training.encode import encode
 
-        encode(tokenizer=str(tokenizer_dir), data=str(clips), out=str(tokens))
+        with times.timed("encode"):
+            encode(tokenizer=str(tokenizer_dir), data=str(clips), out=str(tokens))
     if stage("generator", model_dir / "arvideo.json"):
         from arvideo.training.generator_export import export_generator
 
-        checkpoint = _fit(
-            _config("generator.yaml"), str(tokens), work / "runs" / "generator", quick
-        )
-        export_generator(str(checkpoint), str(model_dir))
+        with times.timed("generator") as record:
+            fit = _fit(_config("generator.yaml"), str(tokens), work / "runs" / "generator", quick)
+            export_generator(str(fit.checkpoint), str(model_dir))
+            record.steps, record.planned_steps = fit.steps, fit.planned_steps
     from arvideo.sample_clip import ensure_sample_clip
 
     ensure_sample_clip(model_dir, clips)  # a folder exported before samples were saved
     console.rule("generate")
     sampling = {"temperature": temperature, "top_k": top_k}
-    summary = rollout(
-        model_dir, clips, work, context_frames, num_frames, seed, eval_windows, sampling
-    )
+    with times.timed("generate and score"):
+        summary = rollout(
+            model_dir, clips, work, context_frames, num_frames, seed, eval_windows, sampling
+        )
     summary.seconds = time.perf_counter() - started
+    summary.stages = times
     console.print(summary.report())
+    summary.write_json(work / "summary.json")
     return summary
 
 
@@ -153,6 +173,7 @@ class DemoSummary:
     ms_per_frame: float
     score: WorldModelScore  # on many held-out windows, beside copy-last-frame
     seconds: float = 0.0
+    stages: StageTimes = field(default_factory=StageTimes)
 
     def report(self) -> str:
         verdict = "beats" if self.score.beats_copy_last() else "does NOT beat"
@@ -163,8 +184,26 @@ class DemoSummary:
             f"{self.ms_per_frame:.1f} ms per frame\n"
             f"{self.score.report()}\n"
             f"the world model {verdict} copy-last-frame on foreground PSNR; "
-            f"main job {self.seconds:.0f} s"
+            f"main job {self.seconds:.0f} s: {self.stages.describe()}"
         )
+
+    def write_json(self, path: Path) -> Path:
+        """The numbers of this run, for benchmarks that compare runs (idle vs busy)."""
+        record = {
+            "psnr_db": self.psnr_db,
+            "copy_last_psnr_db": self.copy_last_psnr_db,
+            "ms_per_frame": self.ms_per_frame,
+            "seconds": self.seconds,
+            "stages": self.stages.to_dict(),
+            "score": asdict(self.score),
+        }
+        path.write_text(json.dumps(record, indent=2, default=_plain))
+        return path
+
+
+def _plain(value):
+    """numpy arrays and scalars as JSON lists and numbers."""
+    return value.tolist() if hasattr(value, "tolist") else float(value)
 
 
 def rollout(

@@ -15,6 +15,8 @@ checkpoint's class paths are checked against arvideo's own before anything is im
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 import lightning as L
@@ -98,9 +100,13 @@ def trainer_defaults() -> dict:
 
 
 def run_lightning_cli(argv: list[str]) -> ArvideoCLI:
-    return ArvideoCLI(
-        args=argv,
-        seed_everything_default=0,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults=trainer_defaults(),
-    )
+    """The trainer CLI on `argv` alone. Called from another command (`arvideo demo`), whose
+    own sys.argv Lightning would warn about although it reads only `args`."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter.*")
+        return ArvideoCLI(
+            args=argv,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults=trainer_defaults(),
+        )

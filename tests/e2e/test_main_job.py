@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import av
@@ -29,3 +30,12 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
 
     again = main_job(workdir=str(tmp_path / "demo"), quick=True, num_frames=8)
     assert again.psnr_db == summary.psnr_db  # stages were skipped, sampling is seeded
+    stages = {stage.name: stage for stage in summary.stages.stages}
+    assert list(stages) == ["collect", "tokenizer", "encode", "generator", "generate and score"]
+    assert stages["tokenizer"].steps == stages["tokenizer"].planned_steps == 6
+    assert all(stage.seconds > 0 and not stage.skipped for stage in stages.values())
+    assert {s.name for s in again.stages.stages if s.skipped} == {
+        "collect", "tokenizer", "encode", "generator"
+    }
+    written = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert written["stages"][-1]["name"] == "generate and score" and written["seconds"] > 0
