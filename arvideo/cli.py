@@ -32,6 +32,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
         "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",
         "speed": "arvideo.bench.speed:bench_speed",
         "learning": "arvideo.bench.learning:bench_learning",
+        "games": "arvideo.bench.games:bench_games",
     },
     "demo": "arvideo.main_job:main_job",
 }
