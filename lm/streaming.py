@@ -53,11 +53,7 @@ class StreamingSession(DecodingSession):
         texts: list[str] | None = None,
     ):
         order = model.order
-        if not order.streams:
-            raise ValueError(
-                f"order {model.config.order!r} cannot stream (its groups span frames: "
-                f"block_frames={model.config.block_frames}); use VideoLM.generate"
-            )
+        order.check_streams(options.settings)
         A = model.config.num_actions
         table_actions = torch.arange(A).expand(batch_size, A) if A else None
         # Frames 0..A of this "clip" are exactly the rows of the conditioning table.

@@ -95,6 +95,7 @@ class Decoder(Protocol):
 
     batch_size: int
     settings: SamplingSettings
+    generator: torch.Generator | None  # every draw of the session (orders that draw noise)
 
     def embed(self, values: torch.Tensor) -> torch.Tensor:
         """Token values (B×n...) -> content embeddings B×n×D."""
@@ -156,6 +157,7 @@ class TokenOrder(nn.Module):
     tokens_per_frame: int
     max_refine_steps: int = 1  # > 1 only for orders with within-group refinement
     streams: bool = False  # groups inside one frame: sampling can go frame by frame
+    stream_obstacle: str = "its groups span frames"  # why not, when streams is False
     uses_value_embedding: ClassVar[bool] = True  # inputs embed values (VideoLM.embed)
     # True: a slot's input is its own noisy value (not the group before's), so its output
     # depends on its own group, and sampling integrates a schedule of noise levels instead
@@ -243,6 +245,14 @@ class TokenOrder(nn.Module):
             raise ValueError(
                 f"refine_steps must be in [1, {self.max_refine_steps}] for order "
                 f"{self.name!r}, got {refine_steps}"
+            )
+
+    def check_streams(self, settings: SamplingSettings) -> None:
+        """Refuse (ValueError, saying why) to sample frame by frame with `settings`."""
+        if not self.streams:
+            raise ValueError(
+                f"order {self.name!r} cannot stream ({self.stream_obstacle}); use "
+                "VideoLM.generate (VideoGenerator.__call__) for the whole clip"
             )
 
     def prefill(self, decoder: Decoder, context: torch.Tensor) -> GenerationTrace:

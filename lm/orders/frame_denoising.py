@@ -13,11 +13,20 @@ adaLN conditioning (beside actions, labels, text), and the velocity head regress
 Groups are frames (block-causal) or one group for the clip (full attention), so the
 group-id mask of base.py gives both masks.
 
-Sampling integrates a schedule matrix (schedules.py) with schedule_sampler.py: every row is
-one uncached forward over the whole clip (two with Heun), with guidance as for every other
-order. Frames at level 0 (context, finished frames) are shown to the model at the
-`stabilization` level with fixed noise (DF's stabilization). Not yet: KV-cached streaming
-(`streams` is False; a stream or session of these orders is refused).
+Sampling integrates a schedule matrix (schedules.py) with schedule_sampler.py, with guidance
+as for every other order. Frames at level 0 (context, finished frames) are shown to the model
+at the `stabilization` level with fixed noise (DF's stabilization). Two paths, equal for the
+same noise (frame_noise.py fixes the order of the draws):
+* whole clip (`generate_clip`, any schedule): every row is one uncached forward over the
+  clip (two with Heun);
+* frame by frame (block-causal orders under the autoregressive schedule; `generate`, and
+  streams and sessions, streaming.py): `prefill` writes the context into the KV cache once;
+  `generate_group` denoises one frame, each step attending to the cache plus the frame's
+  own tokens (bidirectional in the frame) without writing to the cache, then commits the
+  finished frame in one more forward (at the stabilization level when set). Cost per frame:
+  steps (2·steps with Heun) + 1 forwards over one frame's tokens.
+full_sequence_flow does not stream (full attention: no frame is final before the clip is);
+lm/long_video.py extends it past its clip length with overlapping windows.
 """
 
 from __future__ import annotations
@@ -27,12 +36,20 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 
+from ..frame_noise import FrameNoise, cat_history, draw_frame_noise
 from ..heads.diffusion import TimeEmbedding
 from ..noise_layouts import NoiseLayout, check_noise_layout, frame_levels
 from ..schedule_sampler import integrate_schedule
 from ..schedules import schedule_matrix
 from ..sequence import TokenLayout
-from .base import Decoder, GenerationTrace, TeacherForcing, TokenOrder, ValueEmbeddingFactory
+from .base import (
+    Decoder,
+    GenerationTrace,
+    StepOutput,
+    TeacherForcing,
+    TokenOrder,
+    ValueEmbeddingFactory,
+)
 
 if TYPE_CHECKING:
     from ..heads.base import SamplingSettings
@@ -126,9 +143,22 @@ class FrameDenoisingOrder(TokenOrder):
 
     # -- sampling ---------------------------------------------------------------------------
 
+    def schedule_kind(self, settings: SamplingSettings) -> str:
+        return settings.schedule or self.default_schedule
+
     def schedule(self, settings: SamplingSettings, frames: int, context: int) -> torch.Tensor:
-        kind = settings.schedule or self.default_schedule
+        kind = self.schedule_kind(settings)
         return schedule_matrix(kind, frames, context, settings.steps, settings.uncertainty)
+
+    def check_streams(self, settings: SamplingSettings) -> None:
+        super().check_streams(settings)
+        kind = self.schedule_kind(settings)
+        if kind != "autoregressive":
+            raise ValueError(
+                f"a stream denoises one frame after another (schedule 'autoregressive'); "
+                f"schedule={kind!r} denoises several frames together: sample the whole clip "
+                "(VideoLM.generate, VideoGenerator.__call__)"
+            )
 
     def generate(
         self,
@@ -138,22 +168,36 @@ class FrameDenoisingOrder(TokenOrder):
         generator: torch.Generator | None = None,
         refine_steps: int = 1,
     ) -> GenerationTrace:
-        """Noise for every frame after the context, then the settings' schedule."""
+        """Frame by frame with the KV cache (`prefill`, `generate_group`) when the order
+        streams and the schedule is autoregressive; the whole clip otherwise."""
         self.check_refine_steps(refine_steps)
+        if self.streams and self.schedule_kind(decoder.settings) == "autoregressive":
+            return super().generate(decoder, layout, context, generator, refine_steps)
+        return self.generate_clip(decoder, layout, context, generator)
+
+    def generate_clip(
+        self,
+        decoder: Decoder,
+        layout: TokenLayout,
+        context: torch.Tensor | None,
+        generator: torch.Generator | None = None,
+    ) -> GenerationTrace:
+        """The settings' schedule over the whole clip, uncached: any schedule, and the
+        reference a stream equals under the autoregressive one (same noise, frame_noise.py)."""
         settings, L = decoder.settings, self.tokens_per_frame
         known = 0 if context is None else context.shape[1]
         if known % L or known >= len(layout):
             raise ValueError(f"context must hold whole frames, fewer than {layout.num_frames}")
+        c, shape = known // L, (decoder.batch_size, L, self.latent_dim)
         device = layout.group_N.device
-        shape = (decoder.batch_size, len(layout), self.latent_dim)
-        x_BNC = settings.temperature * torch.randn(shape, generator=generator, device=device)
-        if context is not None:
-            x_BNC[:, :known] = context.float()
-        history_noise = None
-        if settings.stabilization > 0:
-            history_noise = torch.randn(shape, generator=generator, device=device)
-        levels_RT = self.schedule(settings, layout.num_frames, known // L)
-        return self.denoise(decoder, layout, x_BNC, levels_RT, history_noise)
+        noise = [
+            draw_frame_noise(shape, settings, f >= c, generator, device)
+            for f in range(layout.num_frames)
+        ]
+        starts = [part.start_BnC for part in noise[c:]]
+        x_BNC = torch.cat(([context.float()] if known else []) + starts, dim=1)
+        levels_RT = self.schedule(settings, layout.num_frames, c)
+        return self.denoise(decoder, layout, x_BNC, levels_RT, cat_history(noise))
 
     def denoise(
         self,
@@ -165,19 +209,86 @@ class FrameDenoisingOrder(TokenOrder):
     ) -> GenerationTrace:
         """Integrate x_BNC (each frame at its level in row 0 of levels_RT) to the last row.
         history_noise_BNC: the fixed noise of frames shown at the stabilization level."""
-        settings = decoder.settings
-        last: dict[str, torch.Tensor] = {}
+        last: list[StepOutput] = []
 
         def velocity(x: torch.Tensor, t_BN: torch.Tensor, progress: float) -> torch.Tensor:
-            x_in, t_in = self.stabilized(x, t_BN, settings.stabilization, history_noise_BNC)
-            inputs = decoder.embed(x_in)
-            out = decoder.run(inputs, 0, len(layout), False, self.level_conditioning(t_in))
-            last["z"] = out.z_BND
-            return decoder.sample(out, progress)
+            last[:] = [self.evaluate(decoder, x, t_BN, history_noise_BNC, 0)]
+            return decoder.sample(last[0], progress)
 
-        solution = integrate_schedule(velocity, x_BNC, levels_RT, layout.frame_N, settings.solver)
-        z = last.get("z", torch.zeros(*x_BNC.shape[:2], 0, device=x_BNC.device))
+        solver = decoder.settings.solver
+        solution = integrate_schedule(velocity, x_BNC, levels_RT, layout.frame_N, solver)
+        z = last[0].z_BND if last else torch.zeros(*x_BNC.shape[:2], 0, device=x_BNC.device)
         return GenerationTrace(solution.x0_BNC, z, solution.evaluations)
+
+    # -- the step API: KV-cached, one frame at a time (block-causal orders) -----------------
+
+    def prefill(self, decoder: Decoder, context: torch.Tensor) -> GenerationTrace:
+        """Commit the context frames (at the stabilization level when it is set)."""
+        frames = context.shape[1] // self.tokens_per_frame
+        noise = [self._draw(decoder, generated=False) for _ in range(frames)]
+        z = self.commit(decoder, context.float(), 0, cat_history(noise))
+        return GenerationTrace(context, z, 1)
+
+    def generate_group(
+        self,
+        decoder: Decoder,
+        previous: torch.Tensor | None,
+        group: int,
+        refine_steps: int,
+        fraction: float,
+    ) -> GenerationTrace:
+        """Denoise frame `group` (a group is a frame) from noise in `settings.steps` steps:
+        each sees the cache plus the frame itself and leaves the cache as it was; then
+        commit the frame. `previous` is not needed: history is in the cache."""
+        if not self.streams:
+            raise ValueError(f"order {self.name!r} samples whole clips, not frame by frame")
+        L, settings = self.tokens_per_frame, decoder.settings
+        start, noise = group * L, self._draw(decoder, generated=True)
+
+        def velocity(x: torch.Tensor, t_BN: torch.Tensor, progress: float) -> torch.Tensor:
+            step = self.evaluate(decoder, x, t_BN, noise.history_BnC, start)
+            return decoder.sample(step, fraction)  # one fraction per group, as every order
+
+        one_frame = schedule_matrix("full_sequence", 1, 0, settings.steps)
+        frame_n = torch.zeros(L, dtype=torch.long, device=noise.start_BnC.device)
+        solution = integrate_schedule(velocity, noise.start_BnC, one_frame, frame_n, settings.solver)
+        z = self.commit(decoder, solution.x0_BNC, start, noise.history_BnC)
+        return GenerationTrace(solution.x0_BNC, z, solution.evaluations + 1)
+
+    def evaluate(
+        self,
+        decoder: Decoder,
+        x_BnC: torch.Tensor,
+        t_Bn: torch.Tensor,
+        history_BnC: torch.Tensor | None,
+        start: int,
+    ) -> StepOutput:
+        """One uncommitted forward of slots [start, start + n) at their levels (finished
+        ones shown at the stabilization level)."""
+        level = decoder.settings.stabilization
+        x_in, t_in = self.stabilized(x_BnC, t_Bn, level, history_BnC)
+        stop = start + x_BnC.shape[1]
+        return decoder.run(decoder.embed(x_in), start, stop, False, self.level_conditioning(t_in))
+
+    def commit(
+        self,
+        decoder: Decoder,
+        x0_BnC: torch.Tensor,
+        start: int,
+        history_BnC: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Finished frames into the cache as later frames see them (level 0, or the
+        stabilization level with their fixed noise); returns their z."""
+        t_Bn = torch.zeros(x0_BnC.shape[:2], device=x0_BnC.device)
+        x_in, t_in = self.stabilized(x0_BnC, t_Bn, decoder.settings.stabilization, history_BnC)
+        stop = start + x0_BnC.shape[1]
+        inputs, levels = decoder.embed(x_in), self.level_conditioning(t_in)
+        return decoder.run(inputs, start, stop, True, levels).z_BND
+
+    def _draw(self, decoder: Decoder, generated: bool) -> FrameNoise:
+        shape = (decoder.batch_size, self.tokens_per_frame, self.latent_dim)
+        device = self.noise_embedding.mlp[0].weight.device
+        return draw_frame_noise(shape, decoder.settings, generated, decoder.generator, device)
 
     @staticmethod
     def stabilized(
@@ -197,6 +308,10 @@ class FullSequenceFlowOrder(FrameDenoisingOrder):
     noise_layout = "shared"
     attention = "full"
     default_schedule = "full_sequence"
+    stream_obstacle = (
+        "full attention over the clip: every frame sees every other, so no frame is final "
+        "before the whole clip is; longer videos come from overlapping windows"
+    )
 
 
 class NextFrameFlowOrder(FrameDenoisingOrder):
@@ -204,6 +319,7 @@ class NextFrameFlowOrder(FrameDenoisingOrder):
     noise_layout = "next_frame"
     attention = "block_causal"
     default_schedule = "autoregressive"
+    streams = True
 
 
 class DiffusionForcingOrder(FrameDenoisingOrder):
@@ -211,3 +327,4 @@ class DiffusionForcingOrder(FrameDenoisingOrder):
     noise_layout = "per_frame"
     attention = "block_causal"
     default_schedule = "autoregressive"
+    streams = True

@@ -66,6 +66,7 @@ class NextBlockOrder(TokenOrder):
         self.refine = refine
         self.max_refine_steps = self.block_tokens if refine else 1
         self.streams = block_frames == 1  # blocks inside one frame
+        self.stream_obstacle = f"its blocks span frames: block_frames={block_frames}"
         self.start = nn.Parameter(torch.randn(width) * 0.02)
         if refine:
             if value_embedding is None:

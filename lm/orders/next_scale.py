@@ -110,6 +110,7 @@ def tokenizer_options(tokenizer: nn.Module) -> dict:
 class NextScaleOrder(TokenOrder):
     name = "next_scale"
     uses_value_embedding = False  # inputs come from the multi-scale arithmetic
+    stream_obstacle = "each scale reads every coarser scale of its frame, not one group"
 
     @classmethod
     def from_config(

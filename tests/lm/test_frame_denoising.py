@@ -1,7 +1,8 @@
 """The frame-denoising orders (full_sequence_flow, next_frame_flow, diffusion_forcing):
 masks and causality per noise layout, the training levels of each layout, the velocity
 target, and sampling: the autoregressive schedule equals frame-by-frame sampling, guidance
-at scale 1 is a no-op, streaming is refused."""
+at scale 1 is a no-op, KV-cached streaming equals whole-clip sampling for the same noise
+(full-sequence flow and non-autoregressive schedules refuse to stream)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from arvideo.lm.decoding import DecodeOptions, DecodingSession
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.noise_layouts import frame_levels
 from arvideo.lm.schedules import schedule_matrix
-from arvideo.lm.streaming import StreamingSession
+from arvideo.lm.streaming import StreamingSession, TokenStream
 
 ORDERS = ["full_sequence_flow", "next_frame_flow", "diffusion_forcing"]
 CAUSAL = ["next_frame_flow", "diffusion_forcing"]
@@ -156,10 +157,71 @@ def test_generate_keeps_context_and_guidance_one_is_a_no_op(make_model, make_bat
     assert model.generate(context, cond, 3, pyramid, 1.0, g).forward_passes == 2 + 1
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_streaming_is_refused_until_cached(make_model, order):
-    with pytest.raises(ValueError, match="stream"):
-        StreamingSession(build(make_model, order), 2, DecodeOptions())
+def test_full_sequence_and_non_autoregressive_schedules_refuse_to_stream(make_model):
+    with pytest.raises(ValueError, match="cannot stream .full attention"):
+        StreamingSession(build(make_model, "full_sequence_flow"), 2, DecodeOptions())
+    pyramid = DecodeOptions(SamplingSettings(schedule="pyramid"))
+    with pytest.raises(ValueError, match="schedule='pyramid' denoises several frames"):
+        StreamingSession(build(make_model, "diffusion_forcing"), 2, pyramid)
+
+
+@pytest.mark.parametrize("order", CAUSAL)
+@pytest.mark.parametrize("solver", ["euler", "heun"])
+def test_streaming_equals_whole_clip_sampling_for_the_same_noise(
+    make_model, make_batch, order, solver
+):
+    """A KV-cached stream (context prefilled, then one frame at a time) samples what the
+    uncached whole-clip schedule sampler samples from the same seed: stabilized history,
+    guidance and actions included."""
+    model = build(make_model, order, num_labels=2)
+    batch = make_batch(model, frames=4)
+    context, actions = batch.latents[:, :2], batch.actions
+    settings = SamplingSettings(steps=3, solver=solver, stabilization=0.1, temperature=0.9)
+
+    def options() -> DecodeOptions:
+        return DecodeOptions(settings, 2.0, generator=torch.Generator().manual_seed(3))
+
+    whole_session = DecodingSession(model, Conditions(actions_BT=actions), 4, 2, options())
+    flat = model.order.flatten(context)
+    whole = model.order.generate_clip(
+        whole_session, whole_session.layout, flat, whole_session.generator
+    )
+    stream = TokenStream(StreamingSession(model, 2, options()), total_frames=4)
+    stream.prefill(context, actions)
+    L = model.order.tokens_per_frame
+    frames = []
+    for t in (2, 3):
+        frames.append(stream.step(actions[:, t - 1]))
+        assert stream.cache_length == (t + 1) * L  # the steps left no tokens behind
+    streamed = torch.stack([f.values for f in frames], dim=1)
+    expected = model.order.unflatten(whole.values, 4)[:, 2:]
+    torch.testing.assert_close(streamed, expected, atol=1e-5, rtol=1e-4)
+    per_step = 1 if solver == "euler" else 2
+    assert [f.forward_passes for f in frames] == [3 * per_step + 1] * 2  # steps + commit
+    assert whole.forward_passes == 2 * 3 * per_step  # rows of the whole clip
+
+
+@pytest.mark.parametrize("order", CAUSAL)
+def test_generate_takes_the_cached_path_for_the_autoregressive_schedule(make_model, order):
+    """VideoLM.generate of a block-causal order streams internally (same values as the whole
+    clip), and its per-frame cost is steps + 1 forwards over one frame."""
+    model = build(make_model, order, num_actions=0)
+    settings = SamplingSettings(steps=2)
+
+    def run(use_cache: bool = True):
+        return model.generate(
+            None, None, 3, settings, generator=torch.Generator().manual_seed(4),
+            batch_size=2, use_cache=use_cache,
+        )  # fmt: skip
+
+    cached = run()
+    assert cached.forward_passes == 3 * (2 + 1)
+    torch.testing.assert_close(run(use_cache=False).values, cached.values, atol=1e-5, rtol=1e-4)
+    whole = session(model, 3, settings)
+    whole.generator.manual_seed(4)
+    clip = model.order.generate_clip(whole, whole.layout, None, whole.generator)
+    torch.testing.assert_close(model.order.unflatten(clip.values, 3), cached.values,
+                               atol=1e-5, rtol=1e-4)
 
 
 def test_a_denoising_order_refuses_other_heads(make_model):

@@ -88,7 +88,10 @@ def build(make_model, paradigm: Paradigm, **extra):
 
 
 def teacher_forced_z(model, values_BT, actions, reveal_BN=None):
-    """Head inputs of one full masked forward over the given token values."""
+    """Head inputs of one full masked forward over the given token values (for a denoising
+    order: every frame clean, at level 0, as sampling commits finished frames)."""
+    if model.order.denoising:
+        return clean_frames_z(model, values_BT, actions)
     key = "codes" if model.config.head == "categorical" else "latents"
     batch = TokenBatch(**{key: values_BT}, actions=actions)
     if reveal_BN is None and getattr(model.order, "refine", False):
@@ -96,6 +99,21 @@ def teacher_forced_z(model, values_BT, actions, reveal_BN=None):
         reveal_BN = reveal_BN.flatten(1)
     z, _, _ = model.head_inputs(batch, torch.Generator().manual_seed(0), reveal_BN)
     return z
+
+
+def clean_frames_z(model, latents_BT, actions):
+    T = latents_BT.shape[1]
+    x_BNC = model.order.flatten(latents_BT)
+    layout = model.order.layout(T)
+    cond = model.conditioner(Conditions(actions_BT=actions), T, batch_size=x_BNC.shape[0])
+    levels = model.order.level_conditioning(torch.zeros(x_BNC.shape[:2]))
+    seq = model.sequence_inputs(model.embed(x_BNC), layout, cond, levels)
+    return model.forward_sequence(seq, model.config.window_frames)
+
+
+def skip_unless_cached(model):
+    if model.order.denoising and not model.order.streams:
+        pytest.skip("full attention over the clip: nothing is final before the clip, no cache")
 
 
 def test_mask_never_attends_to_a_later_group(make_model, paradigm):
@@ -168,8 +186,7 @@ def test_full_forward_equals_kv_cached_decoding(
     make_model, make_batch, paradigm, generator, cfg_scale
 ):
     model = build(make_model, paradigm, num_labels=2)
-    if model.order.denoising:  # no cache yet; sampler tested in test_frame_denoising.py
-        pytest.skip("frame-denoising orders sample uncached (no committed teacher-forced z)")
+    skip_unless_cached(model)
     batch = make_batch(model)
     context = model.values_of(batch)[:, :1]
     out = model.generate(
@@ -184,8 +201,7 @@ def test_sliding_window_equals_windowed_full_forward(make_model, make_batch, par
     """Generation past the trained length (3 frames) with a 1-frame window: the cached,
     windowed decoder matches one full forward under the same frame-band mask."""
     model = build(make_model, paradigm, window_frames=1)
-    if model.order.denoising:
-        pytest.skip("frame-denoising orders sample uncached (no committed teacher-forced z)")
+    skip_unless_cached(model)
     batch = make_batch(model, frames=5)
     context = model.values_of(batch)[:, :2]
     out = model.generate(
