@@ -15,6 +15,13 @@ Conventions (pixel frames, uint8 RGB; T×H×W×3 is one clip, B×T×H×W×3 a ba
   c context frames + N new frames need c + N - 1 actions (more are ignored). With a
   temporally compressing tokenizer (r > 1), latent frame j is conditioned on the pixel action
   at frame r·(j-1) (the action leading out of latent frame j-1).
+* Sampling options left unset take the model's defaults (`VideoLMConfig.sampling`); an
+  option the model never reads (steps for a categorical head, stabilization for an order
+  that does not denoise frames) is refused, not ignored.
+* The frame-denoising orders next_frame_flow and diffusion_forcing stream like the others:
+  each frame is denoised in `steps` steps over the KV cache (steps + 1 transformer passes a
+  frame with Euler). full_sequence_flow denoises whole clips: `__call__` only, in
+  overlapping windows past its clip length (lm/long_video.py; `GenerationOutput.seams`).
 * The LM attends to the last `window_frames` latent frames (its config's window, else its
   trained clip length - 1), for the batch call, the stream and the session alike, so the
   three agree for the same seed; a context longer than that window is refused.
@@ -33,7 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +56,7 @@ from arvideo.generation_inputs import (
 from arvideo.generation_numbers import whole_number
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import GeneratedTokens
+from arvideo.lm.long_video import TiledTokens, generate_tiled
 from arvideo.lm.streaming import StreamingSession, TokenStream
 from arvideo.model_folder import ModelInfo, load_model_folder
 from arvideo.tokenizer.streaming import StreamingDecoder
@@ -75,6 +83,9 @@ class GenerationOutput:
     codes: torch.Tensor | None  # B×T'×h×w(×depth) latent-frame codes (categorical head)
     latents: torch.Tensor | None  # B×T'×h×w×C (diffusion head)
     timings: GenerationTimings
+    # a long video of overlapping windows (full_sequence_flow past its clip length): the
+    # first generated pixel frame of each window after the first (arvideo.seams measures them)
+    seams: list[int] = field(default_factory=list)
 
     def clip(self, index: int = 0) -> np.ndarray:
         """One clip, T×H×W×3."""
@@ -187,31 +198,48 @@ class VideoGenerator:
 
     @torch.no_grad()
     def __call__(self, context=None, num_frames: int = 16, progress: bool = True, **options):
-        """Generate `num_frames` new frames; options as in `stream` (actions, label, text,
-        temperature, top_k, top_p, cfg_scale, cfg_schedule, steps, refine_steps, seed,
-        generator, batch_size)."""
+        """Generate `num_frames` new frames; options as in `stream`, plus `schedule`
+        (frame-denoising orders: autoregressive, pyramid, trapezoid, full_sequence; anything
+        but autoregressive samples the whole clip at once), `uncertainty` (the pyramid /
+        trapezoid stagger) and `overlap` (full_sequence_flow past its clip length: latent
+        frames each window shares with the one before; default half a clip)."""
         started = time.perf_counter()
         request = parse_request(self, context, num_frames, options)
         self.check_call_length(request)
-        if self.can_stream:
-            run = _run_from_request(self, request)
-            values = self._sample_stream(run, progress)
-            context_frames, passes = run.context_frames, run.passes
-        else:
-            with self._autocast():
-                tokens = _generate_whole(self, request)
-            values, passes = tokens.values, tokens.forward_passes
-            context_frames = request.context_frames
+        sampled_tokens = self._sample(request, progress)
+        values = sampled_tokens.values
         sampled = time.perf_counter()
         with self._autocast():
             video = self._to_uint8(self.tokenizer.decode(self._latents(values)))
         decoded = time.perf_counter()
         timings = GenerationTimings(
-            (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames, passes
-        )
+            (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames,
+            sampled_tokens.forward_passes,
+        )  # fmt: skip
         codes = values if self.lm.config.values == "codes" else None
         latents = None if codes is not None else values
-        return GenerationOutput(video, context_frames, self.info.fps, codes, latents, timings)
+        seams = [self.first_pixel_frame(j) for j in sampled_tokens.seams]
+        return GenerationOutput(
+            video, request.context_frames, self.info.fps, codes, latents, timings, seams
+        )
+
+    def _sample(self, request: GenerationRequest, progress: bool) -> _Sampled:
+        """Frame by frame when the order streams with these settings; in overlapping
+        windows past the clip length when it tiles; else the whole clip in one call."""
+        order, clip = self.lm.order, self.lm.config.grid[0]
+        if order.stream_refusal(request.settings) is None:
+            run = _run_from_request(self, request)
+            return _Sampled(self._sample_stream(run, progress), run.passes)
+        with self._autocast():
+            if order.tiles and request.total_latents > clip:
+                tiled = _generate_tiled(self, request)
+                return _Sampled(tiled.values, tiled.forward_passes, tiled.seams)
+            tokens = _generate_whole(self, request)
+        return _Sampled(tokens.values, tokens.forward_passes)
+
+    def first_pixel_frame(self, latent_frame: int) -> int:
+        """The first pixel frame latent frame j decodes to (frame 0 alone, then r each)."""
+        return 0 if latent_frame == 0 else 1 + (latent_frame - 1) * self.frames_per_latent
 
     def _sample_stream(self, run: _Run, progress: bool) -> torch.Tensor:
         values = [run.context_values] if run.context_values is not None else []
@@ -227,8 +255,13 @@ class VideoGenerator:
         """Yield each new frame as uint8 B×H×W×3 as soon as it is made.
 
         options: actions (T or B×T ints), label (int or B ints), text (str or B strs),
-        temperature, top_k, top_p, steps (diffusion), cfg_scale, cfg_schedule, refine_steps,
-        seed or generator, batch_size (without context)."""
+        temperature, top_k, top_p, cfg_scale, cfg_schedule, refine_steps, seed or generator,
+        batch_size (without context); for models that denoise, `steps` (per frame for the
+        frame-denoising orders) and `solver` ("euler" or "heun"); for frame-denoising orders
+        `stabilization` (the noise level history is shown at, Diffusion Forcing). Unset
+        sampling options take the model's defaults (`VideoLMConfig.sampling`); an option
+        the model never reads is refused. full_sequence_flow does not stream (use
+        __call__)."""
         run = self._start(context, num_frames, options)
         decoder = _FrameDecoder(self, run.context_values)
         for _ in range(run.new_latents):
@@ -320,6 +353,13 @@ def session_action(action) -> int:
 
 
 @dataclass
+class _Sampled:
+    values: torch.Tensor  # LM values of the whole video, context included
+    forward_passes: int
+    seams: list[int] = field(default_factory=list)  # latent frames where windows start
+
+
+@dataclass
 class _Run:
     """A prepared generation: token stream, context values and bookkeeping."""
 
@@ -396,6 +436,19 @@ def _generate_whole(gen: VideoGenerator, request: GenerationRequest) -> Generate
     return gen.lm.decode(
         context_values, conditions, request.total_latents, options, request.batch_size
     )
+
+
+def _generate_tiled(gen: VideoGenerator, request: GenerationRequest) -> TiledTokens:
+    """A video longer than the trained clip in overlapping windows (lm/long_video.py)."""
+    context_values = None
+    if request.frames is not None:
+        context_values = _encode(gen, request.frames, request.generator)
+    conditions = Conditions(request.latent_actions, request.labels, request.texts)
+    options = request.decode_options(gen.window_frames)
+    return generate_tiled(
+        gen.lm, context_values, conditions, request.total_latents, options, request.overlap,
+        request.batch_size,
+    )  # fmt: skip
 
 
 def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch.Tensor:

@@ -73,7 +73,12 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     cfg_scale: float = 1.0,
-    steps: int = 25,
+    steps: int | None = None,
+    solver: str | None = None,
+    schedule: str | None = None,
+    uncertainty: int | None = None,
+    stabilization: float | None = None,
+    overlap: int | None = None,
     refine_steps: int = 1,
     label: int | None = None,
     text: str | None = None,
@@ -96,7 +101,15 @@ def generate(
         top_k: keep the k most likely codes (categorical head).
         top_p: nucleus sampling threshold (categorical head).
         cfg_scale: classifier-free guidance scale (1 = off).
-        steps: diffusion head integration steps.
+        steps: denoising steps (diffusion head: per token; frame-denoising orders: per
+            frame); default: the model's. Refused for a categorical head.
+        solver: euler or heun (models that denoise); default: the model's.
+        schedule: frame-denoising orders: autoregressive, pyramid, trapezoid or
+            full_sequence; default: the model's.
+        uncertainty: rows between neighbouring frames' starts (pyramid, trapezoid).
+        stabilization: frame-denoising orders: the noise level history is shown at.
+        overlap: full_sequence_flow past its clip length: latent frames each window
+            shares with the one before (default half a clip).
         refine_steps: next-block refinement steps per block.
         label: class label id, for label-conditioned models.
         text: caption, for text-conditioned models.
@@ -113,9 +126,14 @@ def generate(
     check_video_out(out, overwrite)  # before the minutes of generation, not after
     gen = VideoGenerator.from_pretrained(model, device)
     options = dict(
-        temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale, steps=steps,
+        temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale,
         refine_steps=refine_steps, label=label, text=text, seed=seed,
     )  # fmt: skip
+    sampling = dict(
+        steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
+        stabilization=stabilization, overlap=overlap,
+    )  # fmt: skip
+    options.update({name: value for name, value in sampling.items() if value is not None})
     truth = None
     if context is not None:
         source = load_context_clip(context, clip)

@@ -24,6 +24,7 @@ from arvideo.generation_numbers import (
 from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.guidance import ScheduleKind
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.model import inapplicable_settings
 
 if TYPE_CHECKING:
     from arvideo.generate import VideoGenerator
@@ -46,6 +47,7 @@ class GenerationRequest:
     cfg_schedule: str
     refine_steps: int
     generator: torch.Generator
+    overlap: int | None = None  # tiled long videos: latent frames shared by windows
 
     def decode_options(self, window_frames: int) -> DecodeOptions:
         """The LM's sampling options for this request (either path)."""
@@ -61,6 +63,7 @@ class GenerationRequest:
 
 ALLOWED_OPTIONS = {
     "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
+    "schedule", "uncertainty", "stabilization", "overlap",
     "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
 }  # fmt: skip
 
@@ -69,6 +72,7 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
     unknown = set(options) - ALLOWED_OPTIONS
     if unknown:
         raise TypeError(f"unknown options {sorted(unknown)}; allowed: {sorted(ALLOWED_OPTIONS)}")
+    check_applicable(gen, options)
     frames = None if context is None else _check_context(gen, context)
     B = _batch_size(frames, options)
     c = 0 if frames is None else frames.shape[1]
@@ -76,7 +80,8 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
     r = gen.frames_per_latent
     c_latent = 0 if frames is None else 1 + (c - 1) // r
     total_latents = None if new_latents is None else c_latent + new_latents
-    settings, scale = sampling_settings(options), cfg_scale(options)
+    settings = sampling_settings(options, gen.lm.config.sampling_settings())
+    scale = cfg_scale(options)
     schedule = options.get("cfg_schedule", "constant")
     if schedule not in get_args(ScheduleKind):
         raise ValueError(f"cfg_schedule must be one of {get_args(ScheduleKind)}, got {schedule!r}")
@@ -91,8 +96,32 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
     return GenerationRequest(
         frames, B, c, new_latents, total_latents, latent_actions,
         _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
-        scale, schedule, refine_steps, generator,
+        scale, schedule, refine_steps, generator, _overlap(gen, options.get("overlap")),
     )  # fmt: skip
+
+
+def check_applicable(gen: VideoGenerator, options: dict) -> None:
+    """Refuse a sampling option the model never reads (a caller would expect it to act)."""
+    config = gen.lm.config
+    unused = set(inapplicable_settings(config))
+    if not gen.lm.order.tiles:
+        unused.add("overlap")
+    given = sorted(name for name in unused if options.get(name) is not None)
+    if given:
+        raise ValueError(
+            f"options {given} do not apply to this model (order {config.order!r}, head "
+            f"{config.head!r}): steps and solver need a head that denoises (diffusion, "
+            "velocity); schedule, uncertainty and stabilization a frame-denoising order; "
+            "overlap an order that tiles long videos (full_sequence_flow)"
+        )
+
+
+def _overlap(gen: VideoGenerator, overlap) -> int | None:
+    """Latent frames each window of a tiled long video shares with the one before."""
+    if overlap is None:
+        return None
+    clip = gen.lm.config.grid[0]
+    return whole_number("overlap", overlap, 1, clip)
 
 
 def as_uint8_frames(frames, name: str) -> np.ndarray:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import replace
 
 import torch
 
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.schedules import SCHEDULES
 
 MAX_CFG_SCALE = 100.0  # guided logits grow with the scale; far past ~10 they only saturate
 SEED_RANGE = (0, 2**64)  # torch.Generator.manual_seed takes 64-bit seeds
@@ -44,18 +46,43 @@ def real_number(name: str, value, low: float, high: float, low_open: bool = Fals
     return value
 
 
-def sampling_settings(options: dict) -> SamplingSettings:
-    top_k, top_p = options.get("top_k"), options.get("top_p")
-    solver = options.get("solver", "euler")
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    return SamplingSettings(
-        temperature=real_number("temperature", options.get("temperature", 1.0), 0.0, 1e6),
-        top_k=None if top_k is None else whole_number("top_k", top_k),
-        top_p=None if top_p is None else real_number("top_p", top_p, 0.0, 1.0, low_open=True),
-        steps=whole_number("steps", options.get("steps", 25), 1, 10_001),
-        solver=solver,
-    )
+def sampling_settings(options: dict, defaults: SamplingSettings | None = None) -> SamplingSettings:
+    """The sampling options a caller gave, each checked, over `defaults` (the model's)."""
+    base = defaults or SamplingSettings()
+    given = {k: v for k, v in options.items() if k in SETTINGS_CHECKS and v is not None}
+    checked = {name: SETTINGS_CHECKS[name](value) for name, value in given.items()}
+    return replace(base, **checked)
+
+
+def _solver(value) -> str:
+    if value not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {value!r}")
+    return value
+
+
+def _schedule(value) -> str:
+    if value not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {value!r}")
+    return value
+
+
+def _stabilization(value) -> float:
+    level = real_number("stabilization", value, 0.0, 1.0)
+    if level == 1.0:
+        raise ValueError("stabilization must be below 1 (level 1 is pure noise: no history)")
+    return level
+
+
+SETTINGS_CHECKS = {
+    "temperature": lambda v: real_number("temperature", v, 0.0, 1e6),
+    "top_k": lambda v: whole_number("top_k", v),
+    "top_p": lambda v: real_number("top_p", v, 0.0, 1.0, low_open=True),
+    "steps": lambda v: whole_number("steps", v, 1, 10_001),
+    "solver": _solver,
+    "schedule": _schedule,
+    "uncertainty": lambda v: whole_number("uncertainty", v, 0, 10_001),
+    "stabilization": _stabilization,
+}
 
 
 def cfg_scale(options: dict) -> float:

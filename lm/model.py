@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -31,7 +31,13 @@ from .corruption import corrupt_codes
 from .decoding import DecodeOptions, DecodingSession, GeneratedTokens
 from .embeddings import SlotEmbedding, value_embedding
 from .heads import head_class
-from .heads.base import Head, SamplingSettings, Values
+from .heads.base import (
+    DENOISER_SETTINGS,
+    FRAME_DENOISING_SETTINGS,
+    Head,
+    SamplingSettings,
+    Values,
+)
 from .orders import order_class
 from .orders.base import TokenOrder
 from .sequence import SequenceInputs, TokenLayout
@@ -68,6 +74,10 @@ class VideoLMConfig:
     # (corruption.py; targets stay clean), against drift in long rollouts. 0 = off.
     # Frame-denoising orders: the highest noise level of history frames (noise_layouts.py).
     history_corruption: float = 0.0
+    # Default sampling settings (SamplingSettings fields; a caller's own settings win):
+    # steps and solver for heads that denoise, schedule / uncertainty / stabilization for
+    # frame-denoising orders, temperature etc. for all. {} = SamplingSettings' defaults.
+    sampling: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.grid = tuple(self.grid)
@@ -88,6 +98,22 @@ class VideoLMConfig:
                 f"history_corruption={self.history_corruption} corrupts codes; head "
                 f"{self.head!r} predicts {self.values} (noisy latent history is not built yet)"
             )
+
+        self.sampling_settings().check()
+
+    def sampling_settings(self) -> SamplingSettings:
+        """The default SamplingSettings of this model (`sampling`), checked for its kind."""
+        known = {f.name for f in fields(SamplingSettings)}
+        unknown = set(self.sampling) - known
+        if unknown:
+            raise ValueError(f"sampling has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        not_here = set(self.sampling) & set(inapplicable_settings(self))
+        if not_here:
+            raise ValueError(
+                f"sampling sets {sorted(not_here)}, which do not apply to order "
+                f"{self.order!r} with head {self.head!r}"
+            )
+        return SamplingSettings(**self.sampling)
 
     @property
     def values(self) -> Values:
@@ -125,6 +151,14 @@ class TokenBatch(Protocol):
     captions: list[str] | None
 
     def __len__(self) -> int: ...
+
+
+def inapplicable_settings(config: VideoLMConfig) -> tuple[str, ...]:
+    """SamplingSettings fields a model of this config never reads (heads/base.py)."""
+    unused = () if head_class(config.head).values == "latents" else DENOISER_SETTINGS
+    if not order_class(config.order).denoising:
+        unused += FRAME_DENOISING_SETTINGS
+    return unused
 
 
 def build_order(config: VideoLMConfig) -> TokenOrder:
@@ -272,8 +306,10 @@ class VideoLM(nn.Module):
         **options,
     ) -> GeneratedTokens:
         """`decode` with the options spelled out: `options` are the other `DecodeOptions`
-        fields (window_frames, cfg_schedule, refine_steps, use_cache)."""
-        decode = DecodeOptions(settings or SamplingSettings(), cfg_scale, generator=generator)
+        fields (window_frames, cfg_schedule, refine_steps, use_cache); settings None = the
+        config's defaults (`sampling`)."""
+        settings = settings or self.config.sampling_settings()
+        decode = DecodeOptions(settings, cfg_scale, generator=generator)
         return self.decode(context, conditions, num_frames, replace(decode, **options), batch_size)
 
     @torch.no_grad()

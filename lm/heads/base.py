@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import torch
 from torch import nn
 
+from ..schedules import SCHEDULES
+
 if TYPE_CHECKING:
     from ..model import VideoLMConfig
 
@@ -41,6 +43,25 @@ class SamplingSettings:
     schedule: str | None = None
     uncertainty: int = 1
     stabilization: float = 0.0
+
+    def check(self) -> None:
+        """ValueError naming the first setting out of range (a model's saved defaults; user
+        input is checked more strictly at the door, arvideo/generation_numbers.py)."""
+        accepted = {
+            "steps": (self.steps >= 1, ">= 1"),
+            "solver": (self.solver in ("euler", "heun"), "'euler' or 'heun'"),
+            "schedule": (self.schedule is None or self.schedule in SCHEDULES, sorted(SCHEDULES)),
+            "uncertainty": (self.uncertainty >= 0, ">= 0"),
+            "stabilization": (0 <= self.stabilization < 1, "in [0, 1)"),
+        }
+        for name, (fine, expected) in accepted.items():
+            if not fine:
+                raise ValueError(f"sampling {name} must be {expected}, got {getattr(self, name)!r}")
+
+
+# Which settings apply to which models (the rest of SamplingSettings applies to every model)
+DENOISER_SETTINGS = ("steps", "solver")  # heads that integrate a flow (diffusion, velocity)
+FRAME_DENOISING_SETTINGS = ("schedule", "uncertainty", "stabilization")  # orders that denoise
 
 
 @dataclass

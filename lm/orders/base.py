@@ -158,6 +158,9 @@ class TokenOrder(nn.Module):
     max_refine_steps: int = 1  # > 1 only for orders with within-group refinement
     streams: bool = False  # groups inside one frame: sampling can go frame by frame
     stream_obstacle: str = "its groups span frames"  # why not, when streams is False
+    # longer videos than the trained clip come from overlapping windows (lm/long_video.py),
+    # for orders that attend over the whole clip and so cannot slide a KV window
+    tiles: ClassVar[bool] = False
     uses_value_embedding: ClassVar[bool] = True  # inputs embed values (VideoLM.embed)
     # True: a slot's input is its own noisy value (not the group before's), so its output
     # depends on its own group, and sampling integrates a schedule of noise levels instead
@@ -247,13 +250,20 @@ class TokenOrder(nn.Module):
                 f"{self.name!r}, got {refine_steps}"
             )
 
+    def stream_refusal(self, settings: SamplingSettings) -> str | None:
+        """Why this order cannot sample frame by frame with `settings` (None: it can)."""
+        if self.streams:
+            return None
+        return (
+            f"order {self.name!r} cannot stream ({self.stream_obstacle}); use "
+            "VideoLM.generate (VideoGenerator.__call__) for the whole clip"
+        )
+
     def check_streams(self, settings: SamplingSettings) -> None:
-        """Refuse (ValueError, saying why) to sample frame by frame with `settings`."""
-        if not self.streams:
-            raise ValueError(
-                f"order {self.name!r} cannot stream ({self.stream_obstacle}); use "
-                "VideoLM.generate (VideoGenerator.__call__) for the whole clip"
-            )
+        """ValueError with `stream_refusal`'s reason, if there is one."""
+        reason = self.stream_refusal(settings)
+        if reason is not None:
+            raise ValueError(reason)
 
     def prefill(self, decoder: Decoder, context: torch.Tensor) -> GenerationTrace:
         """Commit the context (values of whole leading groups, B×n(...)) in one forward."""

@@ -150,15 +150,15 @@ class FrameDenoisingOrder(TokenOrder):
         kind = self.schedule_kind(settings)
         return schedule_matrix(kind, frames, context, settings.steps, settings.uncertainty)
 
-    def check_streams(self, settings: SamplingSettings) -> None:
-        super().check_streams(settings)
+    def stream_refusal(self, settings: SamplingSettings) -> str | None:
         kind = self.schedule_kind(settings)
-        if kind != "autoregressive":
-            raise ValueError(
-                f"a stream denoises one frame after another (schedule 'autoregressive'); "
-                f"schedule={kind!r} denoises several frames together: sample the whole clip "
-                "(VideoLM.generate, VideoGenerator.__call__)"
-            )
+        if not self.streams or kind == "autoregressive":
+            return super().stream_refusal(settings)
+        return (
+            f"a stream denoises one frame after another (schedule 'autoregressive'); "
+            f"schedule={kind!r} denoises several frames together: sample the whole clip "
+            "(VideoLM.generate, VideoGenerator.__call__)"
+        )
 
     def generate(
         self,
@@ -171,7 +171,7 @@ class FrameDenoisingOrder(TokenOrder):
         """Frame by frame with the KV cache (`prefill`, `generate_group`) when the order
         streams and the schedule is autoregressive; the whole clip otherwise."""
         self.check_refine_steps(refine_steps)
-        if self.streams and self.schedule_kind(decoder.settings) == "autoregressive":
+        if self.stream_refusal(decoder.settings) is None:
             return super().generate(decoder, layout, context, generator, refine_steps)
         return self.generate_clip(decoder, layout, context, generator)
 
@@ -308,6 +308,7 @@ class FullSequenceFlowOrder(FrameDenoisingOrder):
     noise_layout = "shared"
     attention = "full"
     default_schedule = "full_sequence"
+    tiles = True
     stream_obstacle = (
         "full attention over the clip: every frame sees every other, so no frame is final "
         "before the whole clip is; longer videos come from overlapping windows"
