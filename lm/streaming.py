@@ -16,7 +16,8 @@ action, row 1 + a = action a (with labels and text folded in), each row computed
 `VideoLM.generate` computes a frame, so the same seed gives the same tokens.
 
 Every order with `streams` True (its groups never span two frames: next-token, next-block
-with block_frames=1) goes through this one path; it uses only the order's public step API
+with block_frames=1, the block-causal frame denoisers next_frame_flow and diffusion_forcing
+under their autoregressive schedule) goes through this one path; it uses only the order's public step API
 (`prefill`, `generate_group`, `schedule_fraction`) and the session's public hooks (`slots`,
 `frame_conditions`). It knows nothing about pixels, tokenizers or actions' meanings.
 """
