@@ -17,9 +17,9 @@ action, row 1 + a = action a (with labels and text folded in), each row computed
 
 Every order with `streams` True (its groups never span two frames: next-token, next-block
 with block_frames=1, the block-causal frame denoisers next_frame_flow and diffusion_forcing
-under their autoregressive schedule) goes through this one path; it uses only the order's public step API
-(`prefill`, `generate_group`, `schedule_fraction`) and the session's public hooks (`slots`,
-`frame_conditions`). It knows nothing about pixels, tokenizers or actions' meanings.
+under their autoregressive schedule) goes through this one path; it uses only the order's
+public step API (`prefill`, `generate_group`, `schedule_fraction`) and the session's public
+hooks (`slots`, `frame_conditions`). It knows nothing about pixels, tokenizers or actions' meanings.
 """
 
 from __future__ import annotations

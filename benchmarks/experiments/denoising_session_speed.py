@@ -86,7 +86,9 @@ def main() -> None:
     with torch.no_grad():
         for denoise_steps in [int(s) for s in args.denoise_steps.split(",")]:
             for decode in (False, True):
-                runs = [steps_per_s(gen, denoise_steps, args.steps, decode) for _ in range(args.runs)]
+                runs = [
+                    steps_per_s(gen, denoise_steps, args.steps, decode) for _ in range(args.runs)
+                ]
                 row = dict(
                     order=args.order, denoise_steps=denoise_steps, decode=decode,
                     median_steps_per_s=statistics.median(runs), runs=runs,

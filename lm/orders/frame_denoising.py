@@ -251,7 +251,9 @@ class FrameDenoisingOrder(TokenOrder):
 
         one_frame = schedule_matrix("full_sequence", 1, 0, settings.steps)
         frame_n = torch.zeros(L, dtype=torch.long, device=noise.start_BnC.device)
-        solution = integrate_schedule(velocity, noise.start_BnC, one_frame, frame_n, settings.solver)
+        solution = integrate_schedule(
+            velocity, noise.start_BnC, one_frame, frame_n, settings.solver
+        )
         z = self.commit(decoder, solution.x0_BNC, start, noise.history_BnC)
         return GenerationTrace(solution.x0_BNC, z, solution.evaluations + 1)
 

@@ -93,9 +93,7 @@ def test_steps_default_to_the_model_config_and_can_be_changed(denoisers):
         ("categorical", dict(stabilization=0.1, solver="heun"), "'solver', 'stabilization'"),
     ],
 )
-def test_bad_or_inapplicable_sampling_options_are_refused(
-    denoisers, gen, order, options, message
-):
+def test_bad_or_inapplicable_sampling_options_are_refused(denoisers, gen, order, options, message):
     model = gen if order == "categorical" else denoisers[order]
     with pytest.raises((ValueError, TypeError), match=message):
         model(context=frames(1), num_frames=1, progress=False, **options)

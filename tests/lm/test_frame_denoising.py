@@ -220,8 +220,9 @@ def test_generate_takes_the_cached_path_for_the_autoregressive_schedule(make_mod
     whole = session(model, 3, settings)
     whole.generator.manual_seed(4)
     clip = model.order.generate_clip(whole, whole.layout, None, whole.generator)
-    torch.testing.assert_close(model.order.unflatten(clip.values, 3), cached.values,
-                               atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        model.order.unflatten(clip.values, 3), cached.values, atol=1e-5, rtol=1e-4
+    )
 
 
 def test_a_denoising_order_refuses_other_heads(make_model):
