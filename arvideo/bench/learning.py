@@ -1,8 +1,8 @@
 """`arvideo bench learning`: learning curves of the shipped world-model recipe, per model size.
 
 Each size trains with `arvideo fit` on the generator YAML the main job ships
-(configs/demo/generator.yaml unless `config` names another), changing only width, depth and
-the step count, with a `LearningCurve` callback that scores the model every `every_steps`
+(configs/demo/generator.yaml unless `generator_config` names another), changing only width,
+depth and the step count, with a `LearningCurve` callback that scores the model every `every_steps`
 steps on held-out windows (foreground PSNR and the ball per horizon step, the agent's
 paddle, the token loss) beside copying the last frame. Sizes whose curve already reached
 `steps` are reused, so the bench can be split across runs; a size stopped short is retrained.
@@ -56,7 +56,7 @@ def bench_learning(
     sizes: list[str] | None = None,
     steps: int = 1500,
     every_steps: int = 250,
-    config: str | None = None,
+    generator_config: str | None = None,
     out: str = "benchmarks/results",
     runs: str = "runs/learning",
     windows: int = 32,
@@ -73,7 +73,8 @@ def bench_learning(
         sizes: WIDTHxDEPTH per model (default 64x4 and 128x4).
         steps: optimizer steps per size (the cosine schedule's length).
         every_steps: steps between curve points.
-        config: the generator YAML (default: the main job's).
+        generator_config: the generator YAML (default: the main job's). Not `config`: the
+            command line keeps `--config` for a file of these arguments.
         out: folder of the results files.
         runs: folder of the training runs and curve files (reused when complete).
         windows, context, horizon: held-out evaluation windows, real and generated frames.
@@ -88,13 +89,13 @@ def bench_learning(
     for size in parsed:
         curve_file = Path(runs) / size.tag / "curve.jsonl"
         if not report_only and not _complete(curve_file, steps):
-            _train(size, tokens, steps, every_steps, config, curve_file, windows, context,
-                   horizon, seed)  # fmt: skip
+            _train(size, tokens, steps, every_steps, generator_config, curve_file, windows,
+                   context, horizon, seed)  # fmt: skip
         curves[size.tag] = read_curve(curve_file)
     short = [tag for tag, points in curves.items() if not points or points[-1]["step"] < steps]
     data = {"steps": steps, "every_steps": every_steps, "curves": curves, "stopped_short": short}
-    extra = {"tokens": tokens, "config": str(config or DEMO_GENERATOR), "windows": windows,
-             "context": context, "horizon": horizon, "seed": seed}  # fmt: skip
+    extra = {"tokens": tokens, "config": str(generator_config or DEMO_GENERATOR),
+             "windows": windows, "context": context, "horizon": horizon, "seed": seed}  # fmt: skip
     markdown = run_header("Learning curves", command_line(), machine_info(), extra)
     markdown += "\n\n" + markdown_table(curve_rows(curves), ROW_COLUMNS) + "\n"
     if short:
