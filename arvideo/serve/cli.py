@@ -52,7 +52,7 @@ def serve(
     frames: FrameFormat = "raw",
     max_sessions: int = 2,
     temperature: float = 1.0,
-    steps: int = 25,
+    steps: int | None = None,
     seed: int = 0,
     device: str = "cpu",
 ) -> None:
@@ -70,7 +70,8 @@ def serve(
         frames: frame encoding on the socket: raw (RGB) or png.
         max_sessions: concurrent play sockets and generate requests; more are told "busy".
         temperature: initial sampling temperature.
-        steps: initial denoising steps (diffusion heads).
+        steps: initial denoising steps (latent heads); None: the model's default
+            (`sampling.steps` in its config, else 25).
         seed: sampling seed of every (re)start.
         device: cpu or cuda.
     """

@@ -23,7 +23,7 @@ from arvideo.serve.context import StartClip
 @dataclass
 class PlaySettings:
     temperature: float = 1.0
-    steps: int = 25  # denoising steps (diffusion heads only)
+    steps: int | None = None  # denoising steps (latent heads only); None: the model's default
     seed: int = 0  # every (re)start draws from the same seed: a reset replays the same game
 
 
@@ -38,6 +38,8 @@ class StepResult:
 class PlaySession:
     def __init__(self, gen: VideoGenerator, start: StartClip, settings: PlaySettings):
         self.gen, self.start, self.settings = gen, start, settings
+        if settings.steps is None:  # the model's own default (VideoLMConfig.sampling)
+            settings.steps = gen.lm.config.sampling_settings().steps
         self.steps, self._session, self._recent = 0, None, deque()  # reset() starts it
 
     @property

@@ -148,3 +148,27 @@ def test_generate_command_takes_denoising_options(denoisers, tmp_path):
     with pytest.raises(ValueError, match="stabilization must be below 1"):
         generate_command(str(folder), num_frames=1, out=str(tmp_path / "b.gif"),
                          stabilization=1.0, progress=False)  # fmt: skip
+
+
+def test_a_play_session_starts_at_the_model_default_steps(denoisers):
+    """`arvideo serve` leaves steps unset: play starts at the model's own default (2 here),
+    not at a fixed 25; a player's setting still wins."""
+    from arvideo.serve.context import StartClip
+    from arvideo.serve.play_session import PlaySession, PlaySettings
+
+    gen, context = denoisers["next_frame_flow"], frames(2, seed=4)
+    start = StartClip(frames_THWC=context, actions_T=ACTIONS[:2], source="test")
+    play = PlaySession(gen, start, PlaySettings())
+    assert play.settings.steps == 2
+    play.reset()
+    played = play.step(int(ACTIONS[1])).frame_HWC
+
+    def direct(steps: int) -> np.ndarray:
+        session = gen.session(context=context, actions=ACTIONS[:1], seed=0, steps=steps)
+        return session.step(int(ACTIONS[1]))
+
+    assert np.array_equal(played, direct(2))
+    assert not np.array_equal(played, direct(25))
+    chosen = PlaySession(gen, start, PlaySettings(steps=5))
+    chosen.reset()
+    assert np.array_equal(chosen.step(int(ACTIONS[1])).frame_HWC, direct(5))
