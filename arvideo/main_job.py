@@ -37,6 +37,18 @@ def _config(name: str) -> str:
     return str(path)
 
 
+def early_stop_message(trainer) -> str | None:
+    """Why an EarlyStopping callback stopped this fit (None: none did)."""
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    for callback in trainer.callbacks:
+        if isinstance(callback, EarlyStopping) and trainer.should_stop:
+            reason = getattr(callback, "stopping_reason_message", None)
+            if reason or callback.wait_count >= callback.patience:
+                return reason or f"{callback.monitor} stopped improving"
+    return None
+
+
 @dataclass
 class FitResult:
     checkpoint: Path  # the last checkpoint
@@ -55,7 +67,10 @@ def _fit(config: str, data: str, root: Path, quick: bool) -> FitResult:
         argv += ["--trainer.enable_progress_bar", "false"]
     cli = run_lightning_cli(argv)
     planned, made = cli.trainer.max_steps, cli.trainer.global_step
-    if planned > 0 and made < planned:
+    stopped = early_stop_message(cli.trainer)
+    if stopped:
+        Console().print(f"{Path(config).stem}: stopped early at step {made}: {stopped}")
+    elif planned > 0 and made < planned:
         Console(stderr=True).print(
             f"[bold red]WARNING: {Path(config).stem} stopped at {made} of {planned} planned "
             "steps (the wall-clock safety cap): this model is undertrained and its numbers "

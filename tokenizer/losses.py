@@ -134,7 +134,7 @@ def weighted_reconstruction_loss(
     video_BCTHW: torch.Tensor, recon_BCTHW: torch.Tensor, config: TokenizerLossConfig
 ) -> LossOutput:
     """Weighted mean (sum w·err / sum w) of L1 and L2 over pixels; plain means as metrics."""
-    weights = pixel_weights(video_BCTHW, config)
+    weights = weights_before_errors = pixel_weights(video_BCTHW, config)
     error = recon_BCTHW.float() - video_BCTHW.float()
     if config.error_weight > 1:
         wrong = error.detach().abs().amax(1, keepdim=True) > config.foreground_threshold
@@ -147,7 +147,21 @@ def weighted_reconstruction_loss(
         "mse": error.pow(2).mean().detach(),
         "foreground_fraction": (weights > 1).float().mean(),
     }
+    foreground = foreground_psnr(error.detach(), weights_before_errors > 1)
+    if foreground is not None:  # a batch without foreground has no such PSNR
+        metrics["foreground_psnr"] = foreground
     return LossOutput(config.l1_weight * l1 + config.l2_weight * l2, metrics)
+
+
+def foreground_psnr(error_BCTHW: torch.Tensor, mask_B1THW: torch.Tensor) -> torch.Tensor | None:
+    """PSNR (dB, values in [-1, 1]) over the masked pixels: with the loss's foreground mask,
+    what the weighting aims at (the rollout scores use a data-set background instead);
+    None when the mask is empty."""
+    count = mask_B1THW.sum() * error_BCTHW.shape[1]
+    if not count:
+        return None
+    mse = (error_BCTHW.pow(2) * mask_B1THW).sum() / count
+    return 10 * torch.log10(4.0 / mse.clamp_min(1e-10))
 
 
 def adaptive_gan_weight(

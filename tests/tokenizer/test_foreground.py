@@ -1,5 +1,7 @@
 """The "rare" foreground reference: objects that stand still, single frames, static borders."""
 
+import math
+
 import pytest
 import torch
 
@@ -92,3 +94,26 @@ def test_error_weight_makes_a_ghost_cost_as_much_as_a_miss():
     assert weighted_reconstruction_loss(video, video, config).loss == 0
     with pytest.raises(ValueError, match="error_weight"):
         TokenizerLossConfig(error_weight=0.0)
+
+
+def test_foreground_psnr_sees_only_the_foreground():
+    """An error on the background leaves it unchanged; the same error on the still paddle
+    (foreground by rarity) lowers it; no foreground, no metric."""
+    video = still_paddle_video()
+    config = TokenizerLossConfig(
+        foreground_references=("rare",), foreground_dilation=0, rare_colour_fraction=0.05
+    )
+    exact = weighted_reconstruction_loss(video, video, config).metrics["foreground_psnr"]
+    background_off = video.clone()
+    background_off[:, :, :, 14, 14] += 0.5
+    assert weighted_reconstruction_loss(video, background_off, config).metrics[
+        "foreground_psnr"
+    ] == pytest.approx(exact)
+    paddle_off = video.clone()
+    paddle_off[:, :, :, 5, 1] += 0.5
+    dropped = weighted_reconstruction_loss(video, paddle_off, config).metrics["foreground_psnr"]
+    assert dropped < exact - 20
+    # 1 of the paddle's 6 pixels off by 0.5 in every channel: mse = 0.25 / 6
+    assert dropped == pytest.approx(10 * math.log10(4.0 / (0.25 / 6)), abs=1e-3)
+    blank = torch.zeros(1, 3, 2, 8, 8)
+    assert "foreground_psnr" not in weighted_reconstruction_loss(blank, blank, config).metrics
