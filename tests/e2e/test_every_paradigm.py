@@ -9,20 +9,27 @@ import numpy as np
 import pytest
 
 from arvideo import VideoGenerator
+from arvideo.lm.heads import HEADS
+from arvideo.lm.orders import ORDERS
 from arvideo.training.cli import run_lightning_cli
 from arvideo.training.generator_export import export_generator
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "lm"
+
+
+def token_set(order: str, head: str) -> str:
+    """The tiny Pong token set a pair trains on: latents, scale codes, or plain codes."""
+    if HEADS[head].values == "latents":
+        return "continuous"
+    return "msvq" if ORDERS[order].needs_tokenizer_scales("codes") else "fsq"
+
+
+# every registered pair: a new order or head is tested here once it ships a debug config
 PARADIGMS = [
-    ("next_token", "categorical", "fsq"),
-    ("next_block", "categorical", "fsq"),
-    ("next_scale", "categorical", "msvq"),
-    ("next_token", "diffusion", "continuous"),
-    ("next_block", "diffusion", "continuous"),
-    ("next_scale", "diffusion", "continuous"),
-    ("full_sequence_flow", "velocity", "continuous"),
-    ("next_frame_flow", "velocity", "continuous"),
-    ("diffusion_forcing", "velocity", "continuous"),
+    (order, head, token_set(order, head))
+    for order in ORDERS
+    for head in HEADS
+    if ORDERS[order].accepts(HEADS[head])
 ]
 
 
