@@ -1,65 +1,19 @@
-"""A tiny random model folder for the serve tests (16×16 frames, FSQ tokenizer with a 4×4
-stem, next-block categorical LM with Pong's 6 actions) with a sample clip of random frames,
-and the app over it. The server is tested, not the samples."""
+"""The tiny random model folder of arvideo/testing.py, with a sample clip of random frames,
+and the app over it, for the serve tests. The server is tested, not the samples."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
-from arvideo.lm.model import VideoLM, VideoLMConfig
-from arvideo.model_folder import ModelInfo, save_model_folder
-from arvideo.sample_clip import save_sample_clip
-from arvideo.tokenizer import BottleneckConfig, TokenizerConfig, VideoTokenizer
+from arvideo.testing import FRAME, PONG_ACTIONS, tiny_model_folder
 
-MEANINGS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
-FRAME = 16
-
-
-def tiny_model_folder(path, seed: int = 0):
-    torch.manual_seed(seed)  # construction only
-    bottleneck = BottleneckConfig(kind="fsq", fsq_levels=(4, 4, 4), kmeans_init=False)
-    tokenizer = VideoTokenizer(
-        TokenizerConfig(
-            widths=(16,),
-            spatial_compression=4,
-            patch_size=4,
-            latent_dim=3,
-            norm_groups=8,
-            bottleneck=bottleneck,
-        )  # fmt: skip
-    ).eval()
-    lm = VideoLM(
-        VideoLMConfig(
-            width=32,
-            depth=2,
-            heads=2,
-            mlp_ratio=2.0,
-            order="next_block",
-            vocab_size=64,
-            grid=(4, 4, 4),
-            num_actions=len(MEANINGS),
-            cond_dropout=0.0,
-        )  # fmt: skip
-    )
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # adaLN-zero blocks are identities at init: make actions matter
-        for parameter in lm.parameters():
-            parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.2)
-    info = ModelInfo(
-        frame_size=(FRAME, FRAME), fps=15, context_frames=2, clip_frames=4, game="Pong",
-        action_meanings=MEANINGS,
-    )  # fmt: skip
-    save_model_folder(path, tokenizer, lm.eval(), info)
-    frames = np.random.default_rng(seed).integers(0, 256, (4, FRAME, FRAME, 3), dtype=np.uint8)
-    save_sample_clip(path, frames, np.array([0, 2, 3, 1]), "tiny-test-data")
-    return path
+MEANINGS = PONG_ACTIONS  # what the hello message lists (test_play_socket.py)
+__all__ = ["FRAME", "MEANINGS"]
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
-    return tiny_model_folder(tmp_path_factory.mktemp("serve") / "tiny")
+    return tiny_model_folder(tmp_path_factory.mktemp("serve") / "tiny", sample_clip=True)
 
 
 @pytest.fixture(scope="session")
