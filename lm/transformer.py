@@ -8,7 +8,8 @@ the action of the frame a token predicts). Compile, device and autocast are appl
 outside.
 
 adaLN-zero: every block maps cond to shift/scale/gate for its attention and MLP branches;
-the projection is zero-initialised, so a fresh block is the identity map.
+the projection is zero-initialised, so a fresh block is the identity map. It runs once per
+run of equal cond vectors (cond_runs.py): once per frame, not per token.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import Attention, RMSNorm
+from .cond_runs import CondRuns
 from .kv_cache import KVCache
 from .rope import Rotary
 
@@ -77,8 +79,8 @@ class Block(nn.Module):
         self.mlp = MLP(D, config.mlp_ratio, config.mlp)
         self.modulation = nn.Linear(D, 6 * D)  # shift, scale, gate for attn and MLP
 
-    def forward(self, x_BND, angles, mask, cond_BND, cache, layer) -> torch.Tensor:
-        mod = self.modulation(F.silu(cond_BND)).chunk(6, dim=-1)
+    def forward(self, x_BND, angles, mask, cond: CondRuns, cache, layer) -> torch.Tensor:
+        mod = cond.project(self.modulation, F.silu).chunk(6, dim=-1)
         shift1, scale1, gate1, shift2, scale2, gate2 = mod
         h = modulate(self.norm1(x_BND), shift1, scale1)
         x_BND = x_BND + gate1 * self.attn(h, angles, mask, cache, layer)
@@ -128,7 +130,8 @@ class Transformer(nn.Module):
                 f"cond_BND must match x_BND {tuple(x_BND.shape)}, got {tuple(cond_BND.shape)}"
             )
         angles = self.rotary.angles(positions)
+        cond = CondRuns.of(cond_BND)  # modulation once per run of equal vectors (a frame)
         for layer, block in enumerate(self.blocks):
-            x_BND = block(x_BND, angles, mask, cond_BND, cache, layer)
-        shift, scale = self.final_modulation(F.silu(cond_BND)).chunk(2, dim=-1)
+            x_BND = block(x_BND, angles, mask, cond, cache, layer)
+        shift, scale = cond.project(self.final_modulation, F.silu).chunk(2, dim=-1)
         return modulate(self.final_norm(x_BND), shift, scale)

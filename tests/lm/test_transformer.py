@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from arvideo.lm.attention import RMSNorm
+from arvideo.lm.cond_runs import CondRuns
 from arvideo.lm.orders.base import block_causal_mask
 from arvideo.lm.rope import Rotary, split_pairs
 from arvideo.lm.transformer import Block, Transformer, TransformerConfig
@@ -60,7 +61,7 @@ def test_adaln_zero_block_is_identity_at_init(generator):
     cond = torch.randn(2, 5, 32, generator=generator)
     angles = Rotary(8).angles(torch.zeros(5, 4))
     mask = torch.ones(5, 5, dtype=torch.bool)
-    torch.testing.assert_close(block(x, angles, mask, cond, None, 0), x)
+    torch.testing.assert_close(block(x, angles, mask, CondRuns.of(cond), None, 0), x)
 
 
 def test_fresh_transformer_is_normalised_identity(generator):

@@ -1,0 +1,44 @@
+"""adaLN modulation once per run of equal conditioning vectors equals it per token."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from arvideo.lm.cond_runs import CondRuns
+
+
+def per_frame_cond(generator, batch=2, frames=3, tokens=4, width=8):
+    """One vector per frame, repeated over its tokens: B×(frames·tokens)×D."""
+    frame_BFD = torch.randn(batch, frames, width, generator=generator)
+    return frame_BFD.repeat_interleave(tokens, dim=1)
+
+
+def test_runs_are_one_per_frame_and_the_projection_matches(generator):
+    cond = per_frame_cond(generator)
+    runs = CondRuns.of(cond)
+    assert runs.rows_KD.shape == (2 * 3, 8)  # frames of both clips
+    linear = nn.Linear(8, 12)
+    expected = linear(torch.nn.functional.silu(cond))
+    torch.testing.assert_close(runs.project(linear, torch.nn.functional.silu), expected)
+
+
+def test_distinct_rows_skip_the_gather_and_equal_rows_apart_stay_apart(generator):
+    cond = torch.randn(1, 5, 8, generator=generator)
+    assert CondRuns.of(cond).run_of_token is None
+    cond[0, 2] = cond[0, 0]  # equal but not consecutive: its own run
+    runs = CondRuns.of(cond)
+    assert runs.run_of_token is None and len(runs.rows_KD) == 5
+    cond[0, 3] = cond[0, 2]
+    assert CondRuns.of(cond).run_of_token.tolist() == [0, 1, 2, 2, 3]
+
+
+def test_gradients_reach_every_token_row(generator):
+    cond = per_frame_cond(generator).requires_grad_()
+    linear = nn.Linear(8, 4)
+    CondRuns.of(cond).project(linear, torch.tanh).sum().backward()
+    reference = cond.detach().clone().requires_grad_()
+    linear(torch.tanh(reference)).sum().backward()
+    # the run's first row carries its run's gradient; the sum over each run is the same
+    per_frame = cond.grad.view(2, 3, 4, 8).sum(2)
+    torch.testing.assert_close(per_frame, reference.grad.view(2, 3, 4, 8).sum(2))
