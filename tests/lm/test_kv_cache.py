@@ -103,3 +103,39 @@ def test_cache_rejects_mismatched_metadata():
         KVCache(1).add_tokens(torch.zeros(3), torch.zeros(2), torch.ones(1, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match="num_layers"):
         KVCache(0)
+
+
+def test_steps_write_in_place_into_a_doubling_buffer(generator):
+    """Appends reuse one buffer (no copy per token) until it doubles; what is read back is
+    exactly what was written, through truncation and the window's compaction."""
+    cache, written = KVCache(1), []
+    pointers = set()
+    for step in range(40):
+        k = torch.randn(2, 2, 1, 4, generator=generator)
+        cache.add_tokens(torch.tensor([step]), torch.tensor([step // 4]), torch.ones(2, 1).bool())
+        keys, values = cache.update(0, k, -k)
+        written.append(k)
+        pointers.add(keys.untyped_storage().data_ptr())
+        torch.testing.assert_close(keys, torch.cat(written, 2), rtol=0, atol=0)
+        torch.testing.assert_close(values, -keys, rtol=0, atol=0)
+    assert len(pointers) == 3  # capacity 16 -> 32 -> 64 for 40 tokens
+    cache.truncate(30)
+    cache.add_tokens(torch.tensor([30]), torch.tensor([7]), torch.ones(2, 1).bool())
+    k = torch.randn(2, 2, 1, 4, generator=generator)
+    keys, _ = cache.update(0, k, k)
+    torch.testing.assert_close(keys, torch.cat(written[:30] + [k], 2), rtol=0, atol=0)
+    cache.drop_frames_before(5)  # frames 5..7 kept: tokens 20..29 and the new one
+    assert cache.keys[0].untyped_storage().data_ptr() in pointers
+    torch.testing.assert_close(cache.keys[0], torch.cat(written[20:30] + [k], 2), rtol=0, atol=0)
+
+
+def test_with_autograd_the_cache_never_writes_in_place(generator):
+    cache = KVCache(1)
+    first = torch.randn(1, 1, 2, 4, generator=generator, requires_grad=True)
+    cache.add_tokens(torch.arange(2), torch.zeros(2).long(), torch.ones(1, 2).bool())
+    cache.update(0, first, first)
+    second = torch.randn(1, 1, 1, 4, generator=generator, requires_grad=True)
+    cache.add_tokens(torch.tensor([2]), torch.tensor([0]), torch.ones(1, 1).bool())
+    keys, values = cache.update(0, second, second)
+    (keys * values).sum().backward()  # an in-place write would fail here
+    assert first.grad is not None and second.grad is not None
