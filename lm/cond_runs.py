@@ -39,9 +39,23 @@ class CondRuns:
             return cls(flat, None, cond_BND.shape)
         return cls(flat[starts], starts.cumsum(0) - 1, cond_BND.shape)
 
-    def project(self, linear: nn.Module, activation) -> torch.Tensor:
-        """linear(activation(cond)) per token, B×N×out, computed once per run."""
-        out = linear(activation(self.rows_KD))
+    def project(self, linear: nn.Module, activation, memo: dict | None = None) -> torch.Tensor:
+        """linear(activation(cond)) per token, B×N×out, computed once per run. `memo` (a
+        decoding session's, on its KV cache) keeps each module's last result: a step whose
+        runs equal the previous step's (the next token of the same frame) reuses it."""
+        out = None
+        if memo is not None and not torch.is_grad_enabled():
+            rows, out = memo.get(linear, (None, None))
+            if (
+                rows is None
+                or rows.shape != self.rows_KD.shape
+                or not torch.equal(rows, self.rows_KD)
+            ):
+                out = None
+        if out is None:
+            out = linear(activation(self.rows_KD))
+            if memo is not None and not torch.is_grad_enabled():
+                memo[linear] = (self.rows_KD, out)
         if self.run_of_token is not None:
             out = out.index_select(0, self.run_of_token)
         return out.view(*self.shape[:-1], out.shape[-1])

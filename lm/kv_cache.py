@@ -35,6 +35,9 @@ class KVCache:
         self.values: list[torch.Tensor | None] = [None] * num_layers
         self._key_buffers: list[torch.Tensor | None] = [None] * num_layers
         self._value_buffers: list[torch.Tensor | None] = [None] * num_layers
+        # adaLN modulation of the last step per module (cond_runs.py): the tokens of one
+        # frame share a conditioning vector, so token steps inside a frame reuse it
+        self.modulation_memo: dict = {}
         self.group_N: torch.Tensor | None = None
         self.frame_N: torch.Tensor | None = None
         self.valid_BN: torch.Tensor | None = None

@@ -80,7 +80,8 @@ class Block(nn.Module):
         self.modulation = nn.Linear(D, 6 * D)  # shift, scale, gate for attn and MLP
 
     def forward(self, x_BND, angles, mask, cond: CondRuns, cache, layer) -> torch.Tensor:
-        mod = cond.project(self.modulation, F.silu).chunk(6, dim=-1)
+        memo = None if cache is None else cache.modulation_memo
+        mod = cond.project(self.modulation, F.silu, memo).chunk(6, dim=-1)
         shift1, scale1, gate1, shift2, scale2, gate2 = mod
         h = modulate(self.norm1(x_BND), shift1, scale1)
         x_BND = x_BND + gate1 * self.attn(h, angles, mask, cache, layer)
@@ -133,5 +134,6 @@ class Transformer(nn.Module):
         cond = CondRuns.of(cond_BND)  # modulation once per run of equal vectors (a frame)
         for layer, block in enumerate(self.blocks):
             x_BND = block(x_BND, angles, mask, cond, cache, layer)
-        shift, scale = cond.project(self.final_modulation, F.silu).chunk(2, dim=-1)
+        memo = None if cache is None else cache.modulation_memo
+        shift, scale = cond.project(self.final_modulation, F.silu, memo).chunk(2, dim=-1)
         return modulate(self.final_norm(x_BND), shift, scale)

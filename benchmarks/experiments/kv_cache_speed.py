@@ -1,6 +1,8 @@
 """`python benchmarks/experiments/kv_cache_speed.py`: next-token decoding of the backbone
-with the KV cache growing by `torch.cat` (before) against writing in place into a doubling
-buffer (lm/kv_cache.py), interleaved in one process, medians of paired rounds, 1 thread.
+with the KV cache growing by `torch.cat` and adaLN projected at every token (before), against
+writing in place into a doubling buffer, and against that plus the modulation reused while
+the frame's conditioning vector stays the same (lm/kv_cache.py, lm/cond_runs.py);
+interleaved in one process, medians of paired rounds, 1 thread.
 
 Size: IRIS's Atari world model (10 layers x 256, 4 heads), 16 + 1 tokens per frame, 8 frames
 (136 tokens) decoded one token per step after a 1-token prefill, at batch 1 and 64.
@@ -20,8 +22,21 @@ from arvideo.lm.transformer import Transformer, TransformerConfig
 TOKENS, PER_FRAME, ROUNDS = 136, 17, 4  # the first round warms up and is dropped
 
 
+class InPlaceCache(KVCache):
+    """In place, modulation projected at every token."""
+
+    def __init__(self, num_layers: int):
+        super().__init__(num_layers)
+        self.modulation_memo = None
+
+
 class ConcatCache(KVCache):
-    """The cache as it was: every step concatenates the whole layer's keys/values."""
+    """The cache as it was: every step concatenates the whole layer's keys/values, and the
+    modulation is projected at every token."""
+
+    def __init__(self, num_layers: int):
+        super().__init__(num_layers)
+        self.modulation_memo = None
 
     def update(self, layer, k_BAnd, v_BAnd):
         if self.keys[layer] is not None:
@@ -32,7 +47,9 @@ class ConcatCache(KVCache):
 
 
 @torch.no_grad()
-def decode(model: Transformer, cache: KVCache, x_BND: torch.Tensor) -> float:
+def decode(
+    model: Transformer, cache: KVCache, x_BND: torch.Tensor, cond_BND: torch.Tensor
+) -> float:
     """Seconds to run the tokens one by one through the cached backbone."""
     frame = torch.arange(TOKENS) // PER_FRAME
     positions = torch.stack([frame, torch.arange(TOKENS) % PER_FRAME, 0 * frame, 0 * frame], 1)
@@ -45,27 +62,32 @@ def decode(model: Transformer, cache: KVCache, x_BND: torch.Tensor) -> float:
         mask = block_causal_mask(
             group, frame[step], cache.group_N, cache.frame_N, query_offset=cache.length - 1
         )
-        model(x_BND[:, step], positions[step].float(), mask, x_BND[:, step], cache)
+        model(x_BND[:, step], positions[step].float(), mask, cond_BND[:, step], cache)
     return time.perf_counter() - started
 
 
 def compare(batch: int) -> str:
     generator = torch.Generator().manual_seed(0)
     model = Transformer(TransformerConfig(width=256, depth=10, heads=4)).eval()
+    with torch.no_grad():  # adaLN-zero starts at zero: give the modulation some weight
+        for parameter in model.parameters():
+            parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.02)
     x_BND = torch.randn(batch, TOKENS, 256, generator=generator)
-    times: dict[str, list[float]] = {"concat": [], "in_place": []}
+    frame_BFD = torch.randn(batch, TOKENS // PER_FRAME, 256, generator=generator)
+    cond_BND = frame_BFD.repeat_interleave(PER_FRAME, dim=1)  # one vector per frame
+    variants = {"before": ConcatCache, "in_place": InPlaceCache, "in_place+memo": KVCache}
+    times: dict[str, list[float]] = {name: [] for name in variants}
     for round_index in range(ROUNDS):
-        for name, cache_class in (("concat", ConcatCache), ("in_place", KVCache)):
-            seconds = decode(model, cache_class(len(model.blocks)), x_BND)
+        for name, cache_class in variants.items():
+            seconds = decode(model, cache_class(len(model.blocks)), x_BND, cond_BND)
             if round_index:
                 times[name].append(seconds)
-    ratio = statistics.median(a / b for a, b in zip(times["concat"], times["in_place"]))
-    per_step = {name: statistics.median(t) / TOKENS * 1e3 for name, t in times.items()}
-    return (
-        f"B{batch}: torch.cat {per_step['concat']:.2f} ms/token, in place "
-        f"{per_step['in_place']:.2f} ms/token, speed-up x{ratio:.2f} "
-        f"(median of {ROUNDS - 1} paired rounds)"
-    )
+    parts = [f"B{batch}:"]
+    for name in variants:
+        ratio = statistics.median(a / b for a, b in zip(times["before"], times[name]))
+        ms = statistics.median(times[name]) / TOKENS * 1e3
+        parts.append(f"{name} {ms:.2f} ms/token (x{ratio:.2f})")
+    return " ".join(parts) + f", medians of {ROUNDS - 1} paired rounds"
 
 
 def main() -> None:

@@ -42,3 +42,20 @@ def test_gradients_reach_every_token_row(generator):
     # the run's first row carries its run's gradient; the sum over each run is the same
     per_frame = cond.grad.view(2, 3, 4, 8).sum(2)
     torch.testing.assert_close(per_frame, reference.grad.view(2, 3, 4, 8).sum(2))
+
+
+def test_a_memo_reuses_the_projection_while_the_runs_stay_the_same(generator):
+    linear, calls = nn.Linear(8, 4), []
+    linear.register_forward_hook(lambda module, args, out: calls.append(1))
+    frame_a, frame_b = torch.randn(2, 1, 1, 8, generator=generator)
+    memo: dict = {}
+    with torch.no_grad():
+        first = CondRuns.of(frame_a).project(linear, torch.tanh, memo)
+        again = CondRuns.of(frame_a.clone()).project(linear, torch.tanh, memo)
+        other = CondRuns.of(frame_b).project(linear, torch.tanh, memo)
+    assert len(calls) == 2  # the second token of frame a reused the first's projection
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    expected = torch.nn.functional.linear(torch.tanh(frame_b), linear.weight, linear.bias)
+    torch.testing.assert_close(other, expected.detach())
+    CondRuns.of(frame_a).project(linear, torch.tanh, memo)  # with autograd on: no reuse
+    assert len(calls) == 3
