@@ -78,7 +78,7 @@ def bench_games(
     games: str = "Pong,Breakout,SpaceInvaders,MsPacman",
     runs: str = "runs/games",
     out: str = "benchmarks/results",
-    frames: int = 10_800,
+    frames: int = 43_200,
     windows: int = 32,
     seed: int = 0,
     quick: bool = False,

@@ -39,3 +39,9 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
     }
     written = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert written["stages"][-1]["name"] == "generate and score" and written["seconds"] > 0
+    # the early-stopping signal of the tokenizer stage is logged at every validation
+    logs = (tmp_path / "demo" / "runs" / "tokenizer").rglob("metrics.csv")
+    rows = [line.split(",") for line in next(logs).read_text().splitlines()]
+    column = rows[0].index("val/foreground_psnr")
+    values = [float(row[column]) for row in rows[1:] if row[column]]
+    assert values and all(0 < value < 100 for value in values)
