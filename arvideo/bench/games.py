@@ -108,7 +108,7 @@ def bench_games(
     if not rows:
         raise FileNotFoundError(f"no game measured under {runs}: run without --report_only")
     sheet = _sheet(Path(runs), [row.game for row in rows], seed)
-    return _write(rows, names, Path(out), sheet, frames, windows)
+    return _write(rows, names, Path(out), sheet)
 
 
 def _load_row(folder: Path) -> GameRow | None:
@@ -225,8 +225,16 @@ def _table_row(row: GameRow) -> dict:
     return {**asdict(row), "fg_h1_4": fg, "beats_copy_early": row.beats_copy_early}
 
 
-def _write(rows, names, out: Path, sheet, frames, windows) -> dict[str, str]:
+def _one_or_all(values) -> int | str:
+    distinct = sorted(set(values))
+    return distinct[0] if len(distinct) == 1 else " / ".join(f"{v:,}" for v in distinct)
+
+
+def _write(rows, names, out: Path, sheet) -> dict[str, str]:
     machine, command = machine_info(), command_line()
+    # what the rows were measured at (a report_only run's own defaults may differ)
+    frames = _one_or_all(row.frames for row in rows)
+    windows = _one_or_all(row.windows for row in rows)
     settings = {"games": ",".join(names), "frames": frames, "windows": windows}
     out.mkdir(parents=True, exist_ok=True)
     image = write_png(out / "games.png", sheet)

@@ -24,9 +24,14 @@ def test_games_bench_measures_each_game_and_resumes(tmp_path):
     assert (out / "games.png").stat().st_size > 0
     saved = runs / "breakout" / "games_row.json"
     stamp = saved.stat().st_mtime_ns
-    again = bench_games(**{**args, "report_only": True})  # redrawn from the saved rows
+    again = bench_games(**{**args, "report_only": True, "windows": 64})  # from the saved rows
     assert saved.stat().st_mtime_ns == stamp
-    assert json.loads(open(again["json"]).read())["results"] == rows
+    redrawn = json.loads(open(again["json"]).read())
+    assert redrawn["results"] == rows
+    assert redrawn["settings"]["windows"] == 2  # what the rows were measured at
+    frames = sorted({row["frames"] for row in rows})
+    shown = frames[0] if len(frames) == 1 else " / ".join(f"{f:,}" for f in frames)
+    assert redrawn["settings"]["frames"] == shown
 
 
 def test_game_names_are_resolved_or_refused_with_close_matches():
