@@ -15,6 +15,7 @@ from arvideo.training.cli import ArvideoCLI, trainer_defaults
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ALL_YAML = sorted(CONFIGS.rglob("*.yaml")) + sorted(CONFIGS.rglob("*.yml"))
 TOKENIZER_KINDS = BOTTLENECK_KINDS
+FRAME_SIZES = {"shapes": 32}  # tokenizer YAML prefix -> frame size of its data (default 64)
 
 
 class ParseOnlyCLI(ArvideoCLI):
@@ -67,7 +68,20 @@ def test_tokenizer_config_conventions_and_model(path):
     from arvideo.training.tokenizer_module import TokenizerModule
 
     module = TokenizerModule(**model["init_args"]).eval()
-    assert module.tokenizer.latent_grid(1, 64, 64).height == 8  # 64×64 Pong -> 8×8
+    size = FRAME_SIZES.get(path.name.split("_")[0], 64)
+    assert module.tokenizer.latent_grid(1, size, size).height == 8  # Pong 64×64, shapes 32×32
     with torch.no_grad():
-        out = module.tokenizer(torch.zeros(1, 3, 1, 64, 64))
-    assert out.video.shape == (1, 3, 1, 64, 64) and torch.isfinite(out.video).all()
+        out = module.tokenizer(torch.zeros(1, 3, 1, size, size))
+    assert out.video.shape == (1, 3, 1, size, size) and torch.isfinite(out.video).all()
+
+
+def test_prompt_configs_are_text_conditioned():
+    """The prompt bench's recipes (configs/lm/shapes_text_*) read captions and train for CFG."""
+    paths = sorted((CONFIGS / "lm").glob("shapes_text_*.yaml"))
+    assert {p.stem for p in paths} >= {
+        "shapes_text_next_block_categorical",
+        "shapes_text_next_block_diffusion",
+    }
+    for path in paths:
+        lm = parse(path).model.init_args.lm
+        assert lm["text_encoder"] == "default" and 0 < lm["cond_dropout"] < 1, path.name

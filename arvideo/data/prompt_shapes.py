@@ -108,6 +108,9 @@ def collect_prompt_shapes(
     size: int = 64,
     clip_length: int = 16,
     max_speed: float = 3.0,
+    min_speed: float = 1.0,
+    min_radius: float = 0.08,
+    max_radius: float = 0.14,
     val_fraction: float = 0.1,
     shard_size: int = 256,
     seed: int = 0,
@@ -123,6 +126,9 @@ def collect_prompt_shapes(
         size: frames are size×size.
         clip_length: frames per clip.
         max_speed: largest speed in pixels per frame (lowered where the frame is too small).
+        min_speed: smallest speed in pixels per frame.
+        min_radius, max_radius: half the shape's side, as a fraction of `size` (larger for
+            small frames: at 32×32 the defaults leave shapes 5-9 pixels wide).
         val_fraction: fraction of the seen clips (the last ones) that go to the val split.
         shard_size: clips per shard.
         seed: seed of the numpy Generator.
@@ -137,12 +143,18 @@ def collect_prompt_shapes(
         "source": "prompt_shapes",
         "size": [size, size],
         "seed": seed,
+        "motion": {
+            "min_radius": min_radius,
+            "max_radius": max_radius,
+            "min_speed": min_speed,
+            "max_speed": max_speed,
+        },  # fmt: skip
         "action_space": None,
         "sample_keys": sorted(["frames.npy", "meta.json", "caption.txt"]),
         "prompt_factors": pf.factors_record(),
     }
     rng = np.random.default_rng(seed)
-    motion = Motion(max_speed=max_speed)
+    motion = Motion(min_radius, max_radius, min_speed, max_speed)
     val_ids = val_episode_ids(clips, val_fraction)
     writer = DatasetWriter(out, info, val_ids, clip_length, clip_length, shard_size, PROMPT_SPLITS)
     plan = clip_factors(rng, clips, unseen_clips)
