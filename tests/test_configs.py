@@ -80,7 +80,7 @@ def test_prompt_configs_are_text_conditioned():
     paths = sorted((CONFIGS / "lm").glob("shapes_text_*.yaml"))
     assert {p.stem for p in paths} >= {
         "shapes_text_next_block_categorical",
-        "shapes_text_next_block_diffusion",
+        "shapes_text_next_frame_flow_velocity",
     }
     for path in paths:
         lm = parse(path).model.init_args.lm
