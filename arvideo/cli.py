@@ -33,6 +33,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
         "speed": "arvideo.bench.speed:bench_speed",
         "learning": "arvideo.bench.learning:bench_learning",
         "games": "arvideo.bench.games:bench_games",
+        "prompts": "arvideo.bench.prompts.run:bench_prompts",
     },
     "demo": "arvideo.main_job:main_job",
 }

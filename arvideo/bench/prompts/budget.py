@@ -1,0 +1,94 @@
+"""The prompt benchmark's presets and the paradigms it compares.
+
+Each paradigm is a recipe: the tokenizer YAML it encodes with, the generator YAML it trains
+from (configs/tokenizer/shapes_*.yaml, configs/lm/shapes_text_*.yaml) and the sampling options
+it generates with. A preset fixes everything else: the data, the step counts (None = the
+YAML's), the prompts scored, the CFG sweep and the seeds. `smoke` takes seconds (tests);
+`full` is the committed run (≤ 30 minutes of training on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # the paradigm, order_head
+    tokenizer: str  # configs/tokenizer/shapes_<tokenizer>.yaml; also its folder under runs
+    sampling: dict = field(default_factory=dict)  # VideoGenerator options (besides CFG)
+
+    @property
+    def generator_config(self) -> Path:
+        return CONFIGS / "lm" / f"shapes_text_{self.name}.yaml"
+
+    @property
+    def tokenizer_config(self) -> Path:
+        return CONFIGS / "tokenizer" / f"shapes_{self.tokenizer}.yaml"
+
+
+RECIPES = {
+    recipe.name: recipe
+    for recipe in (
+        # categorical: temperature 1 with 4 refinement steps per frame (MaskGIT order), so
+        # a frame's tokens see the ones already drawn
+        Recipe("next_block_categorical", "vq", {"temperature": 1.0, "refine_steps": 4}),
+        Recipe("next_frame_flow_velocity", "continuous", {}),  # the YAML's 10 Euler steps
+    )
+}
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """The prompt-shapes data set (`collect_prompt_shapes` arguments)."""
+
+    clips: int
+    unseen_clips: int
+    size: int = 32
+    clip_length: int = 8
+    min_radius: float = 0.16
+    max_radius: float = 0.22
+    min_speed: float = 1.0
+    max_speed: float = 2.5
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    data: DataShape
+    tokenizer_steps: int | None  # None: the YAML's max_steps
+    generator_steps: int | None
+    prompts: int  # captions scored per split (val: seen combinations; unseen)
+    seeds: int  # samples per caption (accuracy pools them; diversity compares them)
+    diversity_prompts: int  # seen captions whose samples are compared across seeds
+    cfg_scales: tuple[float, ...] = (1.0, 1.5, 3.0, 5.0)
+    schedules: tuple[str, ...] = ("constant", "linear")  # lm/guidance.py; linear = ramp
+    headline: tuple[float, str] = (3.0, "constant")  # the setting the targets are read at
+    sheet_prompts: int = 4  # per split in the sample grid
+    # trainer overrides, e.g. tiny widths for smoke ("--model.init_args.lm.width", "16")
+    tokenizer_args: tuple[str, ...] = ()
+    generator_args: tuple[str, ...] = ()
+
+
+SMOKE_MODEL = ("--model.init_args.lm.width", "16", "--model.init_args.lm.depth", "1",
+               "--model.init_args.lm.heads", "2")  # fmt: skip
+SMOKE_DATA = ("--data.init_args.batch_size", "2", "--data.init_args.shuffle_buffer", "4")
+
+
+def budget_preset(name: Literal["smoke", "full"]) -> PromptBudget:
+    if name == "smoke":
+        return PromptBudget(
+            DataShape(clips=20, unseen_clips=12), tokenizer_steps=2, generator_steps=2,
+            prompts=4, seeds=2, diversity_prompts=2, sheet_prompts=2,
+            tokenizer_args=SMOKE_DATA, generator_args=SMOKE_MODEL + SMOKE_DATA,
+        )  # fmt: skip
+    if name == "full":
+        # 3,000 seen clips (2,700 train: 75 per seen combination; 300 val), 20 per held-out one
+        return PromptBudget(
+            DataShape(clips=3000, unseen_clips=240), tokenizer_steps=None, generator_steps=None,
+            prompts=96, seeds=2, diversity_prompts=24,
+        )  # fmt: skip
+    raise ValueError(f"preset must be 'smoke' or 'full', got {name!r}")

@@ -1,0 +1,104 @@
+"""The prompt benchmark's pages: markdown and JSON of every measured number, the targets'
+verdicts, and the sample grid's legend. Knows rows of numbers; nothing about models."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from arvideo.bench.prompts.budget import PromptBudget
+from arvideo.bench.report import Column, markdown_table, run_header, write_results
+
+SEEN_TARGET, UNSEEN_TARGET = 0.90, 0.70  # issue 16: all-factor accuracy at the headline
+
+ACCURACY_COLUMNS = [
+    Column("paradigm"), Column("split"), Column("guidance", "CFG scale / schedule"),
+    Column("clips"), Column("color", "colour", 3), Column("kind", "kind", 3),
+    Column("direction", "direction", 3), Column("all", "all factors", 3),
+]  # fmt: skip
+SWEEP_COLUMNS = [
+    Column("paradigm"), Column("guidance", "CFG scale / schedule"),
+    Column("seen", "seen all-factor", 3), Column("unseen", "unseen all-factor", 3),
+    Column("seen_ignored", "seen, shuffled captions", 3),
+    Column("diversity", "diversity (pixel L1 between seeds)", 4), Column("seconds", "gen s", 1),
+]  # fmt: skip
+STAGE_COLUMNS = [
+    Column("name", "stage"), Column("config"), Column("steps"), Column("planned_steps", "planned"),
+    Column("seconds", "s", 0), Column("reused"),
+]  # fmt: skip
+
+
+def verdicts(results: dict, headline: str) -> list[str]:
+    """One line per paradigm: the targets at the headline setting, and CFG against scale 1."""
+    lines = []
+    for paradigm, by_setting in results.items():
+        main = by_setting[headline]["accuracy"]
+        seen, unseen = main["val"]["all"], main["unseen"]["all"]
+        line = (f"- **{paradigm}** at CFG {headline}: seen {seen:.3f} (target ≥ {SEEN_TARGET}: "
+                f"{'met' if seen >= SEEN_TARGET else 'MISSED'}), unseen {unseen:.3f} (target ≥ "
+                f"{UNSEEN_TARGET}: {'met' if unseen >= UNSEEN_TARGET else 'MISSED'})")  # fmt: skip
+        base = next((v for k, v in by_setting.items() if k.startswith("1 ")), None)
+        if base is not None:
+            plain = base["accuracy"]["val"]["all"], base["accuracy"]["unseen"]["all"]
+            raised = seen > plain[0] and unseen > plain[1]
+            line += (f"; without guidance (scale 1) seen {plain[0]:.3f}, unseen {plain[1]:.3f}: "
+                     f"CFG {'raises' if raised else 'does NOT raise'} both")  # fmt: skip
+        lines.append(line)
+    return lines
+
+
+def accuracy_rows(results: dict, truth: dict, chance: dict) -> list[dict]:
+    rows = []
+    for paradigm, by_setting in results.items():
+        for tag, result in by_setting.items():
+            for split, row in result["accuracy"].items():
+                rows.append({"paradigm": paradigm, "split": split, "guidance": tag, **row})
+    for name, row in truth.items():  # "real clips | val", "vq tokenizer round trip | val"
+        source, split = name.split(" | ")
+        rows.append({"paradigm": f"{source} (ceiling)", "split": split, **row})
+    rows.append({"paradigm": "chance (uniform guess)", "split": "any", **chance})
+    return rows
+
+
+def sweep_rows(results: dict) -> list[dict]:
+    return [
+        {"paradigm": paradigm, "guidance": tag, "seen": r["accuracy"]["val"]["all"],
+         "unseen": r["accuracy"]["unseen"]["all"], "seen_ignored": r["ignored_text"]["val"]["all"],
+         "diversity": r["diversity"], "seconds": r["seconds"]}
+        for paradigm, by_setting in results.items() for tag, r in by_setting.items()
+    ]  # fmt: skip
+
+
+def write_report(out: Path, command: str, machine: dict, budget: PromptBudget, stages: list,
+                 results: dict, truth: dict, chance: dict, real_diversity: float,
+                 sheet_legend: list[str], name: str = "prompts") -> dict[str, Path]:  # fmt: skip
+    headline = f"{budget.headline[0]:g} {budget.headline[1]}"
+    settings = {"preset data": asdict(budget.data), "prompts per split": budget.prompts,
+                "seeds per prompt": budget.seeds, "headline guidance": headline}  # fmt: skip
+    markdown = "\n\n".join([
+        run_header("Prompt following: text-conditioned generation, measured", command, machine,
+                   settings),
+        "Each caption of a real clip (val: combinations seen in training; unseen: the 12 of 48 "
+        "combinations held out of training) is generated from nothing, "
+        f"{budget.seeds} seeds each, and the detector (arvideo/prompt_accuracy.py) reads "
+        "colour, kind and direction from the pixels. `linear` is the ramp schedule (scale 1 "
+        "at the first frame to the scale at the last).",
+        "## Targets", "\n".join(verdicts(results, headline)),
+        "## Guidance sweep", markdown_table(sweep_rows(results), SWEEP_COLUMNS),
+        "`shuffled captions`: the same clips scored against another clip's caption (what they "
+        "would score if the model ignored the text). Diversity of real clips of one "
+        f"combination: {real_diversity:.4f}.",
+        "## Accuracy per factor", markdown_table(accuracy_rows(results, truth, chance),
+                                                 ACCURACY_COLUMNS),
+        "## Training", markdown_table([asdict(s) for s in stages], STAGE_COLUMNS),
+        "## Sample grid (`prompts.png`)",
+        "Rows, top to bottom (generated at the headline guidance, seed 0):\n\n"
+        + "\n".join(f"{i + 1}. {line}" for i, line in enumerate(sheet_legend)),
+    ])  # fmt: skip
+    payload = {"benchmark": "prompts", "command": command, "machine": machine,
+               "settings": {**settings, "cfg_scales": budget.cfg_scales,
+                            "schedules": budget.schedules},
+               "stages": [asdict(s) for s in stages], "results": results, "truth": truth,
+               "chance": chance, "real_diversity": real_diversity,
+               "targets": {"seen": SEEN_TARGET, "unseen": UNSEEN_TARGET}}  # fmt: skip
+    return write_results(out, name, payload, markdown)
