@@ -84,3 +84,17 @@ def test_collect_refuses_a_frame_too_small_for_the_motion(tmp_path):
     with pytest.raises(ValueError, match="size=16 and num_frames=40"):
         collect_prompt_shapes(out=str(tmp_path / "q"), clips=2, size=16, clip_length=40,
                               progress=False)  # fmt: skip
+
+
+def test_collect_draws_shapes_in_the_radius_and_speed_ranges_asked(tmp_path):
+    out = tmp_path / "r"
+    collect_prompt_shapes(
+        out=str(out), clips=12, unseen_clips=0, size=32, clip_length=8, min_radius=0.2,
+        max_radius=0.2, min_speed=2.0, max_speed=2.0, seed=1, progress=False,
+    )  # fmt: skip
+    motion = json.loads((out / "dataset.json").read_text())["motion"]
+    assert motion == {"min_radius": 0.2, "max_radius": 0.2, "min_speed": 2.0, "max_speed": 2.0}
+    for sample in read_split(out, "train"):
+        shape = sample["meta"]["shape"]
+        assert shape["radius"] == pytest.approx(6.4)  # 0.2 of 32 pixels
+        assert np.hypot(shape["vy"], shape["vx"]) == pytest.approx(2.0)
