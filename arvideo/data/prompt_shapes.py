@@ -11,6 +11,7 @@ their own split, "unseen", never to train or val. numpy only, seeded with a nump
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -47,6 +48,10 @@ class Motion:
     max_radius: float = 0.14
     min_speed: float = 1.0  # pixels per frame
     max_speed: float = 3.0
+    # "anywhere": the start is drawn wherever the path stays in the frame; "behind": at the
+    # back of the room its motion needs and centred across it, so a caption fixes the first
+    # frame up to the size and background (an easier first frame for a model drawn from text)
+    start: Literal["anywhere", "behind"] = "anywhere"
 
 
 def place_shape(
@@ -69,7 +74,10 @@ def place_shape(
     start = []
     for step in (dy, dx):  # along the motion: leave the travel free ahead; across: anywhere
         low, high = reach + travel * max(-step, 0), size - reach - travel * max(step, 0)
-        start.append(float(rng.uniform(low, high)))
+        drawn = float(rng.uniform(low, high))
+        if motion.start == "behind":
+            drawn = size / 2 if step == 0 else (low if step > 0 else high)
+        start.append(drawn)
     return Shape(factors.kind, factors.color, radius, start[0], start[1], dy * speed, dx * speed)
 
 
@@ -111,6 +119,7 @@ def collect_prompt_shapes(
     min_speed: float = 1.0,
     min_radius: float = 0.08,
     max_radius: float = 0.14,
+    start: Literal["anywhere", "behind"] = "anywhere",
     val_fraction: float = 0.1,
     shard_size: int = 256,
     seed: int = 0,
@@ -129,6 +138,9 @@ def collect_prompt_shapes(
         min_speed: smallest speed in pixels per frame.
         min_radius, max_radius: half the shape's side, as a fraction of `size` (larger for
             small frames: at 32×32 the defaults leave shapes 5-9 pixels wide).
+        start: "anywhere" on the path's room, or "behind": at the back of the room the
+            motion needs, centred across it (the first frame fixed by the caption up to
+            size and background).
         val_fraction: fraction of the seen clips (the last ones) that go to the val split.
         shard_size: clips per shard.
         seed: seed of the numpy Generator.
@@ -148,13 +160,14 @@ def collect_prompt_shapes(
             "max_radius": max_radius,
             "min_speed": min_speed,
             "max_speed": max_speed,
+            "start": start,
         },  # fmt: skip
         "action_space": None,
         "sample_keys": sorted(["frames.npy", "meta.json", "caption.txt"]),
         "prompt_factors": pf.factors_record(),
     }
     rng = np.random.default_rng(seed)
-    motion = Motion(min_radius, max_radius, min_speed, max_speed)
+    motion = Motion(min_radius, max_radius, min_speed, max_speed, start)
     val_ids = val_episode_ids(clips, val_fraction)
     writer = DatasetWriter(out, info, val_ids, clip_length, clip_length, shard_size, PROMPT_SPLITS)
     plan = clip_factors(rng, clips, unseen_clips)

@@ -93,8 +93,26 @@ def test_collect_draws_shapes_in_the_radius_and_speed_ranges_asked(tmp_path):
         max_radius=0.2, min_speed=2.0, max_speed=2.0, seed=1, progress=False,
     )  # fmt: skip
     motion = json.loads((out / "dataset.json").read_text())["motion"]
-    assert motion == {"min_radius": 0.2, "max_radius": 0.2, "min_speed": 2.0, "max_speed": 2.0}
+    assert motion == {"min_radius": 0.2, "max_radius": 0.2, "min_speed": 2.0, "max_speed": 2.0,
+                      "start": "anywhere"}  # fmt: skip
     for sample in read_split(out, "train"):
         shape = sample["meta"]["shape"]
         assert shape["radius"] == pytest.approx(6.4)  # 0.2 of 32 pixels
         assert np.hypot(shape["vy"], shape["vx"]) == pytest.approx(2.0)
+
+
+def test_start_behind_puts_the_shape_at_the_back_of_its_path_centred_across(tmp_path):
+    out = tmp_path / "b"
+    collect_prompt_shapes(
+        out=str(out), clips=16, unseen_clips=0, size=32, clip_length=8, min_radius=0.2,
+        max_radius=0.2, start="behind", seed=2, progress=False,
+    )  # fmt: skip
+    reach = 0.2 * 32 + 1  # the centre's closest approach to an edge
+    for sample in read_split(out, "train"):
+        shape, direction = sample["meta"]["shape"], sample["meta"]["factors"]["direction"]
+        along, across = ("y", "x") if direction in ("up", "down") else ("x", "y")
+        assert shape[across] == 16.0
+        end = shape[along] + 7 * shape["v" + along]  # where the path ends
+        back = reach if direction in ("down", "right") else 32 - reach
+        assert shape[along] == pytest.approx(back)
+        assert reach - 1e-6 <= end <= 32 - reach + 1e-6

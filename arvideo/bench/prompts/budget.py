@@ -54,6 +54,9 @@ class DataShape:
     max_radius: float = 0.22
     min_speed: float = 1.0
     max_speed: float = 2.5
+    # the first frame follows from the caption (up to size and background): a model drawn
+    # from text must still place it, and next_block draws a frame's tokens in parallel
+    start: str = "behind"
 
 
 @dataclass(frozen=True)

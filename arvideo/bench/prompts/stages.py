@@ -55,7 +55,7 @@ def collect_data(layout: Layout, budget: PromptBudget, seed: int) -> Path:
         collect_prompt_shapes(
             str(layout.data), shape.clips, shape.unseen_clips, shape.size, shape.clip_length,
             max_speed=shape.max_speed, min_speed=shape.min_speed, min_radius=shape.min_radius,
-            max_radius=shape.max_radius, seed=seed, progress=False,
+            max_radius=shape.max_radius, start=shape.start, seed=seed, progress=False,
         )  # fmt: skip
     return layout.data
 
