@@ -92,6 +92,6 @@ def budget_preset(name: Literal["smoke", "full"]) -> PromptBudget:
         # 3,000 seen clips (2,700 train: 75 per seen combination; 300 val), 20 per held-out one
         return PromptBudget(
             DataShape(clips=3000, unseen_clips=240), tokenizer_steps=None, generator_steps=None,
-            prompts=96, seeds=2, diversity_prompts=24,
+            prompts=48, seeds=2, diversity_prompts=24,
         )  # fmt: skip
     raise ValueError(f"preset must be 'smoke' or 'full', got {name!r}")
