@@ -59,6 +59,26 @@ def test_prompts_bench_smoke_reports_every_paradigm_split_and_guidance(tmp_path)
     again = train_all(Layout(runs), list(RECIPES.values()), budget, 0)  # resumes: no training
     assert all(record.reused for record in again)
     assert [r.steps for r in again] == [s["steps"] for s in stages]
+    saved = runs / "next_block_categorical" / "evaluation.json"
+    stamp = saved.stat().st_mtime_ns
+    main(
+        [
+            "bench",
+            "prompts",
+            "--runs",
+            str(runs),
+            "--out",
+            str(out),
+            "--preset",
+            "smoke",
+            "--paradigms",
+            "next_block_categorical",
+        ]
+    )  # evaluation reused, report redrawn
+    assert saved.stat().st_mtime_ns == stamp
+    rerun = json.loads((out / "prompts.json").read_text())
+    assert rerun["results"]["next_block_categorical"] == report["results"]["next_block_categorical"]
+    assert list(rerun["results"]) == ["next_block_categorical"]
 
 
 def test_sweep_has_no_guidance_once_then_every_scale_and_schedule():

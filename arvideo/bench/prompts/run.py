@@ -3,6 +3,7 @@ captions of seen and unseen combinations across a guidance sweep, and report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -71,7 +72,26 @@ def _chance() -> dict:
 
 
 def _evaluate(layout, recipe, prompts, budget, seed):
-    """Every guidance setting of the sweep: result rows, and the headline's seed-0 clips."""
+    """Every guidance setting of the sweep: result rows, and the headline's seed-0 clips.
+    Saved beside the model (`evaluation.json`, `evaluation_clips.npz`) and reused while the
+    model and every evaluation setting are the same (an interrupted bench resumes)."""
+    folder = layout.model(recipe.name).parent
+    key = {"model": (folder / "model.stage.json").read_text(), "sampling": recipe.sampling,
+           "prompts": budget.prompts, "seeds": budget.seeds, "seed": seed,
+           "cfg_scales": list(budget.cfg_scales), "schedules": list(budget.schedules),
+           "headline": list(budget.headline), "diversity": budget.diversity_prompts}  # fmt: skip
+    saved, clips_file = folder / "evaluation.json", folder / "evaluation_clips.npz"
+    if saved.is_file() and clips_file.is_file():
+        record = json.loads(saved.read_text())
+        if record["key"] == key:
+            return record["rows"], dict(np.load(clips_file))
+    rows, shown = _measure(layout, recipe, prompts, budget, seed)
+    np.savez_compressed(clips_file, **shown)
+    saved.write_text(json.dumps({"key": key, "rows": rows}, indent=2))
+    return rows, shown
+
+
+def _measure(layout, recipe, prompts, budget, seed):
     from arvideo.generate import VideoGenerator
 
     gen = VideoGenerator.from_pretrained(layout.model(recipe.name))
