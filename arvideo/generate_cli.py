@@ -56,10 +56,13 @@ def load_context_clip(path: str | Path, clip: int = 0) -> ContextClip:
 
 
 def mean_psnr(truth_THWC: np.ndarray, fake_THWC: np.ndarray) -> float:
+    """Mean PSNR over frames, an identical frame counted as PSNR_CAP_DB, not infinity (a
+    still stretch of the game copied exactly would make the mean inf)."""
     from arvideo.metrics import frames_to_video, psnr
+    from arvideo.rollout_score import PSNR_CAP_DB
 
     values = psnr(frames_to_video(torch.from_numpy(truth_THWC)), frames_to_video(fake_THWC))
-    return float(values.mean())
+    return float(values.clamp(max=PSNR_CAP_DB).mean())
 
 
 def generate(
