@@ -16,7 +16,7 @@ over its tokens), as they do here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -29,33 +29,38 @@ class CondRuns:
     rows_KD: torch.Tensor  # the first row of each run, in order
     run_of_token: torch.Tensor | None  # (B·N,) int64; None: every row is its own run
     shape: torch.Size  # B, N, D of the conditioning
+    # projections of these runs, by module: a decoding session's memo (on its KV cache),
+    # kept while a step's runs equal the last step's (the next token of the same frame)
+    projected: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, cond_BND: torch.Tensor) -> CondRuns:
+    def of(cls, cond_BND: torch.Tensor, memo: dict | None = None) -> CondRuns:
+        """`memo`: a session's dict that carries projections from step to step (only with
+        autograd off); compared with the last step's runs once here, not per module."""
         flat = cond_BND.reshape(-1, cond_BND.shape[-1])
         starts = torch.ones(len(flat), dtype=torch.bool, device=flat.device)
         starts[1:] = (flat[1:] != flat[:-1]).any(dim=-1)
         if bool(starts.all()):
-            return cls(flat, None, cond_BND.shape)
-        return cls(flat[starts], starts.cumsum(0) - 1, cond_BND.shape)
-
-    def project(self, linear: nn.Module, activation, memo: dict | None = None) -> torch.Tensor:
-        """linear(activation(cond)) per token, B×N×out, computed once per run. `memo` (a
-        decoding session's, on its KV cache) keeps each module's last result: a step whose
-        runs equal the previous step's (the next token of the same frame) reuses it."""
-        out = None
+            runs = cls(flat, None, cond_BND.shape)
+        else:
+            runs = cls(flat[starts], starts.cumsum(0) - 1, cond_BND.shape)
         if memo is not None and not torch.is_grad_enabled():
-            rows, out = memo.get(linear, (None, None))
+            last = memo.get("rows")
             if (
-                rows is None
-                or rows.shape != self.rows_KD.shape
-                or not torch.equal(rows, self.rows_KD)
+                last is None
+                or last.shape != runs.rows_KD.shape
+                or not torch.equal(last, runs.rows_KD)
             ):
-                out = None
+                memo["rows"], memo["projected"] = runs.rows_KD, {}
+            runs.projected = memo["projected"]
+        return runs
+
+    def project(self, linear: nn.Module, activation) -> torch.Tensor:
+        """linear(activation(cond)) per token, B×N×out, computed once per run (and once per
+        frame while a session's memo holds it)."""
+        out = self.projected.get(linear)
         if out is None:
-            out = linear(activation(self.rows_KD))
-            if memo is not None and not torch.is_grad_enabled():
-                memo[linear] = (self.rows_KD, out)
+            out = self.projected[linear] = linear(activation(self.rows_KD))
         if self.run_of_token is not None:
             out = out.index_select(0, self.run_of_token)
         return out.view(*self.shape[:-1], out.shape[-1])

@@ -80,8 +80,7 @@ class Block(nn.Module):
         self.modulation = nn.Linear(D, 6 * D)  # shift, scale, gate for attn and MLP
 
     def forward(self, x_BND, angles, mask, cond: CondRuns, cache, layer) -> torch.Tensor:
-        memo = None if cache is None else cache.modulation_memo
-        mod = cond.project(self.modulation, F.silu, memo).chunk(6, dim=-1)
+        mod = cond.project(self.modulation, F.silu).chunk(6, dim=-1)
         shift1, scale1, gate1, shift2, scale2, gate2 = mod
         h = modulate(self.norm1(x_BND), shift1, scale1)
         x_BND = x_BND + gate1 * self.attn(h, angles, mask, cache, layer)
@@ -131,9 +130,9 @@ class Transformer(nn.Module):
                 f"cond_BND must match x_BND {tuple(x_BND.shape)}, got {tuple(cond_BND.shape)}"
             )
         angles = self.rotary.angles(positions)
-        cond = CondRuns.of(cond_BND)  # modulation once per run of equal vectors (a frame)
+        # modulation once per run of equal vectors (a frame), and once per frame in a session
+        cond = CondRuns.of(cond_BND, None if cache is None else cache.modulation_memo)
         for layer, block in enumerate(self.blocks):
             x_BND = block(x_BND, angles, mask, cond, cache, layer)
-        memo = None if cache is None else cache.modulation_memo
-        shift, scale = cond.project(self.final_modulation, F.silu, memo).chunk(2, dim=-1)
+        shift, scale = cond.project(self.final_modulation, F.silu).chunk(2, dim=-1)
         return modulate(self.final_norm(x_BND), shift, scale)

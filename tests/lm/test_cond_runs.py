@@ -50,12 +50,12 @@ def test_a_memo_reuses_the_projection_while_the_runs_stay_the_same(generator):
     frame_a, frame_b = torch.randn(2, 1, 1, 8, generator=generator)
     memo: dict = {}
     with torch.no_grad():
-        first = CondRuns.of(frame_a).project(linear, torch.tanh, memo)
-        again = CondRuns.of(frame_a.clone()).project(linear, torch.tanh, memo)
-        other = CondRuns.of(frame_b).project(linear, torch.tanh, memo)
+        first = CondRuns.of(frame_a, memo).project(linear, torch.tanh)
+        again = CondRuns.of(frame_a.clone(), memo).project(linear, torch.tanh)
+        other = CondRuns.of(frame_b, memo).project(linear, torch.tanh)
     assert len(calls) == 2  # the second token of frame a reused the first's projection
     torch.testing.assert_close(again, first, rtol=0, atol=0)
     expected = torch.nn.functional.linear(torch.tanh(frame_b), linear.weight, linear.bias)
     torch.testing.assert_close(other, expected.detach())
-    CondRuns.of(frame_a).project(linear, torch.tanh, memo)  # with autograd on: no reuse
+    CondRuns.of(frame_a, memo).project(linear, torch.tanh)  # with autograd on: no reuse
     assert len(calls) == 3
