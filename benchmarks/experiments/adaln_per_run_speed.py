@@ -20,7 +20,7 @@ from arvideo.lm.transformer import Transformer, TransformerConfig
 FRAMES, TOKENS, ROUNDS = 8, 64, 9  # the first round warms up and is dropped
 
 
-def per_token(cond_BND: torch.Tensor) -> CondRuns:
+def per_token(cond_BND: torch.Tensor, memo: dict | None = None) -> CondRuns:
     """Every token its own run: the projection per token, as before cond_runs.py."""
     return CondRuns(cond_BND.reshape(-1, cond_BND.shape[-1]), None, cond_BND.shape)
 
