@@ -32,7 +32,8 @@ causal conv keeps its last input frames), which computes the same function as th
 decode up to float round-off (bit-identical for the tiny test models on CPU; at the base
 sizes within 3e-6, about 1 in 20,000 uint8 values one level off). Sampling runs under
 torch.no_grad() and, on CUDA, bf16 autocast. This module knows the tokenizer, the LM and the
-model folder; file formats live in video_io.py, the token loop in lm/streaming.py.
+model folder; a prepared run lives in generation_run.py, the play session in
+world_model_session.py, file formats in video_io.py, the token loop in lm/streaming.py.
 """
 
 from __future__ import annotations
@@ -50,17 +51,21 @@ from arvideo.generation_inputs import (
     GenerationRequest,
     as_uint8_frames,
     batched_frames,
-    check_actions,
     parse_request,
 )
-from arvideo.generation_numbers import whole_number
+from arvideo.generation_run import (
+    FrameDecoder,
+    GenerationRun,
+    encode_frames,
+    prepare_run,
+    run_from_request,
+)
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import GeneratedTokens
 from arvideo.lm.long_video import TiledTokens, generate_tiled
-from arvideo.lm.streaming import StreamingSession, TokenStream
 from arvideo.model_folder import ModelInfo, load_model_folder
-from arvideo.tokenizer.streaming import StreamingDecoder
 from arvideo.video_io import write_video
+from arvideo.world_model_session import WorldModelSession
 
 
 @dataclass
@@ -228,7 +233,7 @@ class VideoGenerator:
         windows past the clip length when it tiles; else the whole clip in one call."""
         order, clip = self.lm.order, self.lm.config.grid[0]
         if order.stream_refusal(request.settings) is None:
-            run = _run_from_request(self, request)
+            run = run_from_request(self, request)
             return _Sampled(self._sample_stream(run, progress), run.passes)
         with self._autocast():
             if order.tiles and request.total_latents > clip:
@@ -241,7 +246,7 @@ class VideoGenerator:
         """The first pixel frame latent frame j decodes to (frame 0 alone, then r each)."""
         return 0 if latent_frame == 0 else 1 + (latent_frame - 1) * self.frames_per_latent
 
-    def _sample_stream(self, run: _Run, progress: bool) -> torch.Tensor:
+    def _sample_stream(self, run: GenerationRun, progress: bool) -> torch.Tensor:
         values = [run.context_values] if run.context_values is not None else []
         bar, task = _progress(progress, "generating", run.new_latents)
         with bar, self._autocast():
@@ -263,7 +268,7 @@ class VideoGenerator:
         the model never reads is refused. full_sequence_flow does not stream (use
         __call__)."""
         run = self._start(context, num_frames, options)
-        decoder = _FrameDecoder(self, run.context_values)
+        decoder = FrameDecoder(self, run.context_values)
         for _ in range(run.new_latents):
             with self._autocast():
                 frames = decoder.push(run.step().values[:, None])
@@ -275,13 +280,13 @@ class VideoGenerator:
         frame); use `stream` for batches."""
         if self.frames_per_latent != 1:
             raise ValueError("session needs a tokenizer without temporal compression (r=1)")
-        run = _prepare_run(self, context, None, options, single_clip=True)
+        run = prepare_run(self, context, None, options, single_clip=True)
         return WorldModelSession(self, run)
 
     # -- internals --------------------------------------------------------------------------
 
-    def _start(self, context, num_frames: int | None, options: dict) -> _Run:
-        return _prepare_run(self, context, num_frames, options)
+    def _start(self, context, num_frames: int | None, options: dict) -> GenerationRun:
+        return prepare_run(self, context, num_frames, options)
 
     def _autocast(self):
         if self.device.type != "cuda":
@@ -300,58 +305,6 @@ class VideoGenerator:
         return frames.permute(0, 2, 3, 4, 1).cpu().numpy()
 
 
-class WorldModelSession:
-    """Play inside the world model: `step(action) -> frame` (uint8 H×W×3), one clip.
-
-    The KV cache keeps the last `window_frames` frames and each step decodes one latent frame
-    (the streaming decoder keeps a few frames of history per causal conv), so step cost and
-    memory stay constant however long it runs.
-    """
-
-    def __init__(self, generator: VideoGenerator, run: _Run):
-        self.generator, self._run = generator, run
-        self._decoder = _FrameDecoder(generator, run.context_values)
-        self._last_action: int | None = None
-        self.steps = 0
-
-    @property
-    def cache_length(self) -> int:
-        """Tokens in the KV cache (bounded by the window)."""
-        return self._run.stream.cache_length
-
-    @torch.no_grad()
-    def step(self, action: int | None = None) -> np.ndarray:
-        """The next frame, after taking `action` (an int id) at the current frame.
-
-        None = the null action. The first step of a session without context has no current
-        frame to act in: it must be None (an action there is refused, never dropped)."""
-        gen = self.generator
-        action_B = None
-        if action is not None:
-            action_B = check_actions(gen, [session_action(action)], 1, 1, "action")[:, 0]
-            if not self._run.stream.frames:
-                raise ValueError(
-                    f"action={action!r} given for the first frame of a session without "
-                    "context: there is no frame yet to act in; call step() first (or give "
-                    "context)"
-                )
-        with gen._autocast():
-            values = self._run.stream.step(action_B)
-            frames = self._decoder.push(values.values[:, None])
-        self.steps += 1
-        return frames[0, -1]
-
-
-def session_action(action) -> int:
-    """One action id: an int, a numpy int or a one-element integer tensor (never 2.7 or
-    True, which int() would quietly turn into 2 or 1)."""
-    if isinstance(action, torch.Tensor):
-        if action.numel() != 1 or action.dtype.is_floating_point or action.dtype == torch.bool:
-            raise TypeError(f"action must be one integer id, got tensor {action!r}")
-        return int(action.item())
-    return whole_number("action", action, low=0)
-
-
 @dataclass
 class _Sampled:
     values: torch.Tensor  # LM values of the whole video, context included
@@ -359,78 +312,12 @@ class _Sampled:
     seams: list[int] = field(default_factory=list)  # latent frames where windows start
 
 
-@dataclass
-class _Run:
-    """A prepared generation: token stream, context values and bookkeeping."""
-
-    stream: TokenStream
-    context_values: torch.Tensor | None  # B×c'×h×w(...) latent-frame values of the context
-    context_frames: int  # pixel frames of the context
-    new_latents: int | None  # latent frames to generate (None: open-ended session)
-    latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
-    passes: int = 0
-
-    def step(self):
-        frame = self.stream.frames
-        action = None
-        if self.latent_actions is not None and frame > 0:
-            action = self.latent_actions[:, frame - 1]
-        out = self.stream.step(action)
-        self.passes += out.forward_passes
-        return out
-
-
-class _FrameDecoder:
-    """Decodes each new latent frame once, with the tokenizer's streaming decoder (the
-    causal convs keep their own past frames; the context's latents seed that history)."""
-
-    def __init__(self, generator: VideoGenerator, context_values: torch.Tensor | None):
-        self.generator = generator
-        self.decoder = StreamingDecoder(generator.tokenizer)
-        if context_values is not None:  # its pixels are known: decode only for the history
-            with generator._autocast():
-                self.decoder.step(generator._latents(context_values))
-
-    def push(self, values: torch.Tensor) -> np.ndarray:
-        """Values of one latent frame -> its pixel frames, uint8 B×r×H×W×3 (1 at frame 0)."""
-        video = self.decoder.step(self.generator._latents(values))
-        return self.generator._to_uint8(video)
-
-
-def _prepare_run(
-    gen: VideoGenerator, context, num_frames: int | None, options: dict, single_clip=False
-) -> _Run:
-    request = parse_request(gen, context, num_frames, options)
-    if single_clip and request.batch_size != 1:
-        raise ValueError(
-            f"session plays one clip, got a batch of {request.batch_size} (context, label, "
-            "text or batch_size); use stream() to generate a batch"
-        )
-    return _run_from_request(gen, request)
-
-
-def _run_from_request(gen: VideoGenerator, request: GenerationRequest) -> _Run:
-    options = request.decode_options(gen.window_frames)
-    session = StreamingSession(gen.lm, request.batch_size, options, request.labels, request.texts)
-    stream = TokenStream(session, request.total_latents)
-    context_values, passes = None, 0
-    if request.frames is not None:
-        with gen._autocast():
-            context_values = _encode(gen, request.frames, request.generator)
-        actions = request.latent_actions
-        passes = stream.prefill(context_values, None if actions is None else actions.to(gen.device))
-    return _Run(
-        stream, context_values, request.context_frames, request.new_latents,
-        request.latent_actions, passes,
-    )  # fmt: skip
-
-
 def _generate_whole(gen: VideoGenerator, request: GenerationRequest) -> GeneratedTokens:
     """All frames in one `VideoLM.generate` call: orders that cannot stream (next-scale,
     blocks of several frames)."""
     context_values = None
     if request.frames is not None:
-        context_values = _encode(gen, request.frames, request.generator)
+        context_values = encode_frames(gen, request.frames, request.generator)
     conditions = Conditions(request.latent_actions, request.labels, request.texts)
     options = request.decode_options(gen.window_frames)
     return gen.lm.decode(
@@ -442,22 +329,13 @@ def _generate_tiled(gen: VideoGenerator, request: GenerationRequest) -> TiledTok
     """A video longer than the trained clip in overlapping windows (lm/long_video.py)."""
     context_values = None
     if request.frames is not None:
-        context_values = _encode(gen, request.frames, request.generator)
+        context_values = encode_frames(gen, request.frames, request.generator)
     conditions = Conditions(request.latent_actions, request.labels, request.texts)
     options = request.decode_options(gen.window_frames)
     return generate_tiled(
         gen.lm, context_values, conditions, request.total_latents, options, request.overlap,
         request.batch_size,
     )  # fmt: skip
-
-
-def _encode(gen: VideoGenerator, frames_BTHWC: torch.Tensor, generator) -> torch.Tensor:
-    video = frames_BTHWC.to(gen.device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
-    encoded = gen.tokenizer.encode(video, generator)
-    if gen.lm.config.values == "codes":
-        return encoded.codes.long()
-    latents = encoded.latents.float().permute(0, 2, 3, 4, 1)
-    return gen.lm.from_tokenizer_values(latents)
 
 
 def _progress(enabled: bool, description: str, total: int):

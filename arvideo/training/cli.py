@@ -16,7 +16,6 @@ checkpoint's class paths are checked against arvideo's own before anything is im
 from __future__ import annotations
 
 import warnings
-
 from pathlib import Path
 
 import lightning as L
