@@ -48,6 +48,7 @@ class RolloutScore:
     foreground_psnr_db: float
     ball: BallScore | None  # Pong only
     foreground_psnr_by_step_db: list[float] = field(default_factory=list)  # per horizon step
+    psnr_by_step_db: list[float] = field(default_factory=list)  # per horizon step
 
 
 @dataclass
@@ -126,16 +127,18 @@ def score_video(
     truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW: torch.Tensor, pong: bool
 ) -> RolloutScore:
     fg = foreground_psnr(truth_BCTHW, fake_BCTHW, background_CHW).clamp(max=PSNR_CAP_DB)
+    whole = psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB)
     ball = None
     if pong:
         ball = ball_score(video_to_frames(truth_BCTHW), video_to_frames(fake_BCTHW))
     return RolloutScore(
         windows=truth_BCTHW.shape[0],
         horizon=truth_BCTHW.shape[2],
-        psnr_db=float(psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB).mean()),
+        psnr_db=float(whole.mean()),
         foreground_psnr_db=float(fg.nanmean()),
         ball=ball,
         foreground_psnr_by_step_db=[float(v) for v in fg.nanmean(dim=0)],
+        psnr_by_step_db=[float(v) for v in whole.mean(dim=0)],
     )
 
 

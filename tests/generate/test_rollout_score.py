@@ -19,7 +19,7 @@ def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
     assert perfect.foreground_psnr_db == 100.0 and perfect.psnr_db == 100.0
     assert perfect.ball.drawn == perfect.ball.within_2px == 1.0 and perfect.ball.error_px == 0.0
     assert perfect.ball.agent_paddle_within_1px == 1.0
-    assert perfect.foreground_psnr_by_step_db == [100.0] * 8
+    assert perfect.foreground_psnr_by_step_db == perfect.psnr_by_step_db == [100.0] * 8
     steps = perfect.ball.within_2px_by_step
     assert len(steps) == 8 and all(v == 1.0 or math.isnan(v) for v in steps)
     empty = background[None, :, None].expand_as(video)
@@ -41,3 +41,5 @@ def test_copy_last_is_worse_than_the_truth_where_things_move(pong_dir):
     by_step = copied.foreground_psnr_by_step_db
     assert len(by_step) == 6 and by_step[0] > by_step[-1]  # copying drifts with the horizon
     assert torch.isfinite(torch.tensor(copied.psnr_db))
+    whole = copied.psnr_by_step_db  # per step, and its mean is the clip's PSNR
+    assert len(whole) == 6 and math.isclose(sum(whole) / 6, copied.psnr_db, rel_tol=1e-5)
