@@ -44,6 +44,22 @@ def test_bench_learning_reads_its_generator_yaml_from_the_command_line(tmp_path,
     monkeypatch.setattr(learning, "plot_curves", lambda curves, path: path)
     yaml = tmp_path / "gen.yaml"
     yaml.write_text("trainer: {}\n")
-    main(["bench", "learning", "--tokens", "t", "--generator_config", str(yaml), "--sizes",
-          "[8x1]", "--steps", "2", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path)])
+    main(
+        [
+            "bench",
+            "learning",
+            "--tokens",
+            "t",
+            "--generator_config",
+            str(yaml),
+            "--sizes",
+            "[8x1]",
+            "--steps",
+            "2",
+            "--runs",
+            str(tmp_path / "runs"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert seen["config"] == str(yaml)

@@ -7,11 +7,16 @@ import contextlib
 import torch
 from torch import nn
 
+WARM_UPDATES = 1_000_000  # (1 + n) / (10 + n) above any decay in use
+
 
 class ParameterEMA(nn.Module):
     """Shadow copies of `module`'s floating parameters, updated as ema = d*ema + (1-d)*p.
 
-    The shadows are buffers, so they travel with the module's state dict and device moves.
+    d warms up as min(decay, (1 + n) / (10 + n)) after n updates: with a constant 0.999 the
+    random initial weights would still hold 0.999^1500 = 22% of the average after a
+    1,500-step CPU run. The shadows and n are buffers, so they travel with the module's
+    state dict and device moves; a state dict saved before n existed loads as fully warm.
     """
 
     def __init__(self, module: nn.Module, decay: float = 0.999) -> None:
@@ -19,6 +24,7 @@ class ParameterEMA(nn.Module):
         if not 0.0 < decay < 1.0:
             raise ValueError(f"decay must be in (0, 1), got {decay}")
         self.decay = decay
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long))
         self._names = [n for n, p in module.named_parameters() if p.dtype.is_floating_point]
         for i, name in enumerate(self._names):
             self.register_buffer(f"shadow_{i}", module.get_parameter(name).detach().clone())
@@ -27,10 +33,23 @@ class ParameterEMA(nn.Module):
         for i, name in enumerate(self._names):
             yield getattr(self, f"shadow_{i}"), module.get_parameter(name)
 
+    def current_decay(self) -> float:
+        """The decay the next update uses (warmed up; see the class docstring)."""
+        updates = int(self.updates)
+        return min(self.decay, (1 + updates) / (10 + updates))
+
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
+        weight = 1.0 - self.current_decay()
         for shadow, parameter in self._pairs(module):
-            shadow.lerp_(parameter.detach().to(shadow.dtype), 1.0 - self.decay)
+            shadow.lerp_(parameter.detach().to(shadow.dtype), weight)
+        self.updates += 1
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + "updates"
+        if key not in state_dict:  # saved without warm-up: those shadows are fully warm
+            state_dict[key] = torch.tensor(WARM_UPDATES, dtype=torch.long)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @torch.no_grad()
     def copy_into(self, module: nn.Module) -> None:

@@ -145,7 +145,8 @@ class GeneratorModule(ScheduledAdamW, L.LightningModule):
                 (None = the data set's clip length).
             optimizer: AdamW, schedule and gradient clipping.
             max_steps: length of the cosine schedule (linked from trainer.max_steps).
-            ema_decay: keep an exponential moving average of the weights (None = off); the
+            ema_decay: keep an exponential moving average of the weights (None = off), its
+                decay warmed up as min(ema_decay, (1 + n) / (10 + n)) after n steps; the
                 EMA weights are used for validation, previews and export.
             preview_context_frames: known frames before the rollout shown at validation.
             seed: seed of preview sampling.

@@ -39,8 +39,12 @@ def stable_pong_tokens(pong_dir, tmp_path_factory):
         bottleneck=BottleneckConfig(kind="fsq", fsq_levels=(8, 5, 5, 5)),
     )
     VideoTokenizer(config).eval().save_pretrained(root / "tokenizer")
-    encode(tokenizer=str(root / "tokenizer"), data=str(pong_dir), out=str(root / "tokens"),
-           progress=False)
+    encode(
+        tokenizer=str(root / "tokenizer"),
+        data=str(pong_dir),
+        out=str(root / "tokens"),
+        progress=False,
+    )
     return root / "tokens"
 
 
@@ -96,6 +100,8 @@ def test_tiny_world_model_predicts_changed_cells_better_than_their_histogram(
     L.seed_everything(0)
     _trainer(300, tmp_path).fit(module, datamodule=data)
     learned = model_changed_cross_entropy(model, data.loader("val"))
-    print(f"changed cells: model {learned:.3f} nats vs their histogram {histogram:.3f} "
-          f"({len(val_changed)} held-out changed cells)")
+    print(
+        f"changed cells: model {learned:.3f} nats vs their histogram {histogram:.3f} "
+        f"({len(val_changed)} held-out changed cells)"
+    )
     assert learned < 0.9 * histogram, (learned, histogram)

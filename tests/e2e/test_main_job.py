@@ -35,7 +35,10 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
     assert stages["tokenizer"].steps == stages["tokenizer"].planned_steps == 6
     assert all(stage.seconds > 0 and not stage.skipped for stage in stages.values())
     assert {s.name for s in again.stages.stages if s.skipped} == {
-        "collect", "tokenizer", "encode", "generator"
+        "collect",
+        "tokenizer",
+        "encode",
+        "generator",
     }
     written = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert written["stages"][-1]["name"] == "generate and score" and written["seconds"] > 0
