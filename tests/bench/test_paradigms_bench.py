@@ -1,6 +1,7 @@
 """The paradigm benchmark: unit tests of its metrics (action-following, copy-last-frame
 baseline, episode stitching, diversity) and one smoke run on the `pong_dir` fixture that
-trains the debug tokenizers and writes md / json / png with every paradigm row (loading
+trains the debug tokenizers and writes md / json / png with every paradigm row (the six
+token paradigms and the three frame denoisers) (loading
 trained tokenizers: test_paradigm_tokenizers.py)."""
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     markdown = (out / "paradigms.md").read_text()
     names = [f"{o} × {h}" for o in ("next_token", "next_block", "next_scale")
              for h in ("categorical", "diffusion")]  # fmt: skip
+    names += [
+        f"{o} × velocity" for o in ("full_sequence_flow", "next_frame_flow", "diffusion_forcing")
+    ]
     assert [row["paradigm"] for row in saved["paradigms"]] == names
     for row in result["paradigms"]:
         assert row["paradigm"] in markdown
@@ -209,6 +213,7 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     learnt = classifier["held_out_accuracy"] >= 0.6
     assert ("order FD ↓" in markdown) == learnt != ("order FD column is dropped" in markdown)
     assert "Order FD's classifier (frame order: 3 frames" in markdown
-    assert saved_rows == [1, 2, 3, 4, 5, 6] and not (out / paradigms.PARTIAL_NAME).exists()
+    assert saved_rows == list(range(1, 10)) and not (out / paradigms.PARTIAL_NAME).exists()
     log = capsys.readouterr().err
-    assert "[6/6] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
+    assert "[6/9] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
+    assert "[9/9] diffusion_forcing × velocity: 2 steps" in log

@@ -12,14 +12,9 @@ from arvideo.lm.heads import HEADS
 from arvideo.lm.orders import ORDERS
 from arvideo.training.tokenizer_runs import TokenizerBudget
 
-# every pair an order accepts; the frame-denoising rows need their own sampling settings and
-# tokenizer wiring in the bench first (issue 15 part 5), so they are left out for now
-PARADIGMS = [
-    models.Paradigm(o, h)
-    for o in ORDERS
-    for h in HEADS
-    if ORDERS[o].accepts(HEADS[h]) and not ORDERS[o].denoising
-]
+# every pair an order accepts: the six token paradigms and the three frame denoisers
+# (full_sequence_flow, next_frame_flow, diffusion_forcing with the velocity head)
+PARADIGMS = [models.Paradigm(o, h) for o in ORDERS for h in HEADS if ORDERS[o].accepts(HEADS[h])]
 
 
 @dataclass

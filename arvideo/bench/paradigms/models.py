@@ -1,9 +1,10 @@
-"""The models of the paradigm benchmark: three tokenizers and six generators, all trained
+"""The models of the paradigm benchmark: three tokenizers and nine generators, all trained
 through `arvideo.training.budgeted.train_module` (one budget); generators are
 `GeneratorModule`s, the trainer `arvideo fit` runs.
 
 Tokenizers: single-scale VQ (next-token, next-block categorical), multi-scale residual VQ
-(msvq, next-scale categorical) and continuous KL latents (every diffusion head). Each is
+(msvq, next-scale categorical) and continuous KL latents (every diffusion and velocity
+head; a frame denoiser trains with its shipped recipe's history corruption). Each is
 either trained with the tokenizer benchmark's recipe (configs/tokenizer/<prefix>_<kind>.yaml
 through `arvideo.training.tokenizer_runs.build_run`) or loaded from a folder that benchmark
 saved; either way they must share one latent grid. Generators share one backbone size and
@@ -269,18 +270,33 @@ def order_options(paradigm: Paradigm, msvq: VideoTokenizer | None) -> dict:
     return options
 
 
+LM_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "lm"
+
+
+def shipped_history_corruption(paradigm: Paradigm) -> float:
+    """The history corruption the paradigm's shipped recipe trains with (configs/lm/
+    <order>_<head>.yaml, e.g. next_frame_flow's 0.1); 0 where it sets none."""
+    import yaml
+
+    path = LM_RECIPES / f"{paradigm.order}_{paradigm.head}.yaml"
+    if not path.is_file():
+        return 0.0
+    lm = yaml.safe_load(path.read_text())["model"]["init_args"]["lm"]
+    return float(lm.get("history_corruption", 0.0))
+
+
 def lm_config(
     paradigm: Paradigm, tokenizers: dict[str, VideoTokenizer], sizes: ModelSizes,
     grid: tuple[int, int, int], num_actions: int,
 ) -> VideoLMConfig:  # fmt: skip
     """The generator of `paradigm` on its tokenizer's values (grid: latent T×H×W)."""
-    categorical = paradigm.head == "categorical"
-    values = "codes" if categorical else "latents"
+    values = head_class(paradigm.head).values
+    head_options = {"blocks": sizes.diffusion_blocks} if paradigm.head == "diffusion" else {}
     return VideoLMConfig(
         width=sizes.lm_width, depth=sizes.lm_depth, heads=sizes.lm_heads,
         order=paradigm.order, head=paradigm.head,
         order_options=order_options(paradigm, tokenizers.get("msvq")),
-        head_options={} if categorical else {"blocks": sizes.diffusion_blocks},
+        head_options=head_options, history_corruption=shipped_history_corruption(paradigm),
         num_actions=num_actions, **lm_fields(tokenizers[paradigm.tokenizer_kind], values, grid),
     )  # fmt: skip
 

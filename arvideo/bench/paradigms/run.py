@@ -1,5 +1,6 @@
-"""`arvideo bench paradigms`: next-token / next-block / next-scale × categorical / diffusion
-as world models on one Atari game, under one budget.
+"""`arvideo bench paradigms`: next-token / next-block / next-scale × categorical / diffusion,
+and the frame denoisers (full-sequence flow, next-frame diffusion, Diffusion Forcing, with the
+velocity head), as world models on one Atari game, under one budget.
 
 Protocol. Clip shards (collected here with a fixed seed unless `data` is given) are stitched
 into episodes; train episodes give training windows, held-out val episodes the evaluation
@@ -250,7 +251,8 @@ def bench_paradigms(
     generator_steps: int | None = None,
     tokenizers: str | None = None,
 ) -> dict:
-    """Compare the six paradigms as world models; writes paradigms.md/.json/.png to `out`.
+    """Compare the nine paradigms (six token paradigms, three frame denoisers) as world
+    models; writes paradigms.md/.json/.png to `out`.
 
     Args:
         budget: 'smoke' (seconds, tiny models, for tests) or 'full' (about an hour on 2 cores).
