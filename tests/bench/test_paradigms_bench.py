@@ -198,8 +198,15 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
             for key in ("psnr", "ssim", "order_fd", "diversity", "ms_per_frame"):
                 assert math.isfinite(metrics[key]), (row["paradigm"], mode, key)
             assert len(metrics["psnr_by_step"]) == 3
+        # long rollouts: 6 frames after 2, past the 5-frame training clip, for every order
+        long = row["long"]
+        assert long["status"] == "ok", (row["paradigm"], long)
+        assert long["windows"] == 2 and len(long["psnr_by_step"]) == 6
+        assert all(math.isfinite(v) for v in long["psnr_by_step"]), row["paradigm"]
     baseline = result["baseline"]["actions"]
     assert math.isfinite(baseline["psnr"]) and baseline["diversity"] == 0.0
+    assert len(result["baseline"]["long"]["psnr_by_step"]) == 6
+    assert "## Long rollouts: who drifts" in markdown and "fg PSNR h6" in markdown
     assert {t["tokenizer"] for t in result["tokenizers"]} <= {"vq", "msvq", "continuous"}
     for row in result["tokenizers"]:  # trained here with the tokenizer benchmark's recipe
         kind = row["tokenizer"]

@@ -36,6 +36,8 @@ class ParadigmBudget:
     tokenizer_batch_size: int | None = None  # None: the YAML's data.batch_size
     tokenizer_frames: int | None = None  # training crop; None: the YAML's data.num_frames
     generator_minutes: float | None = None  # safety cap per generator; steps are reported
+    long_horizon: int = 0  # long rollouts (long_rollouts.py): frames after the context; 0 = off
+    long_windows: int = 0  # held-out windows they continue (one seed)
     episodes: int = 3  # when collecting data here
     max_steps_per_episode: int | None = 150
     clip_length: int = 16
@@ -61,7 +63,7 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
             sizes, "debug", tokenizer_steps=2, generator_steps=2, batch_size=2, context_frames=2,
             horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
             classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
-            tokenizer_batch_size=2, tokenizer_frames=2,
+            tokenizer_batch_size=2, tokenizer_frames=2, long_horizon=6, long_windows=2,
         )  # fmt: skip
     # full, tokenizers given, 2 idle cores: 55 min measured (benchmarks/results/paradigms.md);
     # next_scale's 600 steps take 14 and 18 min (130 tokens per frame against 64), so the
@@ -77,5 +79,6 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
             context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
             classifier=ClassifierConfig(), tokenizer_minutes=10.0,
             generator_minutes=30.0, episodes=14, max_steps_per_episode=500,
+            long_horizon=128, long_windows=16,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")

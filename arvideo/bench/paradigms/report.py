@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arvideo.bench.paradigms.long_rollouts import reported_horizons
 from arvideo.bench.report import Column, markdown_table, run_header, write_results
 
 ORDER_FD = "order FD ↓"
@@ -97,6 +98,36 @@ def horizon_table(result: dict, key: str = "psnr_by_step") -> str:
     return markdown_table(table, ["paradigm", *[f"t+{i + 1}" for i in range(steps)]])
 
 
+def long_table(result: dict) -> str | None:
+    """PSNR / foreground PSNR at the long rollouts' reported horizons (None: none ran)."""
+    rows = [r for r in [result["baseline"], *result["paradigms"]] if "long" in r]
+    done = [r["long"] for r in rows if "psnr_by_step" in r["long"]]
+    if not done:
+        return None
+    horizons = reported_horizons(len(done[0]["psnr_by_step"]))
+    columns = [Column("paradigm")]
+    for h in horizons:
+        columns += [Column(f"psnr_h{h}", f"PSNR h{h}"), Column(f"fg_h{h}", f"fg PSNR h{h}")]
+    table = []
+    for row in rows:
+        long = row["long"]
+        if "psnr_by_step" not in long:
+            table.append({"paradigm": f"{row['paradigm']} ({long['status']})"})
+            continue
+        cells = {"paradigm": row["paradigm"]}
+        for h in horizons:
+            cells[f"psnr_h{h}"] = long["psnr_by_step"][h - 1]
+            cells[f"fg_h{h}"] = long["foreground_psnr_by_step"][h - 1]
+        table.append(cells)
+    windows = done[0]["windows"]
+    said = (
+        f"{windows} held-out windows, one seed, true actions; dB at the horizon step (frames "
+        "after the context). Past the trained clip, orders that stream attend to a sliding "
+        "window; full_sequence_flow continues in half-overlapping windows."
+    )
+    return f"{said}\n\n{markdown_table(table, columns)}"
+
+
 def paradigms_markdown(result: dict) -> str:
     header = run_header(
         "Paradigm comparison (world-model rollouts)",
@@ -114,6 +145,7 @@ def paradigms_markdown(result: dict) -> str:
         classifier_line(classifier),
         "## PSNR dB per horizon step (true actions)", horizon_table(result),
         "## Actions dropped to null", markdown_table(_by_mode(result, "no_actions"), null),
+        *(["## Long rollouts: who drifts", long] if (long := long_table(result)) else []),
         "## Training (equal steps and batch)",
         markdown_table([r for r in result["paradigms"] if r["status"] == "ok"], TRAIN_COLUMNS),
         "## Tokenizers (reconstruction of the evaluation windows)",

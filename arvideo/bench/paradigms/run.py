@@ -45,6 +45,7 @@ from arvideo.bench.paradigms.episodes import (
 )
 from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
 from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
+from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_rollout, long_scores
 from arvideo.bench.paradigms.report import write_paradigm_report
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
@@ -75,6 +76,7 @@ class Bench:
     seed: int
     work: Path
     tokenizers: dict[str, models.TrainedTokenizer]  # by kind, sharing one latent grid
+    long: Windows | None = None  # context + long_horizon frames (long_rollouts.py); None: off
 
     @property
     def context(self) -> torch.Tensor:
@@ -122,9 +124,14 @@ def prepare(
     classifier = train_classifier(
         train.video_BCTHW, held_out.video_BCTHW, budget.classifier, generator
     )
+    long = None
+    if budget.long_horizon:
+        long_length = budget.context_frames + budget.long_horizon
+        long = evaluation_windows(val_episodes, long_length, budget.long_windows)
     return Bench(
         budget, train, evaluate, median_background(train.video_BCTHW), directions,
         classifier, num_actions, 1e9 * matmul_peak(1024, 5, "cpu")["gflops"], seed, work, trained,
+        long,
     )  # fmt: skip
 
 
@@ -163,11 +170,13 @@ def reference_rows(bench: Bench) -> tuple[dict, dict]:
     baseline = score(bench, copy, actions)
     cost = {"forward_passes_per_frame": 0.0, "ms_per_frame": None, "frames_per_s": None,
             "diversity": 0.0}  # fmt: skip
-    return (
-        {"paradigm": "truth", "tokenizer": "–", "actions": truth},
-        {"paradigm": "copy last frame", "tokenizer": "–", "actions": {**baseline, **cost},
-         "no_actions": {**baseline, **cost}},
-    )  # fmt: skip
+    copy_row = {"paradigm": "copy last frame", "tokenizer": "–", "actions": {**baseline, **cost},
+                "no_actions": {**baseline, **cost}}  # fmt: skip
+    if bench.long is not None:
+        copy_row["long"] = copy_last_long(
+            bench.long.video_BCTHW, bench.budget.context_frames, bench.background_CHW
+        )
+    return {"paradigm": "truth", "tokenizer": "–", "actions": truth}, copy_row
 
 
 def measure_tokenizers(bench: Bench) -> list[dict]:
@@ -218,7 +227,22 @@ def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> 
             "forward_passes_per_frame": out.forward_passes_per_frame,
         }  # fmt: skip
         row["peak_memory_mb"] = max(row["peak_memory_mb"], out.peak_memory_mb)
+    if bench.long is not None:
+        row["long"] = _long_row(bench, trained, tokenizer, settings)
     return row
+
+
+def _long_row(bench: Bench, trained, tokenizer, settings: SamplingSettings) -> dict:
+    """Long-rollout scores; an order that cannot go that far is reported, not fatal."""
+    video, context = bench.long.video_BCTHW, bench.budget.context_frames
+    try:
+        fake = long_rollout(
+            trained, video, bench.long.actions_BT, context, settings, bench.seed, tokenizer
+        )
+    except Exception as error:
+        traceback.print_exc()
+        return {"status": f"failed: {error!r}"}
+    return {"status": "ok", **long_scores(video[:, :, context:], fake, bench.background_CHW)}
 
 
 def _training_row(bench: Bench, trained: models.TrainedGenerator) -> dict:
