@@ -64,6 +64,7 @@ from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import GeneratedTokens
 from arvideo.lm.long_video import TiledTokens, generate_tiled
 from arvideo.model_folder import ModelInfo, load_model_folder
+from arvideo.still_cells import keep_still_cells
 from arvideo.video_io import write_video
 from arvideo.world_model_session import WorldModelSession
 
@@ -216,6 +217,8 @@ class VideoGenerator:
         sampled = time.perf_counter()
         with self._autocast():
             video = self._to_uint8(self.tokenizer.decode(self._latents(values)))
+        if request.still_cell is not None:
+            video = self._keep_still_cells(video, values, request)
         decoded = time.perf_counter()
         timings = GenerationTimings(
             (sampled - started) * 1e3, (decoded - sampled) * 1e3, num_frames,
@@ -241,6 +244,16 @@ class VideoGenerator:
                 return _Sampled(tiled.values, tiled.forward_passes, tiled.seams)
             tokens = _generate_whole(self, request)
         return _Sampled(tokens.values, tokens.forward_passes)
+
+    @staticmethod
+    def _keep_still_cells(video: np.ndarray, codes: torch.Tensor, request) -> np.ndarray:
+        """Generated frames keep the cells whose codes did not change (still_cells.py)."""
+        last_real = None if request.frames is None else request.frames[:, -1]
+        kept = keep_still_cells(
+            torch.from_numpy(video), codes.cpu(), request.context_frames, request.still_cell,
+            last_real,
+        )  # fmt: skip
+        return kept.numpy()
 
     def first_pixel_frame(self, latent_frame: int) -> int:
         """The first pixel frame latent frame j decodes to (frame 0 alone, then r each)."""
@@ -268,7 +281,7 @@ class VideoGenerator:
         the model never reads is refused. full_sequence_flow does not stream (use
         __call__)."""
         run = self._start(context, num_frames, options)
-        decoder = FrameDecoder(self, run.context_values)
+        decoder = FrameDecoder(self, run.context_values, run.still)
         for _ in range(run.new_latents):
             with self._autocast():
                 frames = decoder.push(run.step().values[:, None])

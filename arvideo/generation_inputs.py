@@ -48,6 +48,7 @@ class GenerationRequest:
     refine_steps: int
     generator: torch.Generator
     overlap: int | None = None  # tiled long videos: latent frames shared by windows
+    still_cell: int | None = None  # keep still cells (still_cells.py): their size; None: off
 
     def decode_options(self, window_frames: int) -> DecodeOptions:
         """The LM's sampling options for this request (either path)."""
@@ -65,6 +66,7 @@ ALLOWED_OPTIONS = {
     "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
     "schedule", "uncertainty", "stabilization", "overlap",
     "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
+    "keep_still_cells",
 }  # fmt: skip
 
 
@@ -97,6 +99,7 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
         frames, B, c, new_latents, total_latents, latent_actions,
         _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
         scale, schedule, refine_steps, generator, _overlap(gen, options.get("overlap")),
+        _still_cell(gen, options.get("keep_still_cells")),
     )  # fmt: skip
 
 
@@ -114,6 +117,21 @@ def check_applicable(gen: VideoGenerator, options: dict) -> None:
             "velocity); schedule, uncertainty and stabilization a frame-denoising order; "
             "overlap an order that tiles long videos (full_sequence_flow)"
         )
+
+
+def _still_cell(gen: VideoGenerator, keep) -> int | None:
+    """keep_still_cells: None = wherever the model allows it, True = required, False = off."""
+    from arvideo.still_cells import cell_size, why_not
+
+    if keep is not None and not isinstance(keep, bool):
+        raise TypeError(f"keep_still_cells must be True, False or None, got {keep!r}")
+    cell = cell_size(gen.tokenizer, gen.lm.config.values)
+    if keep and cell is None:
+        raise ValueError(
+            f"keep_still_cells=True does not apply to this model: "
+            f"{why_not(gen.tokenizer, gen.lm.config.values)}"
+        )
+    return None if keep is False else cell
 
 
 def _overlap(gen: VideoGenerator, overlap) -> int | None:

@@ -12,6 +12,7 @@ import torch
 
 from arvideo.generation_inputs import GenerationRequest, parse_request
 from arvideo.lm.streaming import StreamingSession, TokenStream
+from arvideo.still_cells import StillCells
 from arvideo.tokenizer.streaming import StreamingDecoder
 
 if TYPE_CHECKING:  # generate.py imports this module
@@ -28,6 +29,7 @@ class GenerationRun:
     new_latents: int | None  # latent frames to generate (None: open-ended session)
     latent_actions: torch.Tensor | None  # B×T' action leading out of latent frame j
     passes: int = 0
+    still: StillCells | None = None  # keep still cells (still_cells.py); None: off
 
     def step(self):
         frame = self.stream.frames
@@ -43,8 +45,13 @@ class FrameDecoder:
     """Decodes each new latent frame once, with the tokenizer's streaming decoder (the
     causal convs keep their own past frames; the context's latents seed that history)."""
 
-    def __init__(self, generator: VideoGenerator, context_values: torch.Tensor | None):
-        self.generator = generator
+    def __init__(
+        self,
+        generator: VideoGenerator,
+        context_values: torch.Tensor | None,
+        still: StillCells | None = None,
+    ):
+        self.generator, self.still = generator, still
         self.decoder = StreamingDecoder(generator.tokenizer)
         if context_values is not None:  # its pixels are known: decode only for the history
             with generator._autocast():
@@ -53,7 +60,11 @@ class FrameDecoder:
     def push(self, values: torch.Tensor) -> np.ndarray:
         """Values of one latent frame -> its pixel frames, uint8 B×r×H×W×3 (1 at frame 0)."""
         video = self.decoder.step(self.generator._latents(values))
-        return self.generator._to_uint8(video)
+        frames = self.generator._to_uint8(video)
+        if self.still is not None:  # r = 1: one frame
+            shown = self.still.push(torch.from_numpy(frames[:, 0]), values[:, 0].cpu())
+            frames[:, 0] = shown.numpy()
+        return frames
 
 
 def prepare_run(
@@ -78,9 +89,14 @@ def run_from_request(gen: VideoGenerator, request: GenerationRequest) -> Generat
             context_values = encode_frames(gen, request.frames, request.generator)
         actions = request.latent_actions
         passes = stream.prefill(context_values, None if actions is None else actions.to(gen.device))
+    still = None
+    if request.still_cell is not None:
+        last_real = None if request.frames is None else request.frames[:, -1].cpu()
+        last_codes = None if context_values is None else context_values[:, -1].cpu()
+        still = StillCells(request.still_cell, last_real, last_codes)
     return GenerationRun(
         stream, context_values, request.context_frames, request.new_latents,
-        request.latent_actions, passes,
+        request.latent_actions, passes, still,
     )  # fmt: skip
 
 

@@ -55,6 +55,9 @@ class RolloutScore:
 class WorldModelScore:
     model: RolloutScore
     copy_last: RolloutScore
+    # the model with every frame decoded, for a model that keeps still cells by default
+    # (still_cells.py); None when it does not
+    model_plain: RolloutScore | None = None
 
     def beats_copy_last(self) -> bool:
         return self.model.foreground_psnr_db > self.copy_last.foreground_psnr_db
@@ -63,9 +66,12 @@ class WorldModelScore:
         lines = [
             f"held-out windows: {self.model.windows}, {self.model.horizon} generated frames each"
         ]
-        for name, score in (("model", self.model), ("copy-last-frame", self.copy_last)):
+        rows = [("model", self.model), ("copy-last-frame", self.copy_last)]
+        if self.model_plain is not None:
+            rows.insert(1, ("model, no kept cells", self.model_plain))
+        for name, score in rows:
             line = (
-                f"  {name:16s} PSNR {score.psnr_db:6.2f} dB, "
+                f"  {name:20s} PSNR {score.psnr_db:6.2f} dB, "
                 f"foreground PSNR {score.foreground_psnr_db:6.2f} dB"
             )
             if score.ball is not None:
@@ -161,25 +167,33 @@ def score_world_model(
     "val" is the held-out episodes; `background_CHW`: the foreground reference (None = the
     median of the training split's first frames; pass it to score many models on one data
     set without reading it again); `sampling`: temperature, top_k, ... as in generate."""
+    from arvideo.still_cells import cell_size
+
     chosen = held_out_windows(data, context + horizon, windows, split)
     frames = ((chosen.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
-    output = generator(
-        context=frames[:, :context].numpy(),
-        actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
-        num_frames=horizon,
-        seed=seed,
-        progress=False,
-        **sampling,
-    )
-    fake = torch.from_numpy(output.video[:, context:]).permute(0, 4, 1, 2, 3)
-    fake = fake.float() / 127.5 - 1.0
+
+    def rollout(**extra) -> torch.Tensor:
+        output = generator(
+            context=frames[:, :context].numpy(),
+            actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
+            num_frames=horizon, seed=seed, progress=False, **sampling, **extra,
+        )  # fmt: skip
+        fake = torch.from_numpy(output.video[:, context:]).permute(0, 4, 1, 2, 3)
+        return fake.float() / 127.5 - 1.0
+
     truth = chosen.video_BCTHW[:, :, context:]
     background = background_CHW if background_CHW is not None else training_background(data)
     pong = (generator.info.game or "").lower() == "pong"
     baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
+    keeps = sampling.get("keep_still_cells") is not False
+    plain = None
+    if keeps and cell_size(generator.tokenizer, generator.lm.config.values) is not None:
+        plain_rollout = rollout(keep_still_cells=False)
+        plain = score_video(truth, plain_rollout, background, pong)
     return WorldModelScore(
-        model=score_video(truth, fake, background, pong),
+        model=score_video(truth, rollout(), background, pong),
         copy_last=score_video(truth, baseline, background, pong),
+        model_plain=plain,
     )
 
 

@@ -26,15 +26,15 @@ LM_SIZES = dict(
 )  # fmt: skip
 
 
-def tiny_tokenizer(spatial: int = 4, seed: int = 0) -> VideoTokenizer:
+def tiny_tokenizer(spatial: int = 4, seed: int = 0, encoder: str = "conv") -> VideoTokenizer:
     """Spatial 4: the stem alone (few convs, a short decode window); 16 adds two strided
-    levels (for 64×64 Pong frames)."""
+    levels (for 64×64 Pong frames). encoder "cell": each code sees only its own cell."""
     torch.manual_seed(seed)  # construction only
     bottleneck = BottleneckConfig(kind="fsq", fsq_levels=(4, 4, 4), kmeans_init=False)
     widths = {4: (16,), 16: (16, 16, 16)}[spatial]
     config = TokenizerConfig(
         widths=widths, spatial_compression=spatial, patch_size=4, latent_dim=3,
-        norm_groups=8, bottleneck=bottleneck,
+        norm_groups=8, bottleneck=bottleneck, encoder=encoder, cell_width=16, cell_blocks=1,
     )  # fmt: skip
     return VideoTokenizer(config).eval()
 

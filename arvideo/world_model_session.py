@@ -25,7 +25,7 @@ class WorldModelSession:
 
     def __init__(self, generator: VideoGenerator, run: GenerationRun):
         self.generator, self._run = generator, run
-        self._decoder = FrameDecoder(generator, run.context_values)
+        self._decoder = FrameDecoder(generator, run.context_values, run.still)
         self._last_action: int | None = None
         self.steps = 0
 

@@ -32,6 +32,14 @@ def test_games_bench_measures_each_game_and_resumes(tmp_path):
     frames = sorted({row["frames"] for row in rows})
     shown = frames[0] if len(frames) == 1 else " / ".join(f"{f:,}" for f in frames)
     assert redrawn["settings"]["frames"] == shown
+    # rescore: the same models scored again; the training columns are kept
+    rescored = json.loads(open(bench_games(**{**args, "rescore": True})["json"]).read())
+    assert saved.stat().st_mtime_ns != stamp
+    for before, after in zip(rows, rescored["results"]):
+        assert after["job_seconds"] == before["job_seconds"]
+        assert after["tokenizer_steps"] == before["tokenizer_steps"] == 6
+        assert after["model_fg_psnr"] == before["model_fg_psnr"]  # same model, seed, windows
+        assert after["model_fg_psnr_plain"] is not None  # the cell tokenizer keeps still cells
 
 
 def test_game_names_are_resolved_or_refused_with_close_matches():
