@@ -274,7 +274,8 @@ class VideoGenerator:
 
         options: actions (T or B×T ints), label (int or B ints), text (str or B strs),
         temperature, top_k, top_p, cfg_scale, cfg_schedule, refine_steps, seed or generator,
-        batch_size (without context); for models that denoise, `steps` (per frame for the
+        batch_size (without context), keep_still_cells (None: wherever it applies;
+        still_cells.py); for models that denoise, `steps` (per frame for the
         frame-denoising orders) and `solver` ("euler" or "heun"); for frame-denoising orders
         `stabilization` (the noise level history is shown at, Diffusion Forcing). Unset
         sampling options take the model's defaults (`VideoLMConfig.sampling`); an option

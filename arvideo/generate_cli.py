@@ -82,6 +82,7 @@ def generate(
     uncertainty: int | None = None,
     stabilization: float | None = None,
     overlap: int | None = None,
+    keep_still_cells: bool | None = None,
     refine_steps: int = 1,
     label: int | None = None,
     text: str | None = None,
@@ -113,6 +114,9 @@ def generate(
         stabilization: frame-denoising orders: the noise level history is shown at.
         overlap: full_sequence_flow past its clip length: latent frames each window
             shares with the one before (default half a clip).
+        keep_still_cells: generated cells whose codes did not change show the frame
+            before's pixels (cell-local tokenizers; default: wherever it applies; false
+            decodes every cell).
         refine_steps: next-block refinement steps per block.
         label: class label id, for label-conditioned models.
         text: caption, for text-conditioned models.
@@ -134,7 +138,7 @@ def generate(
     )  # fmt: skip
     sampling = dict(
         steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
-        stabilization=stabilization, overlap=overlap,
+        stabilization=stabilization, overlap=overlap, keep_still_cells=keep_still_cells,
     )  # fmt: skip
     options.update({name: value for name, value in sampling.items() if value is not None})
     truth = None
