@@ -167,33 +167,40 @@ def score_world_model(
     "val" is the held-out episodes; `background_CHW`: the foreground reference (None = the
     median of the training split's first frames; pass it to score many models on one data
     set without reading it again); `sampling`: temperature, top_k, ... as in generate."""
-    from arvideo.still_cells import cell_size
+    from arvideo.still_cells import cell_size, keep_still_cells, why_not
 
     chosen = held_out_windows(data, context + horizon, windows, split)
     frames = ((chosen.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
+    wanted = sampling.pop("keep_still_cells", None)
+    cell = cell_size(generator.tokenizer, generator.lm.config.values)
+    if wanted and cell is None:
+        values = generator.lm.config.values
+        raise ValueError(f"keep_still_cells=True: {why_not(generator.tokenizer, values)}")
+    # sample once, every cell decoded; the kept-cells video is composited from its codes
+    output = generator(
+        context=frames[:, :context].numpy(),
+        actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
+        num_frames=horizon, seed=seed, progress=False, keep_still_cells=False, **sampling,
+    )  # fmt: skip
+    video = torch.from_numpy(output.video)
+    keeps = cell is not None and wanted is not False
+    if keeps:
+        kept = keep_still_cells(
+            video, torch.as_tensor(output.codes), context, cell, frames[:, context - 1]
+        )
 
-    def rollout(**extra) -> torch.Tensor:
-        output = generator(
-            context=frames[:, :context].numpy(),
-            actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
-            num_frames=horizon, seed=seed, progress=False, **sampling, **extra,
-        )  # fmt: skip
-        fake = torch.from_numpy(output.video[:, context:]).permute(0, 4, 1, 2, 3)
-        return fake.float() / 127.5 - 1.0
+    def as_float(video_BTHWC: torch.Tensor) -> torch.Tensor:
+        return video_BTHWC[:, context:].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
 
     truth = chosen.video_BCTHW[:, :, context:]
     background = background_CHW if background_CHW is not None else training_background(data)
     pong = (generator.info.game or "").lower() == "pong"
     baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
-    keeps = sampling.get("keep_still_cells") is not False
-    plain = None
-    if keeps and cell_size(generator.tokenizer, generator.lm.config.values) is not None:
-        plain_rollout = rollout(keep_still_cells=False)
-        plain = score_video(truth, plain_rollout, background, pong)
+    plain = score_video(truth, as_float(video), background, pong)
     return WorldModelScore(
-        model=score_video(truth, rollout(), background, pong),
+        model=score_video(truth, as_float(kept), background, pong) if keeps else plain,
         copy_last=score_video(truth, baseline, background, pong),
-        model_plain=plain,
+        model_plain=plain if keeps else None,
     )
 
 
