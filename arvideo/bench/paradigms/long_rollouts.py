@@ -9,6 +9,8 @@ continues in overlapping windows (lm/long_video.py, half a clip of overlap).
 
 from __future__ import annotations
 
+import traceback
+
 import torch
 
 from arvideo.bench.paradigms.evaluate import decode_values
@@ -68,3 +70,18 @@ def copy_last_long(video_BCTHW: torch.Tensor, context_frames: int, background_CH
     horizon = video_BCTHW.shape[2] - context_frames
     copied = copy_last_frame(video_BCTHW[:, :, :context_frames], horizon)
     return long_scores(video_BCTHW[:, :, context_frames:], copied, background_CHW)
+
+
+def long_row(trained, video_BCTHW, actions_BT, context_frames, settings, seed, tokenizer,
+             background_CHW) -> dict:  # fmt: skip
+    """A paradigm's long-rollout scores; an order that cannot go that far is reported (its
+    traceback on stderr), not fatal."""
+    try:
+        fake = long_rollout(
+            trained, video_BCTHW, actions_BT, context_frames, settings, seed, tokenizer
+        )
+    except Exception as error:
+        traceback.print_exc()
+        return {"status": f"failed: {error!r}"}
+    truth = video_BCTHW[:, :, context_frames:]
+    return {"status": "ok", **long_scores(truth, fake, background_CHW)}

@@ -45,7 +45,7 @@ from arvideo.bench.paradigms.episodes import (
 )
 from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
 from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
-from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_rollout, long_scores
+from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_row
 from arvideo.bench.paradigms.report import write_paradigm_report
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
@@ -228,21 +228,12 @@ def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> 
         }  # fmt: skip
         row["peak_memory_mb"] = max(row["peak_memory_mb"], out.peak_memory_mb)
     if bench.long is not None:
-        row["long"] = _long_row(bench, trained, tokenizer, settings)
+        long = bench.long
+        row["long"] = long_row(
+            trained, long.video_BCTHW, long.actions_BT, bench.budget.context_frames, settings,
+            bench.seed, tokenizer, bench.background_CHW,
+        )  # fmt: skip
     return row
-
-
-def _long_row(bench: Bench, trained, tokenizer, settings: SamplingSettings) -> dict:
-    """Long-rollout scores; an order that cannot go that far is reported, not fatal."""
-    video, context = bench.long.video_BCTHW, bench.budget.context_frames
-    try:
-        fake = long_rollout(
-            trained, video, bench.long.actions_BT, context, settings, bench.seed, tokenizer
-        )
-    except Exception as error:
-        traceback.print_exc()
-        return {"status": f"failed: {error!r}"}
-    return {"status": "ok", **long_scores(video[:, :, context:], fake, bench.background_CHW)}
 
 
 def _training_row(bench: Bench, trained: models.TrainedGenerator) -> dict:
