@@ -15,6 +15,7 @@ says so before the work starts.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 def usable_cpus() -> int:
@@ -62,3 +63,19 @@ def set_torch_threads() -> int:
         if warning:
             print(f"arvideo: warning: {warning}", file=sys.stderr, flush=True)
     return threads
+
+
+@contextmanager
+def cpu_threads(threads: int | None):
+    """torch.set_num_threads inside the block, the previous count after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -14,10 +14,10 @@ from arvideo.bench.paradigms import models
 from arvideo.bench.paradigms.run import (
     bench_paradigms,
     budget_preset,
-    cpu_threads,
     measure_tokenizers,
     prepare,
 )
+from arvideo.threads import cpu_threads
 from arvideo.tokenizer import VideoTokenizer
 from arvideo.tokenizer.config import BottleneckConfig, TokenizerConfig
 

@@ -224,3 +224,23 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     log = capsys.readouterr().err
     assert "[6/9] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
     assert "[9/9] diffusion_forcing × velocity: 2 steps" in log
+
+    # a split run joined: two of those rows reused (nothing trained), a failed one trained
+    monkeypatch.setattr(paradigms, "run_paradigm", lambda *args: pytest.fail("trained"))
+    chosen = ["next_token_categorical", "diffusion_forcing × velocity"]
+    joined = bench_paradigms(
+        budget="smoke", data=str(pong_dir), out=str(tmp_path / "joined"),
+        work_dir=str(tmp_path / "work2"), threads=1, paradigms=chosen,
+        reuse=[str(out / "paradigms.json")],
+    )  # fmt: skip
+    rows = {row["paradigm"]: row for row in result["paradigms"]}
+    for row in joined["paradigms"]:
+        assert row["reused_from"] == str(out / "paradigms.json")
+        assert row["actions"]["psnr"] == rows[row["paradigm"]]["actions"]["psnr"]
+    assert [row["paradigm"] for row in joined["paradigms"]] == [names[0], names[-1]]
+    assert joined["baseline"]["actions"]["psnr"] == baseline["psnr"]  # re-measured, the same
+    with pytest.raises(ValueError, match="seed: 0 there, 1 here"):
+        bench_paradigms(
+            budget="smoke", data=str(pong_dir), out=str(tmp_path / "other"), seed=1,
+            paradigms=chosen, reuse=[str(out / "paradigms.json")],
+        )  # fmt: skip

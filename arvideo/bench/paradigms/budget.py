@@ -27,7 +27,7 @@ class ParadigmBudget:
     generator_steps: int
     batch_size: int  # generators
     context_frames: int
-    horizon: int  # generated frames per rollout; LM clips are context + horizon long
+    horizon: int  # generated frames per rollout
     max_train_windows: int  # training windows kept (evenly spaced), bounds encoding time
     eval_windows: int
     seeds: int  # samples per evaluation window (diversity)
@@ -38,9 +38,18 @@ class ParadigmBudget:
     generator_minutes: float | None = None  # safety cap per generator; steps are reported
     long_horizon: int = 0  # long rollouts (long_rollouts.py): frames after the context; 0 = off
     long_windows: int = 0  # held-out windows they continue (one seed)
-    episodes: int = 3  # when collecting data here
+    # frames per training clip; None: context + horizon. Shorter clips train the same tokens
+    # per step faster; rollouts past them slide the window (or tile, full_sequence_flow)
+    train_frames: int | None = None
+    episodes: int = 3  # when collecting data here (unless `frames` is set)
+    frames: int | None = None  # when collecting data here: a frame budget instead of episodes
     max_steps_per_episode: int | None = 150
     clip_length: int = 16
+
+    @property
+    def train_length(self) -> int:
+        """Frames per training window."""
+        return self.train_frames or self.context_frames + self.horizon
 
     def tokenizer_plan(self) -> TokenizerBudget:
         """The tokenizer benchmark's budget, for its `build_run` (its eval sizes unused:
@@ -53,8 +62,9 @@ class ParadigmBudget:
 
 
 def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
-    """smoke: seconds, for tests (the debug tokenizers, two steps); full: about an hour on
-    2 cores with trained tokenizers given, up to 3 × tokenizer_minutes more without."""
+    """smoke: seconds, for tests (the debug tokenizers, two steps); full: the main job's
+    recipe for every paradigm, ~3 hours of one core for the nine generators (runs split
+    with `paradigms=` and joined with `reuse=`, run.py)."""
     if name == "smoke":
         sizes = models.ModelSizes(
             lm_width=16, lm_depth=1, lm_heads=2, diffusion_blocks=1, diffusion_steps=2
@@ -64,21 +74,24 @@ def budget_preset(name: Literal["smoke", "full"]) -> ParadigmBudget:
             horizon=3, max_train_windows=4, eval_windows=2, seeds=2,
             classifier=ClassifierConfig(width=8, features=8, steps=4, batch_size=8),
             tokenizer_batch_size=2, tokenizer_frames=2, long_horizon=6, long_windows=2,
+            train_frames=4,  # rollouts of 5 frames run past the clip, as the full budget's
         )  # fmt: skip
-    # full, tokenizers given, 2 idle cores: 55 min measured (benchmarks/results/paradigms.md);
-    # next_scale's 600 steps take 14 and 18 min (130 tokens per frame against 64), so the
-    # 30-minute cap is a safety net (8 minutes had cut them to 353 and 278 steps)
+    # full: the main job's recipe for every paradigm (configs/demo: the cell-local VQ-1024
+    # tokenizer and its continuous and msvq siblings, 4,000 steps; width-64 depth-4
+    # generators, 2,400 steps of batch 8 on 8-frame clips, lr 1e-3) on the main job's data
+    # (43,200 Pong frames), scored on 64 held-out windows x 3 seeds. Per generator ~20 min
+    # on one idle core (next_scale ~2x: 130 tokens a frame against 64); the caps are safety
+    # nets, and a generator they stop short says so in its steps column
     if name == "full":
         sizes = models.ModelSizes(
             lm_width=64, lm_depth=4, lm_heads=4, diffusion_blocks=3, diffusion_steps=10,
-            lm_lr=1e-3, warmup_steps=40,
+            lm_lr=1e-3, warmup_steps=50,
         )  # fmt: skip
-        # the pong recipe: paddles appear after ~1000 steps, the ball after ~2000-3000
         return ParadigmBudget(
-            sizes, "pong", tokenizer_steps=3000, generator_steps=600, batch_size=8,
-            context_frames=4, horizon=12, max_train_windows=300, eval_windows=8, seeds=2,
-            classifier=ClassifierConfig(), tokenizer_minutes=10.0,
-            generator_minutes=30.0, episodes=14, max_steps_per_episode=500,
+            sizes, "cell", tokenizer_steps=4000, generator_steps=2400, batch_size=8,
+            context_frames=4, horizon=12, max_train_windows=4800, eval_windows=64, seeds=3,
+            classifier=ClassifierConfig(), tokenizer_minutes=45.0,
+            generator_minutes=120.0, train_frames=8, frames=43_200,
             long_horizon=128, long_windows=16,
         )  # fmt: skip
     raise ValueError(f"budget={name!r}: use 'smoke' or 'full'")

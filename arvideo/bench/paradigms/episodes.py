@@ -109,16 +109,25 @@ def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows
     return Windows(_to_video(frames), torch.from_numpy(actions))
 
 
-def training_windows(episodes: EpisodeSet, length: int, stride: int) -> Windows:
-    """Every window of `length` frames at `stride` in the given episodes."""
-    frames, actions = [], []
-    for ep_frames, ep_actions in zip(episodes.frames, episodes.actions):
-        for start in range(0, len(ep_frames) - length + 1, stride):
-            frames.append(ep_frames[start : start + length])
-            actions.append(ep_actions[start : start + length])
-    if not frames:
+def training_windows(
+    episodes: EpisodeSet, length: int, stride: int, count: int | None = None
+) -> Windows:
+    """Every window of `length` frames at `stride` in the given episodes, or `count` of them
+    evenly spaced (first and last kept; chosen before the frames are copied, so a large
+    data set costs memory only for the windows kept)."""
+    starts = [
+        (e, s)
+        for e, frames in enumerate(episodes.frames)
+        for s in range(0, len(frames) - length + 1, stride)
+    ]
+    if not starts:
         raise ValueError(f"no episode holds {length} frames (the window length)")
-    return Windows(_to_video(np.stack(frames)), torch.from_numpy(np.stack(actions)))
+    if count is not None:
+        picks = np.linspace(0, len(starts) - 1, min(count, len(starts))).round().astype(int)
+        starts = [starts[i] for i in picks]
+    frames = np.stack([episodes.frames[e][s : s + length] for e, s in starts])
+    actions = np.stack([episodes.actions[e][s : s + length] for e, s in starts])
+    return Windows(_to_video(frames), torch.from_numpy(actions))
 
 
 def sample_batch(windows: Windows, batch_size: int, generator: torch.Generator) -> Windows:

@@ -22,7 +22,9 @@ import torch
 
 from arvideo.bench.paradigms.models import TrainedGenerator
 from arvideo.lm.conditioning import Conditions
+from arvideo.lm.decoding import DecodeOptions, GeneratedTokens
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.long_video import TiledTokens, generate_tiled
 from arvideo.lm.model import VideoLM
 from arvideo.tokenizer import VideoTokenizer
 
@@ -50,6 +52,19 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 @torch.no_grad()
+def sample_values(
+    model: VideoLM, context: torch.Tensor, conditions: Conditions, total: int,
+    options: DecodeOptions,
+) -> GeneratedTokens | TiledTokens:  # fmt: skip
+    """`total` frames (context included; `.values`, `.forward_passes`). Past the trained
+    clip an order that streams slides its window (`VideoLM.decode`); one that denoises whole
+    clips (full_sequence_flow) continues in overlapping windows (lm/long_video.py)."""
+    if model.order.tiles and total > model.config.grid[0]:
+        return generate_tiled(model, context, conditions, total, options)
+    return model.decode(context, conditions, total, options)
+
+
+@torch.no_grad()
 def rollout(
     trained: TrainedGenerator,
     tokenizer: VideoTokenizer,
@@ -73,7 +88,8 @@ def rollout(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
-    out = model.generate(context, conditions, c + horizon, settings, generator=generator)
+    options = DecodeOptions(settings, generator=generator)
+    out = sample_values(model, context, conditions, c + horizon, options)
     video = decode_values(tokenizer, model.to_tokenizer_values(out.values))[:, :, c:]
     elapsed = time.perf_counter() - start
     B = context_values.shape[0]

@@ -13,13 +13,12 @@ import traceback
 
 import torch
 
-from arvideo.bench.paradigms.evaluate import decode_values
+from arvideo.bench.paradigms.evaluate import decode_values, sample_values
 from arvideo.bench.paradigms.models import TrainedGenerator, encode_values
 from arvideo.bench.paradigms.rollout_eval import copy_last_frame, horizon_scores
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.heads.base import SamplingSettings
-from arvideo.lm.long_video import generate_tiled
 
 REPORTED_HORIZONS = (1, 8, 32, 128)
 
@@ -47,10 +46,7 @@ def long_rollout(
     )
     conditions = Conditions(actions_BT=actions_BT)
     options = DecodeOptions(settings, generator=torch.Generator().manual_seed(seed))
-    if model.order.tiles and total > model.config.grid[0]:
-        values = generate_tiled(model, context, conditions, total, options).values
-    else:
-        values = model.decode(context, conditions, total, options).values
+    values = sample_values(model, context, conditions, total, options).values
     video = decode_values(tokenizer, model.to_tokenizer_values(values))
     return video[:, :, context_frames:]
 

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,7 +37,6 @@ from arvideo.bench.paradigms.budget import PARADIGMS, ParadigmBudget, budget_pre
 from arvideo.bench.paradigms.episodes import (
     Windows,
     evaluation_windows,
-    evenly_spaced,
     game_info,
     load_episodes,
     training_windows,
@@ -47,6 +45,7 @@ from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
 from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
 from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_row
 from arvideo.bench.paradigms.report import write_paradigm_report
+from arvideo.bench.paradigms.reuse import reusable_rows, select_paradigms
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
     copy_last_frame,
@@ -58,6 +57,7 @@ from arvideo.bench.paradigms.rollout_eval import (
 from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.metrics import median_background, video_to_frames
+from arvideo.threads import cpu_threads
 from arvideo.training.budgeted import Budget
 
 
@@ -91,6 +91,9 @@ def _collect(game: str, budget: ParadigmBudget, work: Path, seed: int) -> Path:
     from arvideo.data.atari import collect_atari
 
     out = work / "data" / game.lower()
+    if budget.frames:  # as the main job collects: a frame budget, whole episodes
+        collect_atari(game=game, frames=budget.frames, out=str(out), seed=seed, progress=False)
+        return out
     collect_atari(
         game=game, episodes=budget.episodes, out=str(out), clip_length=budget.clip_length,
         max_steps_per_episode=budget.max_steps_per_episode, val_fraction=0.2,
@@ -100,18 +103,24 @@ def _collect(game: str, budget: ParadigmBudget, work: Path, seed: int) -> Path:
 
 
 def prepare(
-    data: Path, budget: ParadigmBudget, work: Path, seed: int, tokenizers: Path | None = None
+    data: Path,
+    budget: ParadigmBudget,
+    work: Path,
+    seed: int,
+    tokenizers: Path | None = None,
+    paradigms: list[models.Paradigm] = PARADIGMS,
 ) -> Bench:
-    """Windows, tokenizers (loaded from `tokenizers` or trained; checked before any other
-    training), the classifier and the reference calibrations."""
+    """Windows, tokenizers (those `paradigms` need; loaded from `tokenizers` or trained;
+    checked before any other training), the classifier and the reference calibrations."""
     length = budget.context_frames + budget.horizon
     episodes = load_episodes(data, "train")
-    train = evenly_spaced(
-        training_windows(episodes, length, max(1, length // 2)), budget.max_train_windows
+    train_length = budget.train_length
+    train = training_windows(
+        episodes, train_length, max(1, train_length // 2), budget.max_train_windows
     )
     val_episodes = load_episodes(data, "val")
     evaluate = evaluation_windows(val_episodes, length, budget.eval_windows)
-    needed = {p.tokenizer_kind for p in PARADIGMS}
+    needed = {p.tokenizer_kind for p in paradigms}
     kinds = [kind for kind in models.KINDS if kind in needed]
     plan = budget.tokenizer_plan()
     trained = models.get_tokenizers(kinds, tokenizers, str(data), plan, work / "tokenizers", seed)
@@ -205,9 +214,10 @@ def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
 
 def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
     budget = bench.budget
+    val = bench.evaluate.video_BCTHW[:, :, : budget.train_length]  # the model's clip length
     data = models.GeneratorData(
-        values, bench.train.actions_BT, models.encode_values(tokenizer, bench.evaluate.video_BCTHW),
-        bench.evaluate.actions_BT, bench.num_actions,
+        values, bench.train.actions_BT, models.encode_values(tokenizer, val),
+        bench.evaluate.actions_BT[:, : budget.train_length], bench.num_actions,
     )  # fmt: skip
     trained = models.train_generator(
         paradigm, bench.tokenizers, data, budget.sizes,
@@ -265,6 +275,8 @@ def bench_paradigms(
     tokenizer_steps: int | None = None,
     generator_steps: int | None = None,
     tokenizers: str | None = None,
+    paradigms: list[str] | None = None,
+    reuse: list[str] | None = None,
 ) -> dict:
     """Compare the nine paradigms (six token paradigms, three frame denoisers) as world
     models; writes paradigms.md/.json/.png to `out`.
@@ -285,6 +297,11 @@ def bench_paradigms(
         tokenizers: a folder of trained tokenizers, `<folder>/{vq,msvq,continuous}/tokenizer`
             (the run_dir of `arvideo bench tokenizer`, e.g. runs/bench_tokenizer): loaded,
             frozen, instead of trained here. They must map the frames to one latent grid.
+        paradigms: train only these (`next_block_categorical`, ...; default: all nine), e.g.
+            to split a full run over two processes.
+        reuse: results files of earlier runs with the same settings (their paradigms.json,
+            or paradigms.partial.json): their finished rows are taken, not trained again.
+            A run with `reuse` and no paradigm left to train joins split runs into one report.
     """
     preset = budget_preset(budget)
     for name, steps in (("tokenizer_steps", tokenizer_steps), ("generator_steps", generator_steps)):
@@ -300,15 +317,16 @@ def bench_paradigms(
     with cpu_threads(threads), temporary:
         work = Path(work_dir or temporary.name)
         data_path = Path(data) if data else _collect(game, preset, work, seed)
-        bench = prepare(data_path, preset, work, seed, folder)
-        context = dict(
-            command=command_line(), machine=machine_info(),
-            settings={"budget": budget, "data": str(data_path),
-                      "game": game_info(data_path).game, "seed": seed,
-                      **_settings(preset, tokenizers)},
-        )  # fmt: skip
+        settings = {"budget": budget, "data": str(data_path), "game": game_info(data_path).game,
+                    "seed": seed, **_settings(preset, tokenizers)}  # fmt: skip
+        chosen = select_paradigms(paradigms)
+        done = reusable_rows(reuse or [], settings)
+        bench = prepare(data_path, preset, work, seed, folder, chosen)
+        context = dict(command=command_line(), machine=machine_info(), settings=settings)
         partial = Path(out) / PARTIAL_NAME
-        result = run_all(bench, lambda so_far: write_json(partial, {**so_far, **context}))
+        result = run_all(
+            bench, chosen, done, lambda so_far: write_json(partial, {**so_far, **context})
+        )
         result.update(context)
     write_paradigm_report(out, result)
     partial.unlink(missing_ok=True)
@@ -318,23 +336,16 @@ def bench_paradigms(
 PARTIAL_NAME = "paradigms.partial.json"  # rows so far, in case the run dies
 
 
-@contextmanager
-def cpu_threads(threads: int | None):
-    """torch.set_num_threads inside the block, the previous count after."""
-    previous = torch.get_num_threads()
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1 or None, got {threads}")
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) -> dict:
-    """Every paradigm on `bench`; `on_row(result so far)` after each. A paradigm that raises
-    is reported as failed, with its traceback on stderr, and the others still run."""
+def run_all(
+    bench: Bench,
+    paradigms: list[models.Paradigm] = PARADIGMS,
+    done: dict[str, dict] | None = None,
+    on_row: Callable[[dict], None] = lambda result: None,
+) -> dict:
+    """`paradigms` on `bench`, taking the rows in `done` (by name) as they are;
+    `on_row(result so far)` after each. A paradigm that raises is reported as failed, with
+    its traceback on stderr, and the others still run."""
+    done = done or {}
     truth, baseline = reference_rows(bench)
     tokenizer_rows = measure_tokenizers(bench)
     result = {
@@ -343,24 +354,36 @@ def run_all(bench: Bench, on_row: Callable[[dict], None] = lambda result: None) 
         "peak_matmul_gflops": bench.peak_flops / 1e9,
         "classifier": _classifier_row(bench.classifier),
     }  # fmt: skip
-    values = {k: models.encode_values(t.tokenizer, bench.train.video_BCTHW)
-              for k, t in bench.tokenizers.items()}  # fmt: skip
-    for index, paradigm in enumerate(PARADIGMS, 1):
-        _say(f"[{index}/{len(PARADIGMS)}] {paradigm.name}: training, then rolling out")
-        kind = paradigm.tokenizer_kind
-        try:
-            row = run_paradigm(bench, paradigm, bench.tokenizers[kind].tokenizer, values[kind])
-        except Exception as error:
-            traceback.print_exc()
-            row = {"paradigm": paradigm.name, "status": f"failed: {error!r}"}
-        recon = next(t for t in tokenizer_rows if t["tokenizer"] == kind)
-        for mode in ("actions", "no_actions"):
-            if mode in row:
-                row[mode]["tokenizer_foreground_psnr"] = recon["foreground_psnr"]
+    kinds = {p.tokenizer_kind for p in paradigms if p.name not in done}
+    values = {k: models.encode_values(bench.tokenizers[k].tokenizer, bench.train.video_BCTHW)
+              for k in kinds}  # fmt: skip
+    count = len(paradigms)
+    for index, paradigm in enumerate(paradigms, 1):
+        if paradigm.name in done:
+            row = done[paradigm.name]
+            _say(f"[{index}/{count}] {paradigm.name}: reused from {row['reused_from']}")
+        else:
+            _say(f"[{index}/{count}] {paradigm.name}: training, then rolling out")
+            row = _train_and_score(bench, paradigm, values, tokenizer_rows)
         result["paradigms"].append(row)
-        _say(f"[{index}/{len(PARADIGMS)}] {paradigm.name}: {_summary(row)}")
+        _say(f"[{index}/{count}] {paradigm.name}: {_summary(row)}")
         on_row(result)
     return result
+
+
+def _train_and_score(
+    bench: Bench, paradigm: models.Paradigm, values: dict, tokenizer_rows: list[dict]
+) -> dict:
+    kind = paradigm.tokenizer_kind
+    try:
+        row = run_paradigm(bench, paradigm, bench.tokenizers[kind].tokenizer, values[kind])
+    except Exception as error:
+        traceback.print_exc()
+        return {"paradigm": paradigm.name, "status": f"failed: {error!r}"}
+    recon = next(t for t in tokenizer_rows if t["tokenizer"] == kind)
+    for mode in ("actions", "no_actions"):
+        row[mode]["tokenizer_foreground_psnr"] = recon["foreground_psnr"]
+    return row
 
 
 def _classifier_row(classifier: TrainedClassifier) -> dict:
