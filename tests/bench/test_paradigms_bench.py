@@ -122,6 +122,18 @@ def test_episode_stitching_and_windows():
     assert windows.actions_BT[:, 0].tolist() == [0, 12]
 
 
+def test_window_spread_is_between_windows_not_seeds():
+    from arvideo.bench.paradigms.rollout_eval import window_spread
+
+    same = torch.full((3, 4, 5), 30.0)  # 3 seeds, 4 windows, 5 steps
+    assert window_spread(same) == 0.0
+    windows = torch.tensor([20.0, 30.0, 40.0, 50.0])[None, :, None].expand(3, 4, 5)
+    expected = 1.96 * windows[0, :, 0].std().item() / 2  # sqrt(4) windows
+    assert window_spread(windows) == pytest.approx(expected)
+    assert window_spread(torch.full((3, 1, 5), 30.0)) is None  # one window: no spread
+    assert window_spread(torch.full((1, 2, 3), float("inf"))) == 0.0  # perfect frames capped
+
+
 def test_diversity_and_order_fd():
     video = torch.rand(1, 2, 3, 4, 64, 64) * 2 - 1
     assert seed_diversity(video.expand(3, -1, -1, -1, -1, -1)) == 0.0
@@ -207,6 +219,8 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     assert math.isfinite(baseline["psnr"]) and baseline["diversity"] == 0.0
     assert len(result["baseline"]["long"]["psnr_by_step"]) == 6
     assert "## Long rollouts: who drifts" in markdown and "fg PSNR h6" in markdown
+    assert "## Foreground PSNR dB per horizon step" in markdown and "fg ± 95%" in markdown
+    assert 0 <= baseline["agent_paddle_within_1px"] <= 1 and baseline["foreground_psnr_ci95"] > 0
     assert {t["tokenizer"] for t in result["tokenizers"]} <= {"vq", "msvq", "continuous"}
     for row in result["tokenizers"]:  # trained here with the tokenizer benchmark's recipe
         kind = row["tokenizer"]

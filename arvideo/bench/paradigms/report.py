@@ -19,8 +19,10 @@ ORDER_FD_MARGIN = 0.1
 MAIN_COLUMNS = [
     Column("paradigm"), Column("tokenizer"),
     Column("psnr", "PSNR dB"), Column("foreground_psnr", "fg PSNR dB"),
+    Column("foreground_psnr_ci95", "fg ± 95%"),
     Column("ssim", "SSIM", 3), Column("tokenizer_foreground_psnr", "tokenizer recon fg PSNR"),
-    Column("ball_error_px", "ball err px"),
+    Column("ball_within_2px", "ball ≤ 2 px", 3), Column("ball_error_px", "ball err px"),
+    Column("agent_paddle_within_1px", "paddle ≤ 1 px", 3),
     Column("right_paddle_error_px", "agent paddle err px"),
     Column("action_following", "action-follow", 3),
     Column("order_fd", ORDER_FD, 3), Column("diversity", "diversity", 4),
@@ -52,7 +54,11 @@ NOTES = """Notes:
 - Tokenizers: trained here with configs/tokenizer/<recipe>_<kind>.yaml (steps, wall s), or
   loaded from the folder in "source" (trained elsewhere: steps and wall time not known here).
 - ball / agent paddle err: distance in px (64×64 frames) between positions found by colour,
-  where both frames show the object.
+  where both frames show the object. ball ≤ 2 px: share of the frames showing the real ball
+  where the rollout draws one within 2 px (a missing ball is a miss); paddle ≤ 1 px: the same
+  for the agent's paddle, within 1 px on both axes (the world-model issue's targets).
+- fg ± 95%: half-width of a 95% interval of fg PSNR's mean over the held-out windows (each
+  window averaged over seeds and steps first; 1.96 standard errors).
 - action-follow: fraction of transitions taken with a directed action (direction per action
   measured on real training frames) where the agent's paddle moved that way; the truth row is
   its ceiling (paddle inertia and walls).
@@ -96,6 +102,15 @@ def horizon_table(result: dict, key: str = "psnr_by_step") -> str:
         for r in rows
     ]
     return markdown_table(table, ["paradigm", *[f"t+{i + 1}" for i in range(steps)]])
+
+
+def _ball_section(result: dict) -> list[str]:
+    """Ball within 2 px per horizon step, where the rows measured it (Pong)."""
+    rows = [r for r in [result["baseline"], *result["paradigms"]] if "actions" in r]
+    if not rows or "ball_within_2px_by_step" not in rows[0]["actions"]:
+        return []
+    title = "## Ball within 2 px per horizon step (true actions; share of frames showing it)"
+    return [title, horizon_table(result, "ball_within_2px_by_step")]
 
 
 def long_table(result: dict) -> str | None:
@@ -144,6 +159,9 @@ def paradigms_markdown(result: dict) -> str:
         "## With the true actions", markdown_table(_by_mode(result, "actions"), main),
         classifier_line(classifier),
         "## PSNR dB per horizon step (true actions)", horizon_table(result),
+        "## Foreground PSNR dB per horizon step (true actions)",
+        horizon_table(result, "foreground_psnr_by_step"),
+        *_ball_section(result),
         "## Actions dropped to null", markdown_table(_by_mode(result, "no_actions"), null),
         *(["## Long rollouts: who drifts", long] if (long := long_table(result)) else []),
         "## Training (equal steps and batch)",

@@ -165,3 +165,15 @@ def seed_diversity(rollouts_RBCTHW: torch.Tensor) -> float:
         return math.nan
     unit = (rollouts_RBCTHW.float().clamp(-1, 1) + 1) / 2
     return float(unit.std(dim=0).mean())
+
+
+def window_spread(values_RBT: torch.Tensor, cap: float = 100.0) -> float | None:
+    """Half-width of a 95% interval (normal approximation, 1.96 standard errors) of the mean
+    over windows: each window's values are averaged over seeds and steps first, so the
+    spread is the one between held-out windows (seeds of one window are not independent).
+    None with fewer than two windows."""
+    per_window = values_RBT.clamp(max=cap).nanmean(dim=(0, 2))
+    per_window = per_window[per_window.isfinite()]
+    if per_window.numel() < 2:
+        return None
+    return float(1.96 * per_window.std() / math.sqrt(per_window.numel()))

@@ -53,10 +53,12 @@ from arvideo.bench.paradigms.rollout_eval import (
     horizon_scores,
     paddle_rows,
     seed_diversity,
+    window_spread,
 )
 from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.lm.heads.base import SamplingSettings
-from arvideo.metrics import median_background, video_to_frames
+from arvideo.metrics import foreground_psnr, median_background, video_to_frames
+from arvideo.rollout_score import ball_score
 from arvideo.threads import cpu_threads
 from arvideo.training.budgeted import Budget
 
@@ -155,6 +157,9 @@ def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
     rows = paddle_rows(video_to_frames(torch.cat([last, fake], dim=2)))
     taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(R, 1).numpy()
     mean = lambda values: float(np.nanmean(values)) if np.isfinite(values).any() else None
+    # the targets: the ball within 2 px, the agent's paddle within 1 px
+    ball = ball_score(video_to_frames(truth), video_to_frames(fake))
+    per_window = foreground_psnr(truth, fake, bench.background_CHW).unflatten(0, (R, -1))
     return {
         "psnr": mean(scores.psnr), "foreground_psnr": mean(scores.foreground_psnr),
         "ssim": mean(scores.ssim),
@@ -167,7 +172,15 @@ def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
         "action_following": action_following(rows, taken, bench.directions),
         "order_fd": order_fd(bench.classifier.net, truth, fake),
         "diversity": seed_diversity(video_RBCTHW),
+        "ball_within_2px": _finite(ball.within_2px),
+        "ball_within_2px_by_step": ball.within_2px_by_step,
+        "agent_paddle_within_1px": _finite(ball.agent_paddle_within_1px),
+        "foreground_psnr_ci95": window_spread(per_window),
     }  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
 
 
 def reference_rows(bench: Bench) -> tuple[dict, dict]:
