@@ -43,6 +43,14 @@ class TokenizerLossConfig:
     foreground_references: tuple[ForegroundReference, ...] = ("median", "previous")
     foreground_dilation: int = 1  # grow the mask by this many pixels: object edges count too
     rare_colour_fraction: float = 0.02  # "rare": colours covering less than this of the clip
+    # "fixed": the weights above; "data": foreground_weight, motion_weight and error_weight
+    # derived at the start of training from the data set's own pixel statistics, so that
+    # foreground and moving pixels get these shares of the total weight (arvideo/data/
+    # frame_statistics.py); the default shares are what the fixed Pong weights 50/500 give
+    # on Pong's training crops (5.4% foreground, 2.2% moving pixels)
+    weights: Literal["fixed", "data"] = "fixed"
+    foreground_share: float = 0.12
+    motion_share: float = 0.81
     gan_weight: float = 0.0  # 0 disables the discriminator term
     gan_start_step: int = 2000  # the generator sees the GAN term from this step on
     adaptive_weight_max: float = 1e4
@@ -54,6 +62,14 @@ class TokenizerLossConfig:
                 raise ValueError(
                     f"foreground_references has {reference!r}; expected {FOREGROUND_REFERENCES}"
                 )
+        if self.weights not in ("fixed", "data"):
+            raise ValueError(f"weights={self.weights!r}: use 'fixed' or 'data'")
+        if not (0 <= self.foreground_share and 0 <= self.motion_share
+                and self.foreground_share + self.motion_share < 1):  # fmt: skip
+            raise ValueError(
+                f"foreground_share={self.foreground_share} and motion_share="
+                f"{self.motion_share} must be >= 0 and leave the background a share (sum < 1)"
+            )
         if not 0 < self.rare_colour_fraction <= 1:
             raise ValueError(f"rare_colour_fraction={self.rare_colour_fraction} must be in (0, 1]")
         for name in ("foreground_weight", "motion_weight", "error_weight"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 
 from arvideo.data.batch import VideoBatch
 from arvideo.tokenizer import (
@@ -87,6 +88,26 @@ class TokenizerModule(L.LightningModule):
 
     def on_train_start(self) -> None:  # after a resume has restored the optimizer state
         apply_to_trainer_optimizers(self, self.optimizer_config)
+
+    def setup(self, stage: str) -> None:
+        """loss.weights == "data": the loss weights from the data set's pixel statistics
+        (measured once, stored beside the data set), printed."""
+        if self.loss_config.weights != "data":
+            return
+        datamodule = getattr(self.trainer, "datamodule", None)
+        path = getattr(datamodule, "path", None)
+        if path is None:
+            raise ValueError(
+                "loss.weights='data' derives the loss weights from the data set's statistics; "
+                "it needs a data module with a `path` (VideoDataModule), or use weights='fixed'"
+            )
+        from arvideo.data.frame_statistics import dataset_statistics, derived_weights
+
+        stats = dataset_statistics(path, datamodule.num_frames, self.loss_config)
+        weights = derived_weights(stats, self.loss_config)
+        for name in ("foreground_weight", "motion_weight", "error_weight"):
+            setattr(self.loss_config, name, getattr(weights, name))
+        rank_zero_info(weights.report(stats))
 
     def _optimize(self, loss: torch.Tensor, index: int) -> None:
         optimizer = self.optimizers(use_pl_optimizer=True)
