@@ -32,6 +32,7 @@ from arvideo.bench.paradigms.rollout_eval import (
     seed_diversity,
 )
 from arvideo.pong_objects import BACKGROUND_RGB, OBJECT_RGB
+from arvideo.video_io import read_video
 
 UP, DOWN, NOOP = 0, 1, 2
 
@@ -235,6 +236,11 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     assert ("order FD ↓" in markdown) == learnt != ("order FD column is dropped" in markdown)
     assert "Order FD's classifier (frame order: 3 frames" in markdown
     assert saved_rows == list(range(1, 10)) and not (out / paradigms.PARTIAL_NAME).exists()
+    # a sample GIF per paradigm that ran: 2 windows, truth | rollout, context + horizon frames
+    samples = sorted(p.stem for p in (out / "samples").glob("*.gif"))
+    assert len(samples) == 8 and "next_block_diffusion" not in samples
+    sample = read_video(out / "samples" / "next_block_categorical.gif").frames_THWC
+    assert sample.shape == (5, 64, 4 * 64, 3)
     log = capsys.readouterr().err
     assert "[6/9] next_scale × diffusion: 2 steps" in log and "RuntimeError: injected" in log
     assert "[9/9] diffusion_forcing × velocity: 2 steps" in log

@@ -45,7 +45,7 @@ from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
 from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
 from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_row
 from arvideo.bench.paradigms.report import write_paradigm_report
-from arvideo.bench.paradigms.reuse import reusable_rows, select_paradigms
+from arvideo.bench.paradigms.reuse import paradigm_key, reusable_rows, select_paradigms
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
     copy_last_frame,
@@ -55,6 +55,7 @@ from arvideo.bench.paradigms.rollout_eval import (
     seed_diversity,
     window_spread,
 )
+from arvideo.bench.paradigms.samples import save_sample
 from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.metrics import foreground_psnr, median_background, video_to_frames
@@ -79,6 +80,7 @@ class Bench:
     work: Path
     tokenizers: dict[str, models.TrainedTokenizer]  # by kind, sharing one latent grid
     long: Windows | None = None  # context + long_horizon frames (long_rollouts.py); None: off
+    samples: Path | None = None  # where each paradigm's sample GIF goes (samples.py); None: none
 
     @property
     def context(self) -> torch.Tensor:
@@ -244,6 +246,9 @@ def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> 
     for mode, given in (("actions", actions), ("no_actions", None)):
         out = rollout(trained, tokenizer, context, given, budget.horizon, budget.seeds,
                       bench.seed, settings)  # fmt: skip
+        if mode == "actions" and bench.samples is not None:
+            save_sample(bench.samples, paradigm_key(paradigm), bench.evaluate.video_BCTHW,
+                        out.video_RBCTHW[0])  # fmt: skip
         row[mode] = {
             **score(bench, out.video_RBCTHW, actions),
             "ms_per_frame": out.ms_per_frame, "frames_per_s": 1000 / out.ms_per_frame,
@@ -335,6 +340,7 @@ def bench_paradigms(
         chosen = select_paradigms(paradigms)
         done = reusable_rows(reuse or [], settings)
         bench = prepare(data_path, preset, work, seed, folder, chosen)
+        bench.samples = Path(out) / "samples"
         context = dict(command=command_line(), machine=machine_info(), settings=settings)
         partial = Path(out) / PARTIAL_NAME
         result = run_all(
