@@ -259,6 +259,8 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         assert row["actions"]["psnr"] == rows[row["paradigm"]]["actions"]["psnr"]
     assert [row["paradigm"] for row in joined["paradigms"]] == [names[0], names[-1]]
     assert joined["baseline"]["actions"]["psnr"] == baseline["psnr"]  # re-measured, the same
+    carried = sorted(p.name for p in (tmp_path / "joined" / "samples").glob("*.gif"))
+    assert carried == ["diffusion_forcing_velocity.gif", "next_token_categorical.gif"]
     with pytest.raises(ValueError, match="seed: 0 there, 1 here"):
         bench_paradigms(
             budget="smoke", data=str(pong_dir), out=str(tmp_path / "other"), seed=1,

@@ -10,6 +10,7 @@ report (it trains nothing, re-measures the references, which are deterministic).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from arvideo.bench.paradigms.budget import PARADIGMS
@@ -71,3 +72,18 @@ def _differences(earlier: dict, now: dict) -> list[str]:
         for key in sorted(keys)
         if earlier.get(key) != now.get(key)
     ]
+
+
+def carry_samples(rows: list[dict], samples: Path) -> list[Path]:
+    """Copy the sample GIF of each reused row (`samples/<order>_<head>.gif` beside the file
+    it came from) into `samples`; the ones copied (a row whose run saved none is skipped)."""
+    copied = []
+    for row in rows:
+        if "reused_from" not in row or "order" not in row:
+            continue
+        name = f"{row['order']}_{row['head']}.gif"
+        source = Path(row["reused_from"]).parent / "samples" / name
+        if source.is_file() and source.resolve() != (samples / name).resolve():
+            samples.mkdir(parents=True, exist_ok=True)
+            copied.append(Path(shutil.copyfile(source, samples / name)))
+    return copied

@@ -45,7 +45,12 @@ from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
 from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
 from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_row
 from arvideo.bench.paradigms.report import write_paradigm_report
-from arvideo.bench.paradigms.reuse import paradigm_key, reusable_rows, select_paradigms
+from arvideo.bench.paradigms.reuse import (
+    carry_samples,
+    paradigm_key,
+    reusable_rows,
+    select_paradigms,
+)
 from arvideo.bench.paradigms.rollout_eval import (
     action_following,
     copy_last_frame,
@@ -347,6 +352,7 @@ def bench_paradigms(
             bench, chosen, done, lambda so_far: write_json(partial, {**so_far, **context})
         )
         result.update(context)
+    carry_samples(result["paradigms"], bench.samples)
     write_paradigm_report(out, result)
     partial.unlink(missing_ok=True)
     return result
