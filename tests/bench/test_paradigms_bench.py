@@ -216,6 +216,12 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         assert long["status"] == "ok", (row["paradigm"], long)
         assert long["windows"] == 2 and len(long["psnr_by_step"]) == 6
         assert all(math.isfinite(v) for v in long["psnr_by_step"]), row["paradigm"]
+        # full_sequence_flow tiles past its clip: its seams measured, beside the truth's
+        tiles = row["order"] == "full_sequence_flow"
+        assert ("seam" in long) == tiles, row["paradigm"]
+        if tiles:
+            assert long["seam"]["seams"] and math.isfinite(long["seam"]["truth_jump_db"])
+            assert f"Seams of {row['paradigm']}" in markdown
     baseline = result["baseline"]["actions"]
     assert math.isfinite(baseline["psnr"]) and baseline["diversity"] == 0.0
     assert len(result["baseline"]["long"]["psnr_by_step"]) == 6

@@ -4,12 +4,16 @@ and foreground PSNR are kept per horizon step and reported at horizons 1, 8, 32 
 
 Past the clip an order that streams attends to a sliding window of its last frames (the
 model's window, as `VideoGenerator` does); full_sequence_flow, which denoises whole clips,
-continues in overlapping windows (lm/long_video.py, half a clip of overlap).
+continues in overlapping windows (lm/long_video.py, half a clip of overlap); for it the row
+also measures its seams (arvideo/seams.py): the PSNR between consecutive frames across a
+window boundary against inside windows, per window, beside the truth's at the same frames.
 """
 
 from __future__ import annotations
 
+import statistics
 import traceback
+from dataclasses import dataclass, field
 
 import torch
 
@@ -19,6 +23,7 @@ from arvideo.bench.paradigms.rollout_eval import copy_last_frame, horizon_scores
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.seams import seam_report
 
 REPORTED_HORIZONS = (1, 8, 32, 128)
 
@@ -26,6 +31,12 @@ REPORTED_HORIZONS = (1, 8, 32, 128)
 def reported_horizons(horizon: int) -> list[int]:
     """The report's horizons up to `horizon`, and `horizon` itself."""
     return sorted({h for h in REPORTED_HORIZONS if h <= horizon} | {horizon})
+
+
+@dataclass
+class LongRollout:
+    video_BCTHW: torch.Tensor  # the generated frames, after the context
+    seams: list[int] = field(default_factory=list)  # frames (context included) where windows begin
 
 
 @torch.no_grad()
@@ -37,8 +48,9 @@ def long_rollout(
     settings: SamplingSettings,
     seed: int,
     tokenizer,
-) -> torch.Tensor:
-    """The frames after the first `context_frames` of each window, generated (B×C×T×H×W)."""
+) -> LongRollout:
+    """The frames after the first `context_frames` of each window, generated, and the seams
+    of a tiled rollout (a latent per frame, which the benchmark checks: latent = pixel index)."""
     model = trained.model
     total = video_BCTHW.shape[2]
     context = model.from_tokenizer_values(
@@ -46,9 +58,26 @@ def long_rollout(
     )
     conditions = Conditions(actions_BT=actions_BT)
     options = DecodeOptions(settings, generator=torch.Generator().manual_seed(seed))
-    values = sample_values(model, context, conditions, total, options).values
-    video = decode_values(tokenizer, model.to_tokenizer_values(values))
-    return video[:, :, context_frames:]
+    sampled = sample_values(model, context, conditions, total, options)
+    video = decode_values(tokenizer, model.to_tokenizer_values(sampled.values))
+    return LongRollout(video[:, :, context_frames:], list(getattr(sampled, "seams", [])))
+
+
+def seam_scores(truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, seams: list[int]) -> dict:
+    """Seams of every window (whole windows, context included), as medians over windows:
+    boundary and within-window PSNR of consecutive frames, their difference (jump_db: ~0 for
+    an invisible seam), and the truth's jump at the same frames (what the game itself does)."""
+    fake = [seam_report(clip.permute(1, 2, 3, 0), seams) for clip in fake_BCTHW]  # T×H×W×C
+    real = [seam_report(clip.permute(1, 2, 3, 0), seams) for clip in truth_BCTHW]
+    finite = lambda values: [v for v in values if v != float("inf")]  # noqa: E731
+    median = lambda values: statistics.median(finite(values)) if finite(values) else None  # noqa: E731
+    return {
+        "seams": seams,
+        "boundary_psnr_db": median([r.boundary_psnr_db for r in fake]),
+        "within_psnr_db": median([r.within_psnr_db for r in fake]),
+        "jump_db": median([r.jump_db for r in fake]),
+        "truth_jump_db": median([r.jump_db for r in real]),
+    }
 
 
 def long_scores(truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW) -> dict:
@@ -73,11 +102,15 @@ def long_row(trained, video_BCTHW, actions_BT, context_frames, settings, seed, t
     """A paradigm's long-rollout scores; an order that cannot go that far is reported (its
     traceback on stderr), not fatal."""
     try:
-        fake = long_rollout(
+        out = long_rollout(
             trained, video_BCTHW, actions_BT, context_frames, settings, seed, tokenizer
         )
     except Exception as error:
         traceback.print_exc()
         return {"status": f"failed: {error!r}"}
     truth = video_BCTHW[:, :, context_frames:]
-    return {"status": "ok", **long_scores(truth, fake, background_CHW)}
+    row = {"status": "ok", **long_scores(truth, out.video_BCTHW, background_CHW)}
+    if out.seams:
+        whole = torch.cat([video_BCTHW[:, :, :context_frames], out.video_BCTHW], 2)
+        row["seam"] = seam_scores(video_BCTHW, whole, out.seams)
+    return row

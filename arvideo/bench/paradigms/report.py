@@ -140,7 +140,21 @@ def long_table(result: dict) -> str | None:
         "after the context). Past the trained clip, orders that stream attend to a sliding "
         "window; full_sequence_flow continues in half-overlapping windows."
     )
-    return f"{said}\n\n{markdown_table(table, columns)}"
+    seams = [_seam_line(row) for row in rows if "seam" in row["long"]]
+    return "\n\n".join([said, markdown_table(table, columns), *seams])
+
+
+def _seam_line(row: dict) -> str:
+    """A tiled rollout's seams: frame-to-frame PSNR across window boundaries vs inside."""
+    seam = row["long"]["seam"]
+    number = lambda value: "–" if value is None else f"{value:.2f} dB"  # noqa: E731
+    return (
+        f"Seams of {row['paradigm']} (windows begin at frames {seam['seams']}; medians over "
+        f"windows): consecutive frames across a boundary {number(seam['boundary_psnr_db'])}, "
+        f"inside windows {number(seam['within_psnr_db'])}, jump {number(seam['jump_db'])} "
+        f"(the truth's jump at the same frames: {number(seam['truth_jump_db'])}; about 0 "
+        "means no visible seam)."
+    )
 
 
 def paradigms_markdown(result: dict) -> str:
