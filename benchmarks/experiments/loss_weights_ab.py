@@ -3,7 +3,7 @@ against weights derived from each game's own pixel statistics (`loss.weights: da
 arvideo/data/frame_statistics.py), at the main job's budget (43,200 frames, 4,000 steps).
 
 One (game, variant) per call, so two run side by side on two cores; each result is saved as
-`<work>/<game>/<variant>/row.json` and reused, and `--report` prints the table of all rows.
+`<work>/<game>/weights_<variant>/row.json` and reused, and `--report` prints the table of all rows.
 
     OMP_NUM_THREADS=1 python benchmarks/experiments/loss_weights_ab.py SpaceInvaders fixed &
     OMP_NUM_THREADS=1 python benchmarks/experiments/loss_weights_ab.py SpaceInvaders data
@@ -68,7 +68,7 @@ def measure(data: Path, folder: Path, clips: int = 64) -> dict:
 
 
 def run(game: str, variant: str, work: Path) -> dict:
-    folder = work / game.lower() / variant
+    folder = work / game.lower() / f"weights_{variant}"  # beside data/, never in it
     saved = folder / "row.json"
     if saved.is_file():
         return json.loads(saved.read_text())

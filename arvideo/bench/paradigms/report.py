@@ -149,12 +149,20 @@ def _seam_line(row: dict) -> str:
     seam = row["long"]["seam"]
     number = lambda value: "–" if value is None else f"{value:.2f} dB"  # noqa: E731
     return (
-        f"Seams of {row['paradigm']} (windows begin at frames {seam['seams']}; medians over "
-        f"windows): consecutive frames across a boundary {number(seam['boundary_psnr_db'])}, "
+        f"Seams of {row['paradigm']} ({_frames(seam['seams'])}; medians over windows): "
+        f"consecutive frames across a boundary {number(seam['boundary_psnr_db'])}, "
         f"inside windows {number(seam['within_psnr_db'])}, jump {number(seam['jump_db'])} "
         f"(the truth's jump at the same frames: {number(seam['truth_jump_db'])}; about 0 "
         "means no visible seam)."
     )
+
+
+def _frames(seams: list[int]) -> str:
+    """Where windows begin, short: 'windows begin at frame 8, then every 4 (31 seams)'."""
+    steps = {b - a for a, b in zip(seams, seams[1:])}
+    if len(seams) > 2 and len(steps) == 1:
+        return f"windows begin at frame {seams[0]}, then every {steps.pop()} ({len(seams)} seams)"
+    return f"windows begin at frames {', '.join(map(str, seams))}"
 
 
 def paradigms_markdown(result: dict) -> str:
