@@ -31,6 +31,7 @@ from arvideo.bench.paradigms.rollout_eval import (
     paddle_rows,
     seed_diversity,
 )
+from arvideo.lm.model import VideoLM
 from arvideo.pong_objects import BACKGROUND_RGB, OBJECT_RGB
 from arvideo.video_io import read_video
 
@@ -206,6 +207,10 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
             continue
         assert row["status"] == "ok", row
         assert row["train_steps"] == 2 and row["train_tokens_per_s"] > 0
+        # the generator is saved for scoring again: it loads, with the run's parameter count
+        saved_model = tmp_path / "work" / "runs" / f"{row['order']}_{row['head']}" / "model"
+        loaded = VideoLM.from_pretrained(saved_model)
+        assert sum(p.numel() for p in loaded.parameters()) == row["params"]
         for mode in ("actions", "no_actions"):
             metrics = row[mode]
             for key in ("psnr", "ssim", "order_fd", "diversity", "ms_per_frame"):

@@ -326,7 +326,8 @@ def train_generator(
     """Train one VideoLM with `GeneratorModule` (the recipe `arvideo fit` ships: AdamW +
     warm-up/cosine, EMA when `sizes.ema_decay` is set, a final validation pass) on
     pre-encoded training windows; `tokenizers`: the run's, by kind (next_scale reads msvq's
-    scales)."""
+    scales). The sampling weights are saved as `<root>/model` (VideoLM.from_pretrained), so
+    a run's generators can be scored again (other sampling settings) without training."""
     trained = tokenizers[paradigm.tokenizer_kind]
     grid = values_grid(trained.tokenizer, data.train_values)
     kinds = {kind: t.tokenizer for kind, t in tokenizers.items()}
@@ -341,5 +342,6 @@ def train_generator(
     model = run.module.model
     if run.module.ema is not None:  # rollouts sample with the averaged weights, as export does
         run.module.ema.copy_into(model)
+    model.save_pretrained(Path(root) / "model")
     tokens = batch * grid[0] * model.order.tokens_per_frame
     return TrainedGenerator(paradigm, model.eval(), run, tokens)
