@@ -11,6 +11,7 @@ window boundary against inside windows, per window, beside the truth's at the sa
 
 from __future__ import annotations
 
+import math
 import statistics
 import traceback
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from arvideo.bench.paradigms.rollout_eval import copy_last_frame, horizon_scores
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.heads.base import SamplingSettings
+from arvideo.lm.long_video import TiledTokens
 from arvideo.seams import seam_report
 
 REPORTED_HORIZONS = (1, 8, 32, 128)
@@ -60,7 +62,8 @@ def long_rollout(
     options = DecodeOptions(settings, generator=torch.Generator().manual_seed(seed))
     sampled = sample_values(model, context, conditions, total, options)
     video = decode_values(tokenizer, model.to_tokenizer_values(sampled.values))
-    return LongRollout(video[:, :, context_frames:], list(getattr(sampled, "seams", [])))
+    seams = sampled.seams if isinstance(sampled, TiledTokens) else []
+    return LongRollout(video[:, :, context_frames:], seams)
 
 
 def seam_scores(truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, seams: list[int]) -> dict:
@@ -69,15 +72,19 @@ def seam_scores(truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, seams: list
     an invisible seam), and the truth's jump at the same frames (what the game itself does)."""
     fake = [seam_report(clip.permute(1, 2, 3, 0), seams) for clip in fake_BCTHW]  # T×H×W×C
     real = [seam_report(clip.permute(1, 2, 3, 0), seams) for clip in truth_BCTHW]
-    finite = lambda values: [v for v in values if v != float("inf")]  # noqa: E731
-    median = lambda values: statistics.median(finite(values)) if finite(values) else None  # noqa: E731
     return {
         "seams": seams,
-        "boundary_psnr_db": median([r.boundary_psnr_db for r in fake]),
-        "within_psnr_db": median([r.within_psnr_db for r in fake]),
-        "jump_db": median([r.jump_db for r in fake]),
-        "truth_jump_db": median([r.jump_db for r in real]),
+        "boundary_psnr_db": _finite_median([r.boundary_psnr_db for r in fake]),
+        "within_psnr_db": _finite_median([r.within_psnr_db for r in fake]),
+        "jump_db": _finite_median([r.jump_db for r in fake]),
+        "truth_jump_db": _finite_median([r.jump_db for r in real]),
     }
+
+
+def _finite_median(values: list[float]) -> float | None:
+    """The median of the finite values (identical frames give inf dB); None when none are."""
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.median(finite) if finite else None
 
 
 def long_scores(truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW) -> dict:

@@ -14,8 +14,8 @@ with actions dropped to null, for several seeds. The copy-the-last-frame baselin
 truth (its own action-following) sit in the same tables. Results: paradigms.md / .json / two PNGs.
 
 This module holds the orchestration; budgets (budget.py), data (episodes.py), models
-(models.py), rollouts and cost (evaluate.py), scores (rollout_eval.py), the feature network
-(frame_order.py) and the report (report.py) live apart, in this subpackage.
+(models.py), rollouts and cost (evaluate.py), scores (scoring.py, rollout_eval.py), the
+feature network (frame_order.py) and the report (report.py) live apart, in this subpackage.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from arvideo.bench.paradigms.episodes import (
     training_windows,
 )
 from arvideo.bench.paradigms.evaluate import peak_memory_mb, rollout
-from arvideo.bench.paradigms.frame_order import TrainedClassifier, order_fd, train_classifier
-from arvideo.bench.paradigms.long_rollouts import copy_last_long, long_row
+from arvideo.bench.paradigms.frame_order import TrainedClassifier, train_classifier
+from arvideo.bench.paradigms.long_rollouts import long_row
 from arvideo.bench.paradigms.report import write_paradigm_report
 from arvideo.bench.paradigms.reuse import (
     carry_samples,
@@ -51,20 +51,12 @@ from arvideo.bench.paradigms.reuse import (
     reusable_rows,
     select_paradigms,
 )
-from arvideo.bench.paradigms.rollout_eval import (
-    action_following,
-    copy_last_frame,
-    episode_directions,
-    horizon_scores,
-    paddle_rows,
-    seed_diversity,
-    window_spread,
-)
+from arvideo.bench.paradigms.rollout_eval import episode_directions
 from arvideo.bench.paradigms.samples import save_sample
+from arvideo.bench.paradigms.scoring import measure_tokenizers, reference_rows, score
 from arvideo.bench.report import command_line, machine_info, write_json
 from arvideo.lm.heads.base import SamplingSettings
-from arvideo.metrics import foreground_psnr, median_background, video_to_frames
-from arvideo.rollout_score import ball_score
+from arvideo.metrics import median_background
 from arvideo.threads import cpu_threads
 from arvideo.training.budgeted import Budget
 
@@ -151,85 +143,6 @@ def prepare(
         classifier, num_actions, 1e9 * matmul_peak(1024, 5, "cpu")["gflops"], seed, work, trained,
         long,
     )  # fmt: skip
-
-
-def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) -> dict:
-    """Every quality metric of predicted frames (R seeds × B windows) against the truth."""
-    R = video_RBCTHW.shape[0]
-    truth = bench.truth.repeat(R, 1, 1, 1, 1)
-    fake = video_RBCTHW.flatten(0, 1)
-    scores = horizon_scores(truth, fake, bench.background_CHW)
-    # action-following includes the step from the last context frame into the rollout
-    last = bench.context[:, :, -1:].repeat(R, 1, 1, 1, 1)
-    rows = paddle_rows(video_to_frames(torch.cat([last, fake], dim=2)))
-    taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(R, 1).numpy()
-    mean = lambda values: float(np.nanmean(values)) if np.isfinite(values).any() else None
-    # the issue's targets: the ball within 2 px, the agent's paddle within 1 px
-    ball = ball_score(video_to_frames(truth), video_to_frames(fake))
-    per_window = foreground_psnr(truth, fake, bench.background_CHW).unflatten(0, (R, -1))
-    return {
-        "psnr": mean(scores.psnr), "foreground_psnr": mean(scores.foreground_psnr),
-        "ssim": mean(scores.ssim),
-        "psnr_by_step": scores.psnr, "foreground_psnr_by_step": scores.foreground_psnr,
-        "ssim_by_step": scores.ssim,
-        "position_error_px_by_step": scores.position_error_px,
-        "visible_agreement_by_step": scores.visible_agreement,
-        "ball_error_px": mean(scores.position_error_px["ball"]),
-        "right_paddle_error_px": mean(scores.position_error_px["right_paddle"]),
-        "action_following": action_following(rows, taken, bench.directions),
-        "order_fd": order_fd(bench.classifier.net, truth, fake),
-        "diversity": seed_diversity(video_RBCTHW),
-        "ball_within_2px": _finite(ball.within_2px),
-        "ball_within_2px_by_step": ball.within_2px_by_step,
-        "agent_paddle_within_1px": _finite(ball.agent_paddle_within_1px),
-        "foreground_psnr_ci95": window_spread(per_window),
-    }  # fmt: skip
-
-
-def _finite(value: float) -> float | None:
-    return value if np.isfinite(value) else None
-
-
-def reference_rows(bench: Bench) -> tuple[dict, dict]:
-    """The truth (action-following ceiling) and the copy-the-last-frame baseline."""
-    actions = bench.evaluate.actions_BT
-    truth = score(bench, bench.truth[None], actions)
-    truth = {"action_following": truth["action_following"]}  # the rest is trivially perfect
-    copy = copy_last_frame(bench.context, bench.budget.horizon)[None]
-    baseline = score(bench, copy, actions)
-    cost = {"forward_passes_per_frame": 0.0, "ms_per_frame": None, "frames_per_s": None,
-            "diversity": 0.0}  # fmt: skip
-    copy_row = {"paradigm": "copy last frame", "tokenizer": "–", "actions": {**baseline, **cost},
-                "no_actions": {**baseline, **cost}}  # fmt: skip
-    if bench.long is not None:
-        copy_row["long"] = copy_last_long(
-            bench.long.video_BCTHW, bench.budget.context_frames, bench.background_CHW
-        )
-    return {"paradigm": "truth", "tokenizer": "–", "actions": truth}, copy_row
-
-
-def measure_tokenizers(bench: Bench) -> list[dict]:
-    """Reconstruction of the evaluation windows by each tokenizer, and where it came from."""
-    rows = []
-    for kind, trained in bench.tokenizers.items():
-        recon = models.encode_values(trained.tokenizer, bench.evaluate.video_BCTHW)
-        video = _decode(trained.tokenizer, recon)
-        scores = horizon_scores(bench.evaluate.video_BCTHW, video, bench.background_CHW)
-        rows.append({
-            "tokenizer": kind, "source": trained.source, "steps": trained.steps,
-            "wall_s": trained.wall_s, "psnr": float(np.mean(scores.psnr)),
-            "ssim": float(np.mean(scores.ssim)),
-            "foreground_psnr": float(np.nanmean(scores.foreground_psnr)),
-            "used_by": ", ".join(p.name for p in PARADIGMS if p.tokenizer_kind == kind),
-        })  # fmt: skip
-    return rows
-
-
-def _decode(tokenizer, values: torch.Tensor) -> torch.Tensor:
-    from arvideo.bench.paradigms.evaluate import decode_values
-
-    with torch.no_grad():
-        return decode_values(tokenizer, values)
 
 
 def run_paradigm(bench: Bench, paradigm: models.Paradigm, tokenizer, values) -> dict:
