@@ -32,6 +32,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
         "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",
         "speed": "arvideo.bench.speed:bench_speed",
         "learning": "arvideo.bench.learning:bench_learning",
+        "sampling": "arvideo.bench.sampling:bench_sampling",
         "games": "arvideo.bench.games:bench_games",
         "prompts": "arvideo.bench.prompts.run:bench_prompts",
     },

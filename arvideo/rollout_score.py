@@ -167,9 +167,21 @@ def score_world_model(
     "val" is the held-out episodes; `background_CHW`: the foreground reference (None = the
     median of the training split's first frames; pass it to score many models on one data
     set without reading it again); `sampling`: temperature, top_k, ... as in generate."""
+    chosen = held_out_windows(data, context + horizon, windows, split)
+    background = background_CHW if background_CHW is not None else training_background(data)
+    return score_windows(generator, chosen, context, background, seed, **sampling)
+
+
+def score_windows(
+    generator, chosen: Windows, context: int, background_CHW: torch.Tensor, seed: int = 0,
+    **sampling,
+) -> WorldModelScore:  # fmt: skip
+    """Model vs copy-last on given windows: each window's first `context` frames are real,
+    the rest are generated with its true actions and scored. `sampling` as in
+    `score_world_model`, plus `keep_still_cells` (None = kept where the model can)."""
     from arvideo.still_cells import cell_size, keep_still_cells, why_not
 
-    chosen = held_out_windows(data, context + horizon, windows, split)
+    horizon = chosen.video_BCTHW.shape[2] - context
     frames = ((chosen.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
     wanted = sampling.pop("keep_still_cells", None)
     cell = cell_size(generator.tokenizer, generator.lm.config.values)
@@ -193,13 +205,12 @@ def score_world_model(
         return video_BTHWC[:, context:].permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
 
     truth = chosen.video_BCTHW[:, :, context:]
-    background = background_CHW if background_CHW is not None else training_background(data)
     pong = (generator.info.game or "").lower() == "pong"
     baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
-    plain = score_video(truth, as_float(video), background, pong)
+    plain = score_video(truth, as_float(video), background_CHW, pong)
     return WorldModelScore(
-        model=score_video(truth, as_float(kept), background, pong) if keeps else plain,
-        copy_last=score_video(truth, baseline, background, pong),
+        model=score_video(truth, as_float(kept), background_CHW, pong) if keeps else plain,
+        copy_last=score_video(truth, baseline, background_CHW, pong),
         model_plain=plain if keeps else None,
     )
 

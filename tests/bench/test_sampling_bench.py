@@ -1,0 +1,105 @@
+"""`arvideo bench sampling`: settings from a grid, the choice/report split by episode, the
+chosen default written into the model folder, resuming a stopped run, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arvideo.bench.sampling import bench_sampling, grid_settings, split_episodes
+from arvideo.model_folder import save_model_folder
+from arvideo.testing import tiny_info, tiny_lm, tiny_tokenizer
+
+
+@pytest.fixture(scope="module")
+def two_val_episodes(tmp_path_factory, pong_args):
+    """4 short Pong episodes, 2 of them held out (the bench splits the val episodes)."""
+    from arvideo.data.atari import collect_atari
+
+    out = tmp_path_factory.mktemp("pong4") / "pong"
+    collect_atari(out=str(out), **{**pong_args, "episodes": 4, "max_steps_per_episode": 60,
+                                   "val_fraction": 0.5})  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def model(tmp_path):
+    """A random tiny model of 64x64 Pong frames (the bench is tested, not the samples)."""
+    path = tmp_path / "model"
+    save_model_folder(path, tiny_tokenizer(spatial=16), tiny_lm(), tiny_info(frame_size=(64, 64)))
+    return path
+
+
+def test_grid_settings_collapse_greedy_and_drop_duplicates():
+    settings = grid_settings({"temperature": [0.5, 1.0], "top_k": [1, 4, None]})
+    assert settings == [
+        {"top_k": 1}, {"temperature": 0.5, "top_k": 4}, {"temperature": 0.5, "top_k": None},
+        {"temperature": 1.0, "top_k": 4}, {"temperature": 1.0, "top_k": None},
+    ]  # fmt: skip
+
+
+def test_split_needs_two_episodes():
+    from arvideo.bench.paradigms.episodes import EpisodeSet
+
+    one = EpisodeSet(frames=[None], actions=[None], episode_ids=[7])
+    with pytest.raises(ValueError, match="holds 1 episode"):
+        split_episodes(one)
+    choice, report = split_episodes(EpisodeSet([1, 2, 3], [4, 5, 6], [10, 11, 12]))
+    assert choice.episode_ids == [10] and report.episode_ids == [11, 12]
+
+
+def test_bench_chooses_on_one_half_reports_on_the_other_and_writes(
+    model, two_val_episodes, tmp_path
+):  # noqa: E501
+    out = tmp_path / "out"
+    grid = {"temperature": [0.5, 1.0], "top_k": [1, None]}
+    bench_sampling(str(model), str(two_val_episodes), grid=grid, seeds=2, windows=2,
+                   context=2, horizon=2, write=True, out=str(out))  # fmt: skip
+    data = json.loads((out / "sampling.json").read_text())
+    assert set(data["choice_episodes"]).isdisjoint(data["report_episodes"])
+    choice = {json.dumps(s["setting"], sort_keys=True): s for s in data["choice"]}
+    assert len(choice) == 3  # greedy once, two stochastic settings
+    assert choice['{"top_k": 1}']["seeds"] == 1
+    assert all(s["seeds"] == 2 for key, s in choice.items() if key != '{"top_k": 1}')
+    best = max(data["choice"], key=lambda s: s["foreground_psnr_db"])
+    assert data["chosen"] == best["setting"]
+    assert set(data["report"]) == {"chosen", "saved default", "greedy"}
+    saved = json.loads((model / "generator" / "config.json").read_text())["sampling"]
+    assert saved == data["chosen"]
+    assert not (out / "sampling.partial.json").exists()
+    assert "Report half" in (out / "sampling.md").read_text()
+
+
+def test_a_stopped_run_resumes_from_its_partial_scores(model, two_val_episodes, tmp_path):
+    out = tmp_path / "out"
+    args = dict(grid={"top_k": [1]}, seeds=1, windows=2, context=2, horizon=2, out=str(out))
+    bench_sampling(str(model), str(two_val_episodes), **args)
+    first = json.loads((out / "sampling.json").read_text())
+    partial = {"settings": None, "scores": {}}
+    # a partial file of the same run, its greedy score altered: the rerun must take it as is
+    from arvideo.bench.sampling import _run_key
+
+    key = _run_key(str(model), str(two_val_episodes), 1, 2, 2, 2, None)
+    score = dict(first["choice"][0], foreground_psnr_db=99.0)
+    partial.update(settings=key, scores={'choice {"top_k": 1}': score})
+    (out / "sampling.partial.json").write_text(json.dumps(partial))
+    bench_sampling(str(model), str(two_val_episodes), **args)
+    again = json.loads((out / "sampling.json").read_text())
+    assert again["choice"][0]["foreground_psnr_db"] == 99.0
+    assert again["report"]["greedy"] == first["report"]["greedy"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"grid": {"heat": [1.0]}}, "unknown settings"),
+        ({"grid": {"top_k": []}}, "non-empty list"),
+        ({"grid": {"solver": ["heun"]}}, "do not apply"),
+        ({"choose_by": "speed"}, "choose_by"),
+        ({"seeds": 0}, "seeds=0"),
+    ],
+)
+def test_bad_arguments_are_named(model, two_val_episodes, tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bench_sampling(str(model), str(two_val_episodes), out=str(tmp_path), **kwargs)
