@@ -121,6 +121,7 @@ def main() -> None:
     scores_file = work / "scores.json"
     for name, level in runs:
         key = f"{name}|stabilization={level}|steps={args.denoise_steps}|h={args.horizon}"
+        key += f"|windows={args.windows}"  # a score is reused only for the same windows
         scores = json.loads(scores_file.read_text()) if scores_file.exists() else {}
         if key not in scores:
             model = VideoGenerator.from_pretrained(generator(name, data, work, args.steps))
