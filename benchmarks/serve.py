@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--soak_minutes", type=float, default=0.0)
     parser.add_argument("--screenshot", default=None, help="save the page here (docs/)")
     args = parser.parse_args()
+    load = os.getloadavg()[0]  # before anything of ours runs: what else holds the cores
     torch.set_num_threads(1)
     step_ms, frame = step_alone(args.model, 100)
     costs = encoding_costs(frame)
@@ -147,11 +148,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    OUT.write_text(report(args, step_ms, costs, page_rate, samples))
+    OUT.write_text(report(args, load, step_ms, costs, page_rate, samples))
     print(OUT.read_text())
 
 
-def report(args, step_ms, costs, page_rate, samples) -> str:
+def report(args, load, step_ms, costs, page_rate, samples) -> str:
     per_frame = 1e3 / page_rate["wall"]
     lines = [
         "# `arvideo serve`: steps/s in the browser",
@@ -161,7 +162,8 @@ def report(args, step_ms, costs, page_rate, samples) -> str:
         + (f" --soak_minutes {args.soak_minutes:g}`" if args.soak_minutes else "`"),
         "",
         f"Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
-        f"SHARED with training runs while measured; torch {torch.__version__}, 1 thread in "
+        f"load average {load:.2f} before the run (1 min; other processes' CPU use); torch "
+        f"{torch.__version__}, 1 thread in "
         "the server. Chromium headless (Debian) on the same cores.",
         "",
         "| what | value |",
