@@ -35,6 +35,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
         "sampling": "arvideo.bench.sampling:bench_sampling",
         "games": "arvideo.bench.games:bench_games",
         "prompts": "arvideo.bench.prompts.run:bench_prompts",
+        "peers": "arvideo.bench.peers:bench_peers",
     },
     "demo": "arvideo.main_job:main_job",
 }
