@@ -72,7 +72,7 @@ def generate(
     context_frames: int | None = None,
     num_frames: int = 16,
     out: str = "generated.mp4",
-    temperature: float = 1.0,
+    temperature: float | None = None,
     top_k: int | None = None,
     top_p: float | None = None,
     cfg_scale: float = 1.0,
@@ -101,8 +101,9 @@ def generate(
         context_frames: frames of the clip given as context (default: the model's).
         num_frames: new frames to generate.
         out: output .mp4 or .gif (truth | generated when the truth is known).
-        temperature: sampling temperature.
-        top_k: keep the k most likely codes (categorical head).
+        temperature: sampling temperature (0 = argmax); default: the model's (else 1).
+        top_k: keep the k most likely codes (categorical head; 0 = every code); default:
+            the model's (the main job's models: 1, greedy).
         top_p: nucleus sampling threshold (categorical head).
         cfg_scale: classifier-free guidance scale (1 = off).
         steps: denoising steps (diffusion head: per token; frame-denoising orders: per

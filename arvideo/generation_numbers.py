@@ -51,6 +51,8 @@ def sampling_settings(options: dict, defaults: SamplingSettings | None = None) -
     base = defaults or SamplingSettings()
     given = {k: v for k, v in options.items() if k in SETTINGS_CHECKS and v is not None}
     checked = {name: SETTINGS_CHECKS[name](value) for name, value in given.items()}
+    if checked.get("top_k") == 0:  # explicitly every code, over a model's default top_k
+        checked["top_k"] = None
     return replace(base, **checked)
 
 
@@ -75,7 +77,7 @@ def _stabilization(value) -> float:
 
 SETTINGS_CHECKS = {
     "temperature": lambda v: real_number("temperature", v, 0.0, 1e6),
-    "top_k": lambda v: whole_number("top_k", v),
+    "top_k": lambda v: whole_number("top_k", v, low=0),  # 0 = no filter
     "top_p": lambda v: real_number("top_p", v, 0.0, 1.0, low_open=True),
     "steps": lambda v: whole_number("steps", v, 1, 10_001),
     "solver": _solver,

@@ -112,7 +112,7 @@ def play(
     steps: int | None = None,
     keys: str | None = None,
     fps: float | None = None,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     top_k: int | None = None,
     seed: int = 0,
     device: str = "cpu",
@@ -129,8 +129,9 @@ def play(
         steps: stop after this many frames (required without a terminal).
         keys: scripted keys, e.g. "up,up,space,none" (then NOOP); no keyboard is read.
         fps: frame rate cap and recording rate (default: the model's).
-        temperature: sampling temperature.
-        top_k: keep the k most likely codes.
+        temperature: sampling temperature (0 = argmax); default: the model's (else 1).
+        top_k: keep the k most likely codes (0 = every code); default: the model's (the
+            main job's models: 1, greedy).
         seed: random seed.
         device: cpu or cuda.
         render: draw frames in the terminal (default: when stdout is a terminal).

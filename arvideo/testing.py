@@ -60,11 +60,15 @@ def tiny_info(**overrides) -> ModelInfo:
     return ModelInfo(**{**values, **overrides})
 
 
-def tiny_model_folder(path: str | Path, seed: int = 0, sample_clip: bool = False) -> Path:
+def tiny_model_folder(
+    path: str | Path, seed: int = 0, sample_clip: bool = False, **lm_overrides
+) -> Path:
     """A model folder of the tiny parts; `sample_clip` saves 4 random frames with actions as
-    its start clip (what `arvideo serve` plays from)."""
+    its start clip (what `arvideo serve` plays from); `lm_overrides` go to `tiny_lm` (e.g.
+    `sampling={"top_k": 1}`, the folder's sampling defaults)."""
     path = Path(path)
-    save_model_folder(path, tiny_tokenizer(seed=seed), tiny_lm(seed=seed), tiny_info())
+    lm = tiny_lm(seed=seed, **lm_overrides)
+    save_model_folder(path, tiny_tokenizer(seed=seed), lm, tiny_info())
     if sample_clip:
         from arvideo.sample_clip import save_sample_clip
 

@@ -85,3 +85,10 @@ def test_prompt_configs_are_text_conditioned():
     for path in paths:
         lm = parse(path).model.init_args.lm
         assert lm["text_encoder"] == "default" and 0 < lm["cond_dropout"] < 1, path.name
+
+
+def test_the_main_jobs_model_samples_greedily_by_default():
+    """The main job's generator YAML saves greedy decoding as its model folder's default, so
+    `arvideo generate / play / serve` draw what the main job scored (sampling.md)."""
+    config = parse(CONFIGS / "demo" / "generator.yaml")
+    assert dict(config.model.init_args.lm.sampling) == {"top_k": 1}

@@ -10,7 +10,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from arvideo.generation_numbers import whole_number
+from arvideo.generation_numbers import real_number, whole_number
 from arvideo.serve.frames import FrameFormat
 
 LOOPBACK_NAMES = ("localhost",)
@@ -51,7 +51,8 @@ def serve(
     results: str | None = None,
     frames: FrameFormat = "raw",
     max_sessions: int = 2,
-    temperature: float = 1.0,
+    temperature: float | None = None,
+    top_k: int | None = None,
     steps: int | None = None,
     seed: int = 0,
     device: str = "cpu",
@@ -69,7 +70,10 @@ def serve(
         results: a results folder (benchmarks/results) for the compare page.
         frames: frame encoding on the socket: raw (RGB) or png.
         max_sessions: concurrent play sockets and generate requests; more are told "busy".
-        temperature: initial sampling temperature.
+        temperature: initial sampling temperature; None: the model's default (`sampling` in
+            its generator config, else 1).
+        top_k: initial codes kept per draw (categorical heads; 0 = every code, 1 = greedy);
+            None: the model's default (the main job's models are greedy).
         steps: initial denoising steps (latent heads); None: the model's default
             (`sampling.steps` in its config, else 25).
         seed: sampling seed of every (re)start.
@@ -83,7 +87,13 @@ def serve(
     from arvideo.serve.play_session import PlaySettings
 
     whole_number("port", port, 1, 65536)
-    defaults = PlaySettings(temperature, steps, seed)
+    if temperature is not None:
+        from arvideo.serve.protocol import MAX_TEMPERATURE
+
+        real_number("temperature", temperature, 0.0, MAX_TEMPERATURE, low_open=True)
+    if top_k is not None:
+        whole_number("top_k", top_k, low=0)
+    defaults = PlaySettings(temperature, top_k, steps, seed)
     app = build_app(model, context, clip, results, frames, max_sessions, device, defaults)
     state = app.state.arvideo
     print(f"arvideo serve: http://{host}:{port}/  (start clip: {state.start.source})", flush=True)

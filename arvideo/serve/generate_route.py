@@ -1,7 +1,8 @@
 """POST /api/generate: continue the start clip (or draw from a label / text) -> a GIF or MP4.
 
-The body is JSON: {"num_frames": 16, "temperature": 1.0, "seed": 0, "format": "gif",
-"label": null, "text": null}; the clip is always the server's start clip, continued with its
+The body is JSON: {"num_frames": 16, "temperature": 1.0, "top_k": null, "seed": 0, "format":
+"gif", "label": null, "text": null} (temperature / top_k null or absent: the model's defaults;
+top_k 0: every code); the clip is always the server's start clip, continued with its
 own recorded actions (NOOP past its end). Holds a session slot while it samples ("busy"
 answers 503), and at most MAX_FRAMES new frames, so one request cannot hold the server.
 """
@@ -29,7 +30,8 @@ class GenerateForm(BaseModel):
     model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
 
     num_frames: StrictInt = Field(16, ge=1, le=MAX_FRAMES)
-    temperature: float = Field(1.0, gt=0.0, le=5.0, allow_inf_nan=False)
+    temperature: float | None = Field(None, gt=0.0, le=5.0, allow_inf_nan=False)
+    top_k: StrictInt | None = Field(None, ge=0)
     seed: StrictInt = Field(0, ge=0, lt=2**63)
     format: Literal["gif", "mp4"] = "gif"
     label: StrictInt | None = Field(None, ge=0)
@@ -53,7 +55,7 @@ def add_generate_route(app: FastAPI, state: ServeState) -> None:
 
 def generate_video(state: ServeState, form: GenerateForm) -> bytes:
     gen, start = state.gen, state.start
-    options = dict(temperature=form.temperature, seed=form.seed, progress=False)
+    options = dict(temperature=form.temperature, top_k=form.top_k, seed=form.seed, progress=False)
     if form.label is not None:
         options["label"] = form.label
     if form.text is not None:

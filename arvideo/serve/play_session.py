@@ -1,7 +1,7 @@
 """One player's game: a `WorldModelSession` started from the start clip, with its settings.
 
-`step` advances it; `reset` goes back to the start clip; `configure` changes temperature or
-denoising steps by starting a new session from the frames on screen (the last context
+`step` advances it; `reset` goes back to the start clip; `configure` changes temperature,
+top-k or denoising steps by starting a new session from the frames on screen (the last context
 window's frames and actions), because a session's sampling settings are fixed when it is
 made: play continues where it was. Memory stays constant: the session's cache is bounded by
 its window and only that many recent frames are kept. Knows the generation API; nothing
@@ -22,8 +22,11 @@ from arvideo.serve.context import StartClip
 
 @dataclass
 class PlaySettings:
-    temperature: float = 1.0
-    steps: int | None = None  # denoising steps (latent heads only); None: the model's default
+    """None: the model's own default (`VideoLMConfig.sampling`), filled in by PlaySession."""
+
+    temperature: float | None = None
+    top_k: int | None = None  # codes kept per draw (categorical heads); 0 = every code
+    steps: int | None = None  # denoising steps (latent heads only)
     seed: int = 0  # every (re)start draws from the same seed: a reset replays the same game
 
 
@@ -38,8 +41,13 @@ class StepResult:
 class PlaySession:
     def __init__(self, gen: VideoGenerator, start: StartClip, settings: PlaySettings):
         self.gen, self.start, self.settings = gen, start, settings
-        if settings.steps is None:  # the model's own default (VideoLMConfig.sampling)
-            settings.steps = gen.lm.config.sampling_settings().steps
+        model = gen.lm.config.sampling_settings()  # the model folder's defaults
+        if settings.temperature is None:
+            settings.temperature = model.temperature
+        if settings.top_k is None:
+            settings.top_k = model.top_k or 0
+        if settings.steps is None:
+            settings.steps = model.steps
         self.steps, self._session, self._recent = 0, None, deque()  # reset() starts it
 
     @property
@@ -58,10 +66,14 @@ class PlaySession:
             return self._push(self._session.step(None), None, 0.0)
         return self._restart(list(frames[:c]), None if actions is None else list(actions[:c]))
 
-    def configure(self, temperature: float | None, steps: int | None) -> StepResult:
-        """New settings from the frames on screen on."""
+    def configure(
+        self, temperature: float | None, top_k: int | None, steps: int | None
+    ) -> StepResult:
+        """New settings (None: unchanged) from the frames on screen on."""
         if temperature is not None:
             self.settings.temperature = temperature
+        if top_k is not None:
+            self.settings.top_k = top_k
         if steps is not None:
             self.settings.steps = steps
         recent = list(self._recent)[-self.context_frames :]
@@ -93,6 +105,8 @@ class PlaySession:
         options = dict(temperature=self.settings.temperature, seed=self.settings.seed)
         if self.gen.lm.config.values == "latents":
             options["steps"] = self.settings.steps
+        else:
+            options["top_k"] = self.settings.top_k  # 0: every code, over the model's default
         if actions is not None:
             options["actions"] = np.asarray(actions, dtype=np.int64)
         return self.gen.session(context=context, **options)

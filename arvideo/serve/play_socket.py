@@ -76,7 +76,7 @@ def _apply(session: PlaySession, message) -> StepResult:
         return session.step(message.action)
     if isinstance(message, Reset):
         return session.reset()
-    return session.configure(message.temperature, message.steps)
+    return session.configure(message.temperature, message.top_k, message.steps)
 
 
 async def _send_frame(websocket: WebSocket, state: ServeState, result: StepResult) -> None:

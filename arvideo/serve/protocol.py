@@ -4,7 +4,8 @@ Client -> server, one JSON object per text message (at most MAX_MESSAGE_CHARS ch
 
     {"type": "step", "action": 2}          the next frame after taking action 2 (or null)
     {"type": "reset"}                      back to the start clip
-    {"type": "settings", "temperature": 0.8, "steps": 10}   re-sample with these (either key)
+    {"type": "settings", "temperature": 0.8, "top_k": 0, "steps": 10}   re-sample with these
+                                           (any of the keys; top_k 0 = every code, 1 = greedy)
 
 Server -> client: binary frames (frames.py) and JSON objects of type "hello" (the model,
 its actions and keys, the start clip's source), "settings", "error" (this message was
@@ -44,11 +45,12 @@ class Reset:
 @dataclass
 class Settings:
     temperature: float | None = None
+    top_k: int | None = None  # 0 = no filter
     steps: int | None = None
 
 
 Message = Step | Reset | Settings
-FIELDS = {"step": {"action"}, "reset": set(), "settings": {"temperature", "steps"}}
+FIELDS = {"step": {"action"}, "reset": set(), "settings": {"temperature", "top_k", "steps"}}
 
 
 def parse_message(text, num_actions: int) -> Message:
@@ -83,12 +85,13 @@ def _build(data: dict, num_actions: int) -> Message:
         if num_actions == 0:
             raise ValueError(f"action={action!r}: this model takes no actions (send null)")
         return Step(whole_number("action", action, low=0, high=num_actions))
-    temperature, steps = data.get("temperature"), data.get("steps")
-    if temperature is None and steps is None:
-        raise ValueError("settings needs temperature or steps")
+    temperature, top_k, steps = (data.get(key) for key in ("temperature", "top_k", "steps"))
+    if temperature is None and top_k is None and steps is None:
+        raise ValueError("settings needs temperature, top_k or steps")
     return Settings(
         None
         if temperature is None
         else real_number("temperature", temperature, 0.0, MAX_TEMPERATURE, low_open=True),
+        None if top_k is None else whole_number("top_k", top_k, low=0),
         None if steps is None else whole_number("steps", steps, 1, MAX_STEPS + 1),
     )

@@ -68,6 +68,8 @@ def test_same_actions_same_frames_other_actions_other_frames(client):
         ('{"type": "settings", "temperature": "hot"}', "temperature must be a number"),
         ('{"type": "settings", "temperature": 0}', "temperature must be a finite number"),
         ('{"type": "settings", "steps": 0}', "steps must be in [1, 201)"),
+        ('{"type": "settings", "top_k": -1}', "top_k must be >= 0"),
+        ('{"type": "settings", "top_k": 1.5}', "top_k must be an int"),
         ("[1, 2]", "type must be one of"),
         ("{not json", "not JSON"),
         ('{"type": "reset", "pad": "' + "x" * 2000 + '"}', "characters > 1024"),
@@ -139,3 +141,26 @@ def test_a_socket_from_another_origin_is_refused(client):
         with client.websocket_connect("/ws/play", headers={"origin": "http://evil.example"}):
             pass
     assert closed.value.code == 1008
+
+
+def test_the_model_folders_sampling_defaults_are_the_starting_settings(tmp_path):
+    """A folder saved greedy (the main job's) plays greedy until the page asks otherwise;
+    top_k 0 then draws from every code, which a fixed seed makes visible as other frames."""
+    from arvideo.testing import tiny_model_folder
+
+    folder = tiny_model_folder(
+        tmp_path / "greedy", sample_clip=True, sampling={"temperature": 2.0, "top_k": 1}
+    )
+    with make_client(folder) as client, client.websocket_connect("/ws/play") as socket:
+        hello, _, _ = open_game(socket)
+        assert (hello["temperature"], hello["top_k"]) == (2.0, 1)
+        greedy = np.stack(play(socket, [2, 2, 2]))
+        socket.send_text('{"type": "reset"}')
+        frame_of(socket.receive_bytes())
+        assert np.array_equal(np.stack(play(socket, [2, 2, 2])), greedy)
+        socket.send_text('{"type": "settings", "top_k": 0}')
+        assert socket.receive_json()["top_k"] == 0
+        frame_of(socket.receive_bytes())
+        socket.send_text('{"type": "reset"}')
+        frame_of(socket.receive_bytes())
+        assert not np.array_equal(np.stack(play(socket, [2, 2, 2])), greedy)

@@ -13,8 +13,10 @@ async function setUp() {
 async function submit(event) {
   event.preventDefault();
   const form = new FormData($("form"));
-  const body = { num_frames: Number(form.get("num_frames")), temperature: Number(form.get("temperature")),
-    seed: Number(form.get("seed")), format: form.get("format") };
+  const body = { num_frames: Number(form.get("num_frames")), seed: Number(form.get("seed")), format: form.get("format") };
+  for (const name of ["temperature", "top_k"]) { // empty: the model's own default
+    if (form.get(name) !== "") body[name] = Number(form.get(name));
+  }
   if (!$("label-row").hidden && form.get("label") !== "") body.label = Number(form.get("label"));
   if (!$("text-row").hidden && form.get("text")) body.text = form.get("text");
   $("message").textContent = "generating...";

@@ -53,6 +53,7 @@ function setUp(hello) {
   $("start-clip").textContent = hello.start_clip;
   $("fps").textContent = hello.fps;
   $("steps-label").hidden = !hello.diffusion;
+  $("top-k-label").hidden = hello.diffusion; // codes are drawn by categorical heads only
   showSettings(hello);
   const table = $("keys");
   for (const binding of hello.keys) {
@@ -64,6 +65,7 @@ function setUp(hello) {
 
 function showSettings(settings) {
   $("temperature").value = settings.temperature;
+  $("top_k").value = settings.top_k;
   $("steps").value = settings.steps;
 }
 
@@ -180,5 +182,6 @@ window.addEventListener("blur", () => { state.held = []; }); // keys let go else
 $("pause").addEventListener("click", () => setPaused(!state.paused));
 $("reset").addEventListener("click", reset);
 $("temperature").addEventListener("change", () => send({ type: "settings", temperature: Number($("temperature").value) }));
+$("top_k").addEventListener("change", () => send({ type: "settings", top_k: Number($("top_k").value) }));
 $("steps").addEventListener("change", () => send({ type: "settings", steps: Number($("steps").value) }));
 connect();
