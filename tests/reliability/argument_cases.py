@@ -63,7 +63,7 @@ BAD_CALLS = [
     BadCall("actions as one string", "actions", generate(actions="2")),
     BadCall("actions as floats", "actions", generate(actions=[1.5])),
     BadCall("generator=123", "generator", generate(generator=123)),
-    BadCall("top_k 0", "top_k", generate(top_k=0)),
+    BadCall("top_k -1", "top_k", generate(top_k=-1)),  # 0 = every code (a real choice)
     BadCall("top_p 1.5", "top_p", generate(top_p=1.5)),
     BadCall("steps 0", "steps", generate(steps=0)),
     BadCall("refine_steps 0", "refine_steps", generate(refine_steps=0)),

@@ -37,3 +37,16 @@ def test_num_frames_cap_names_the_reason_and_the_way_out(gen):
     assert "stream()" in str(error.value) and "new frames per call" in str(error.value)
     frames = list(gen.stream(num_frames=3))  # a stream holds a constant amount: no cap
     assert len(frames) == 3
+
+
+def test_top_k_zero_asks_for_every_code_over_a_models_default():
+    from arvideo.generation_numbers import sampling_settings
+    from arvideo.lm.heads.base import SamplingSettings
+
+    greedy = SamplingSettings(top_k=1, temperature=0.5)
+    assert sampling_settings({}, greedy).top_k == 1  # unset: the model's default
+    assert sampling_settings({"top_k": None}, greedy).top_k == 1
+    every = sampling_settings({"top_k": 0}, greedy)
+    assert every.top_k is None and every.temperature == 0.5
+    with pytest.raises(ValueError, match="top_k must be >= 0"):
+        sampling_settings({"top_k": -1}, greedy)
