@@ -161,6 +161,15 @@ class Conditioner(nn.Module):
             prefix_mask_BP=prefix_mask_BP,
         )
 
+    def used(self, conditions: Conditions) -> Conditions:
+        """Only the kinds this conditioner embeds: a data set's other annotations (captions
+        for a label model, class ids for a text model) are not an error in training."""
+        return Conditions(
+            conditions.actions_BT if self.action is not None else None,
+            conditions.labels_B if self.label is not None else None,
+            conditions.texts if self.text_encoder is not None else None,
+        )
+
     def _check_supported(self, conditions: Conditions) -> None:
         config = self.config
         if conditions.actions_BT is not None and self.action is None:

@@ -268,7 +268,7 @@ class VideoLM(nn.Module):
         T = tokens.shape[1]
         values = self.order.flatten(tokens)
         layout = self.order.layout(T).to(values.device)
-        conditions = Conditions(batch.actions, batch.labels, batch.captions)
+        conditions = self.conditioner.used(Conditions(batch.actions, batch.labels, batch.captions))
         cond = self.conditioner(conditions, T, generator=generator, batch_size=len(batch))
         inputs = values
         if self.training and self.config.history_corruption and self.config.values == "codes":

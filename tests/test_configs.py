@@ -85,6 +85,23 @@ def test_prompt_configs_are_text_conditioned():
     for path in paths:
         lm = parse(path).model.init_args.lm
         assert lm["text_encoder"] == "default" and 0 < lm["cond_dropout"] < 1, path.name
+        assert lm["text_prefix"], path.name  # the caption's tokens, not only its mean
+
+
+def test_the_label_recipe_is_the_text_recipe_with_a_class_id():
+    """shapes_label_* differs from its shapes_text_* twin only in what conditions it."""
+    from arvideo.data.prompt_factors import all_combinations
+
+    text = parse(CONFIGS / "lm" / "shapes_text_next_block_categorical.yaml")
+    label = parse(CONFIGS / "lm" / "shapes_label_next_block_categorical.yaml")
+    assert label.model.init_args.lm["num_labels"] == len(all_combinations())
+    assert label.model.init_args.lm["text_encoder"] is None
+    conditioning = ("num_labels", "text_encoder", "text_prefix")
+    for key, value in text.model.init_args.lm.items():
+        if key not in conditioning:
+            assert label.model.init_args.lm[key] == value, key
+    assert label.trainer == text.trainer and label.data == text.data
+    assert label.model.init_args.optimizer == text.model.init_args.optimizer
 
 
 def test_the_main_jobs_model_samples_greedily_by_default():

@@ -61,6 +61,12 @@ def all_combinations() -> list[PromptFactors]:
     return [PromptFactors(c, k, d) for c in COLORS for k in KINDS for d in DIRECTIONS]
 
 
+def combination_label(factors: PromptFactors) -> int:
+    """The class id of a combination (its index in `all_combinations()`, 0..47): what a
+    label-conditioned model is given instead of a caption."""
+    return all_combinations().index(factors)
+
+
 def is_unseen(factors: PromptFactors) -> bool:
     """Whether a combination is held out of training (UNSEEN_RULE)."""
     indices = (

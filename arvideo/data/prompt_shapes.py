@@ -176,6 +176,7 @@ def collect_prompt_shapes(
         for index, (split, factors) in enumerate(plan):
             clip = draw_prompt_clip(rng, factors, size, clip_length, motion)
             meta = {"source": "prompt_shapes", "factors": factors.as_dict(),
+                    "label": pf.combination_label(factors),  # label conditioning's class
                     "phrasing": clip.phrasing, "shape": clip.shape.__dict__}  # fmt: skip
             writer.add_episode(Episode(index, clip.frames_THWC, {}, meta, clip.caption), split)
             bar.update(task, advance=1)

@@ -69,6 +69,7 @@ def test_collect_splits_seen_and_unseen_combinations(tmp_path):
         for sample in read_split(out, split):
             factors = PromptFactors(**sample["meta"]["factors"])
             assert parse_caption(sample["caption"]) == factors
+            assert all_combinations()[sample["meta"]["label"]] == factors  # its class id
             assert is_unseen(factors) == (split == "unseen"), (split, factors)
             phrasings.add(sample["meta"]["phrasing"])
             unseen_drawn += [factors] if split == "unseen" else []

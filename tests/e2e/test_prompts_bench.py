@@ -1,5 +1,6 @@
-"""`arvideo bench prompts` end to end at its smoke preset: both paradigms trained through
-`arvideo fit`, generated from seen and unseen captions over the guidance sweep, reported."""
+"""`arvideo bench prompts` end to end at its smoke preset: every recipe trained through
+`arvideo fit`, generated from seen and unseen captions (class ids of seen combinations for
+the label recipe) over the guidance sweep, reported."""
 
 from __future__ import annotations
 
@@ -37,10 +38,12 @@ def test_prompts_bench_smoke_reports_every_paradigm_split_and_guidance(tmp_path)
     for split in ("val", "unseen"):  # the detector reads the real clips without a miss
         assert truth[f"real clips | {split}"]["all"] == 1.0
     assert report["chance"]["all"] == pytest.approx(1 / 48)
-    for by_setting in report["results"].values():
+    for name, by_setting in report["results"].items():
         assert list(by_setting) == tags
+        splits = ("val",) if RECIPES[name].condition == "label" else ("val", "unseen")
         for result in by_setting.values():
-            for split in ("val", "unseen"):
+            assert tuple(result["accuracy"]) == splits  # a class id only for seen ones
+            for split in splits:
                 real_clips = truth[f"real clips | {split}"]["clips"]
                 check_row(result["accuracy"][split], real_clips * budget.seeds)
                 check_row(result["ignored_text"][split], real_clips * budget.seeds)
@@ -49,12 +52,14 @@ def test_prompts_bench_smoke_reports_every_paradigm_split_and_guidance(tmp_path)
     assert [s["name"] for s in stages] == [
         "tokenizer vq", "tokenizer continuous",
         "generator next_block_categorical", "generator next_frame_flow_velocity",
+        "generator next_block_categorical_label",
     ]  # fmt: skip
     assert all(s["steps"] == s["planned_steps"] == 2 and not s["reused"] for s in stages)
     markdown = (out / "prompts.md").read_text()
     for heading in ("## Targets", "## Guidance sweep", "## Accuracy per factor", "chance"):
         assert heading in markdown
-    rows = 2 * budget.sheet_prompts * (1 + len(RECIPES))  # real + each paradigm, per prompt
+    # real + each paradigm, per prompt (the label recipe has no unseen row)
+    rows = 2 * budget.sheet_prompts * (1 + len(RECIPES)) - budget.sheet_prompts
     assert Image.open(out / "prompts.png").height == rows * (2 * 32 + 2)
     again = train_all(Layout(runs), list(RECIPES.values()), budget, 0)  # resumes: no training
     assert all(record.reused for record in again)

@@ -143,6 +143,21 @@ def test_conditions_the_model_was_not_built_for_raise():
         ConditionerConfig(width=WIDTH, text_prefix=True)
 
 
+def test_training_uses_only_the_kinds_a_model_embeds():
+    """A data set's other annotations (class ids beside captions) are dropped, not refused:
+    the explicit call above still refuses them."""
+    labels_only = Conditioner(ConditionerConfig(width=WIDTH, num_labels=NUM_LABELS))
+    given = Conditions(
+        actions_BT=torch.zeros(2, 3, dtype=torch.long), labels_B=torch.tensor([0, 2]),
+        texts=["a red square moving left", "a blue circle moving up"],
+    )  # fmt: skip
+    used = labels_only.used(given)
+    assert used.actions_BT is None and used.texts is None and used.labels_B is given.labels_B
+    assert labels_only(used, 3).frame_BTD.shape == (2, 3, WIDTH)
+    both = make_conditioner().used(given)
+    assert both.actions_BT is given.actions_BT and both.labels_B is given.labels_B
+
+
 @pytest.fixture(scope="module")
 def text_conditioner():
     with pytest.MonkeyPatch.context() as patch:

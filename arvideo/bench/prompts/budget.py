@@ -18,26 +18,36 @@ CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 @dataclass(frozen=True)
 class Recipe:
-    name: str  # the paradigm, order_head
+    name: str  # the paradigm, order_head, with "_label" when it is label-conditioned
     tokenizer: str  # configs/tokenizer/shapes_<tokenizer>.yaml; also its folder under runs
     sampling: dict = field(default_factory=dict)  # VideoGenerator options (besides CFG)
+    # what the generator is given: the caption, or the combination's class id (a label
+    # names only combinations seen in training: label recipes skip the unseen split)
+    condition: Literal["text", "label"] = "text"
+
+    @property
+    def paradigm(self) -> str:
+        return self.name.removesuffix("_label")
 
     @property
     def generator_config(self) -> Path:
-        return CONFIGS / "lm" / f"shapes_text_{self.name}.yaml"
+        return CONFIGS / "lm" / f"shapes_{self.condition}_{self.paradigm}.yaml"
 
     @property
     def tokenizer_config(self) -> Path:
         return CONFIGS / "tokenizer" / f"shapes_{self.tokenizer}.yaml"
 
 
+# categorical: temperature 1 with 4 refinement steps per frame (MaskGIT order), so a frame's
+# tokens see the ones already drawn
+CATEGORICAL_SAMPLING = {"temperature": 1.0, "refine_steps": 4}
 RECIPES = {
     recipe.name: recipe
     for recipe in (
-        # categorical: temperature 1 with 4 refinement steps per frame (MaskGIT order), so
-        # a frame's tokens see the ones already drawn
-        Recipe("next_block_categorical", "vq", {"temperature": 1.0, "refine_steps": 4}),
+        Recipe("next_block_categorical", "vq", CATEGORICAL_SAMPLING),
         Recipe("next_frame_flow_velocity", "continuous", {}),  # the YAML's 10 Euler steps
+        # the same generator given the combination's class id instead of its caption
+        Recipe("next_block_categorical_label", "vq", CATEGORICAL_SAMPLING, condition="label"),
     )
 }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arvideo import prompt_accuracy as pa
-from arvideo.data.prompt_factors import PromptFactors, parse_caption
+from arvideo.data.prompt_factors import PromptFactors, combination_label, parse_caption
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,22 @@ def read_prompts(data: str, split: str, count: int) -> Prompts:
     return Prompts(split, captions, [parse_caption(c) for c in captions], clips)
 
 
-def generate(gen, captions: list[str], guidance: Guidance, seed: int, options: dict,
+def conditions(prompts: Prompts, condition: str) -> dict:
+    """What the generator is given for each prompt: its caption (`text`) or its
+    combination's class id (`label`, prompt_factors.combination_label)."""
+    if condition == "text":
+        return {"text": prompts.captions}
+    if condition == "label":
+        return {"label": [combination_label(f) for f in prompts.factors]}
+    raise ValueError(f"condition must be 'text' or 'label', got {condition!r}")
+
+
+def generate(gen, given: dict, guidance: Guidance, seed: int, options: dict,
              num_frames: int) -> np.ndarray:  # fmt: skip
-    """B×T×H×W×3 uint8 clips, one per caption, from nothing."""
+    """B×T×H×W×3 uint8 clips, one per prompt (`given`: `conditions`), from nothing."""
     output = gen(
-        text=captions, num_frames=num_frames, cfg_scale=guidance.scale,
-        cfg_schedule=guidance.schedule, seed=seed, progress=False, **options,
+        num_frames=num_frames, cfg_scale=guidance.scale, cfg_schedule=guidance.schedule,
+        seed=seed, progress=False, **given, **options,
     )  # fmt: skip
     return output.video
 
@@ -130,14 +140,16 @@ class SettingResult:
 
 
 def evaluate_setting(gen, splits: list[Prompts], guidance: Guidance, seeds: int, options: dict,
-                     diversity_prompts: int, first_seed: int = 0) -> SettingResult:  # fmt: skip
+                     diversity_prompts: int, first_seed: int = 0,
+                     condition: str = "text") -> SettingResult:  # fmt: skip
     import time
 
     start = time.perf_counter()
     accuracy, ignored, clips = {}, {}, {}
     num_frames = splits[0].clips_BTHWC.shape[1]
     for prompts in splits:
-        samples = np.stack([generate(gen, prompts.captions, guidance, seed, options, num_frames)
+        given = conditions(prompts, condition)
+        samples = np.stack([generate(gen, given, guidance, seed, options, num_frames)
                             for seed in range(first_seed, first_seed + seeds)])  # fmt: skip
         pooled = [clip for per_seed in samples for clip in per_seed]
         targets = prompts.factors * seeds

@@ -32,7 +32,9 @@ def bench_prompts(
         out: folder of prompts.{md,json,png}.
         preset: smoke (seconds, tests) or full (the committed run, ≤ 30 min of training).
         paradigms: comma-separated recipes, of: next_block_categorical,
-            next_frame_flow_velocity (configs/lm/shapes_text_<name>.yaml).
+            next_frame_flow_velocity (configs/lm/shapes_text_<name>.yaml),
+            next_block_categorical_label (configs/lm/shapes_label_next_block_categorical.yaml:
+            the combination's class id instead of its caption; seen combinations only).
         seed: data, training and the first sampling seed.
     """
     budget = budget_preset(preset)
@@ -95,6 +97,8 @@ def _measure(layout, recipe, prompts, budget, seed):
     from arvideo.generate import VideoGenerator
 
     gen = VideoGenerator.from_pretrained(layout.model(recipe.name))
+    if recipe.condition == "label":  # a class id exists only for combinations trained on
+        prompts = [p for p in prompts if p.split == "val"]
     headline = ev.Guidance(*budget.headline)
     settings = ev.sweep(budget.cfg_scales, budget.schedules)
     if headline not in settings:
@@ -103,7 +107,7 @@ def _measure(layout, recipe, prompts, budget, seed):
     for guidance in settings:
         result = ev.evaluate_setting(
             gen, prompts, guidance, budget.seeds, recipe.sampling, budget.diversity_prompts,
-            first_seed=seed,
+            first_seed=seed, condition=recipe.condition,
         )  # fmt: skip
         rows[guidance.tag] = {"accuracy": result.accuracy, "ignored_text": result.ignored_text,
                               "diversity": result.diversity, "seconds": result.seconds}  # fmt: skip
@@ -119,8 +123,9 @@ def _sheet_rows(prompts, clips: dict, count: int) -> list[SheetRow]:
         for i in range(min(count, len(p.captions))):
             rows.append(SheetRow(f"real | {p.split} | {p.captions[i]}", p.clips_BTHWC[i]))
             for paradigm, by_split in clips.items():
-                rows.append(SheetRow(f"{paradigm} | {p.split} | {p.captions[i]}",
-                                     np.asarray(by_split[p.split][i])))  # fmt: skip
+                if p.split in by_split:  # label recipes have no unseen clips
+                    rows.append(SheetRow(f"{paradigm} | {p.split} | {p.captions[i]}",
+                                         np.asarray(by_split[p.split][i])))  # fmt: skip
     return rows
 
 
