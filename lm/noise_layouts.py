@@ -1,9 +1,13 @@
 """Noise layouts for training the frame denoisers: which noise level each frame gets.
 
 * `shared`: one level per clip (full-sequence flow matching, MovieGen / HunyuanVideo);
-* `next_frame`: history clean, the last frame noisy (next-frame diffusion, arXiv
-  2506.01380); with `history_noise` > 0 history frames get a level ~ U(0, history_noise)
-  (against drift, as history corruption does for codes); the loss counts the last frame only;
+* `next_frame`: one noisy frame per clip, anywhere in it, after a clean history
+  (next-frame diffusion, arXiv 2506.01380); with `history_noise` > 0 history frames get a
+  level ~ U(0, history_noise) (against drift, as history corruption does for codes). The loss
+  counts the noisy frame only; frames after it are outside its block-causal view. Drawing
+  its place uniformly trains every history length sampling meets, from none (the first
+  frame from a caption) to the clip's: always the last frame left the first frames of a
+  generation out of distribution (a caption-only flow model scored chance on every factor);
 * `per_frame`: an independent level per frame (Diffusion Forcing, arXiv 2407.01392).
 
 Levels are drawn by `time_sampling`: "uniform" t ~ U(0, 1), or "logit_normal" t =
@@ -63,7 +67,8 @@ def frame_levels(
     if layout == "per_frame":
         return FrameLevels(draw_times((batch, frames), time_sampling, generator, device), None)
     t_BT = history_noise * torch.rand(batch, frames, generator=generator, device=device)
-    t_BT[:, -1] = draw_times((batch,), time_sampling, generator, device)
-    weight_BT = torch.zeros(batch, frames, device=device)
-    weight_BT[:, -1] = 1.0
-    return FrameLevels(t_BT, weight_BT)
+    noisy_B = torch.randint(0, frames, (batch, 1), generator=generator, device=device)
+    noisy_BT = torch.arange(frames, device=device)[None] == noisy_B
+    t_B1 = draw_times((batch, 1), time_sampling, generator, device)
+    t_BT = torch.where(noisy_BT, t_B1.expand(batch, frames), t_BT)
+    return FrameLevels(t_BT, noisy_BT.float())

@@ -2,7 +2,7 @@
 
 One machine for three paradigms of the seed, differing only in noise layout and mask:
 * `full_sequence_flow`: one noise level per clip, full attention (MovieGen, HunyuanVideo);
-* `next_frame_flow`: clean history (or slightly noisy, `history_noise`), a noisy last frame,
+* `next_frame_flow`: clean history (or slightly noisy, `history_noise`), one noisy frame,
   block-causal by frame (next-frame diffusion, NFD, arXiv 2506.01380);
 * `diffusion_forcing`: an independent level per frame, block-causal (Diffusion Forcing,
   arXiv 2407.01392).

@@ -93,11 +93,15 @@ def test_noise_layouts_draw_the_levels_they_promise():
     assert (shared.t_BT == shared.t_BT[:, :1]).all() and shared.weight_BT is None
     per_frame = frame_levels("per_frame", 4, 5, "uniform", g, "cpu")
     assert per_frame.t_BT.std(dim=1).min() > 0
-    clean = frame_levels("next_frame", 4, 5, "uniform", g, "cpu")
-    assert (clean.t_BT[:, :-1] == 0).all() and (clean.t_BT[:, -1] > 0).all()
-    assert clean.weight_BT[:, -1].all() and not clean.weight_BT[:, :-1].any()
-    noisy = frame_levels("next_frame", 4, 5, "uniform", g, "cpu", history_noise=0.1)
-    assert (noisy.t_BT[:, :-1] > 0).all() and (noisy.t_BT[:, :-1] <= 0.1).all()
+    clean = frame_levels("next_frame", 64, 5, "uniform", g, "cpu")
+    noisy_BT = clean.weight_BT.bool()  # one noisy frame per clip, the only one in the loss
+    assert (noisy_BT.sum(dim=1) == 1).all() and (clean.t_BT[noisy_BT] > 0).all()
+    assert (clean.t_BT[~noisy_BT] == 0).all()
+    where = noisy_BT.float().argmax(dim=1)  # anywhere: every history length is trained
+    assert set(where.tolist()) == set(range(5))
+    history = frame_levels("next_frame", 64, 5, "uniform", g, "cpu", history_noise=0.1)
+    others = history.t_BT[~history.weight_BT.bool()]
+    assert (others > 0).all() and (others <= 0.1).all()
 
 
 @pytest.mark.parametrize("order", ORDERS)
