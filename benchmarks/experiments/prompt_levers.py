@@ -10,6 +10,7 @@ whose model and line exist is skipped, so the experiment resumes.
 
 python benchmarks/experiments/prompt_levers.py RUNS VARIANT [VARIANT ...]
   VARIANT = name from VARIANTS below.  Environment: STEPS (default: the YAML's).
+python benchmarks/experiments/prompt_levers.py RUNS --table    # results.jsonl as markdown
 """
 
 from __future__ import annotations
@@ -35,16 +36,19 @@ VARIANTS = {
     "w128": ("next_block_categorical", (LM + "width", "128")),
     "prefix_s2400": ("next_block_categorical", (LM + "text_prefix", "true", *STEPS_2400)),
     "prefix_lr2e-3": ("next_block_categorical", (LM + "text_prefix", "true", *LR_2E3)),
+    "prefix_w128_s2400": (
+        "next_block_categorical", (LM + "text_prefix", "true", LM + "width", "128", *STEPS_2400)
+    ),
     "prefix_s2400_lr2e-3": (
         "next_block_categorical", (LM + "text_prefix", "true", *STEPS_2400, *LR_2E3)
     ),
     "flow_prefix": ("next_frame_flow_velocity", (LM + "text_prefix", "true")),
     "flow_prefix_w128": ("next_frame_flow_velocity", (LM + "text_prefix", "true", LM + "width", "128")),
 }
-# sampling options tried on every trained categorical variant (the bench's is the first)
+# sampling options tried on every trained categorical variant
 CATEGORICAL_SAMPLING = {
+    "t0.5_r8": {"temperature": 0.5, "refine_steps": 8},  # the bench's (budget.py)
     "t1_r4": {"temperature": 1.0, "refine_steps": 4},
-    "t0.5_r8": {"temperature": 0.5, "refine_steps": 8},
     "greedy_r8": {"top_k": 1, "refine_steps": 8},
 }
 GUIDANCE = (ev.Guidance(1.0, "constant"), ev.Guidance(3.0, "constant"))
@@ -102,8 +106,27 @@ def score(layout: Layout, name: str, model: Path, results: Path) -> None:
                   f"unseen {unseen['all']:.3f}", flush=True)  # fmt: skip
 
 
+def table(results: Path) -> str:
+    """results.jsonl as a markdown table, one row per (variant, sampling, guidance)."""
+    lines = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    rows = ["| variant | steps | train s | val loss | sampling | CFG | seen all | colour | kind "
+            "| direction | unseen all | diversity |", "|" + "---|" * 12]  # fmt: skip
+    for r in lines:
+        seen, unseen, train = r["accuracy"]["val"], r["accuracy"]["unseen"], r["train"]
+        rows.append(
+            f"| {r['variant']} | {train['steps']} | {train['seconds']:.0f} | "
+            f"{train['val_loss']:.3f} | {r['sampling']} | {r['guidance']} | {seen['all']:.3f} | "
+            f"{seen['color']:.2f} | {seen['kind']:.2f} | {seen['direction']:.2f} | "
+            f"{unseen['all']:.3f} | {r['diversity']:.4f} |"
+        )
+    return "\n".join(rows)
+
+
 def main(runs: str, names: list[str]) -> None:
     layout = Layout(Path(runs))
+    if names == ["--table"]:
+        print(table(layout.root / "levers" / "results.jsonl"))
+        return
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
