@@ -60,6 +60,9 @@ class PrefixConditioner(nn.Module):
         self.frame = nn.Parameter(torch.randn(1, 8, width, generator=g))
         self.prefix = nn.Parameter(torch.randn(2, 3, width, generator=g))
 
+    def used(self, conditions):  # the Conditioner interface: it reads no condition
+        return conditions
+
     def forward(self, conditions, num_frames, drop_all=False, generator=None, batch_size=None):
         mask = torch.tensor([[True, True, False], [True, True, True]])
         prefix = self.prefix * (0.0 if drop_all else 1.0)
