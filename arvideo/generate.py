@@ -16,8 +16,9 @@ Conventions (pixel frames, uint8 RGB; T×H×W×3 is one clip, B×T×H×W×3 a ba
   temporally compressing tokenizer (r > 1), latent frame j is conditioned on the pixel action
   at frame r·(j-1) (the action leading out of latent frame j-1).
 * Sampling options left unset take the model's defaults (`VideoLMConfig.sampling`); top_k=0
-  asks for every code over a model's default top_k; an option the model never reads (steps for a categorical head, stabilization for an order
-  that does not denoise frames) is refused, not ignored.
+  asks for every code over a model's default top_k; an option the model never reads (steps
+  for a categorical head, stabilization for an order that does not denoise frames) is
+  refused, not ignored.
 * The frame-denoising orders next_frame_flow and diffusion_forcing stream like the others:
   each frame is denoised in `steps` steps over the KV cache (steps + 1 transformer passes a
   frame with Euler). full_sequence_flow denoises whole clips: `__call__` only, in

@@ -10,7 +10,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from arvideo.generation_numbers import real_number, whole_number
+from arvideo.generation_numbers import whole_number
 from arvideo.serve.frames import FrameFormat
 
 LOOPBACK_NAMES = ("localhost",)
@@ -87,12 +87,9 @@ def serve(
     from arvideo.serve.play_session import PlaySettings
 
     whole_number("port", port, 1, 65536)
-    if temperature is not None:
-        from arvideo.serve.protocol import MAX_TEMPERATURE
+    from arvideo.serve.protocol import checked_settings
 
-        real_number("temperature", temperature, 0.0, MAX_TEMPERATURE, low_open=True)
-    if top_k is not None:
-        whole_number("top_k", top_k, low=0)
+    checked_settings(temperature, top_k)  # refused here, not at the first connection
     defaults = PlaySettings(temperature, top_k, steps, seed)
     app = build_app(model, context, clip, results, frames, max_sessions, device, defaults)
     state = app.state.arvideo

@@ -88,6 +88,11 @@ def _build(data: dict, num_actions: int) -> Message:
     temperature, top_k, steps = (data.get(key) for key in ("temperature", "top_k", "steps"))
     if temperature is None and top_k is None and steps is None:
         raise ValueError("settings needs temperature, top_k or steps")
+    return checked_settings(temperature, top_k, steps)
+
+
+def checked_settings(temperature=None, top_k=None, steps=None) -> Settings:
+    """Play settings, each given one in range (None: not given); a message's or the CLI's."""
     return Settings(
         None
         if temperature is None
