@@ -43,7 +43,9 @@ VARIANTS = {
         "next_block_categorical", (LM + "text_prefix", "true", *STEPS_2400, *LR_2E3)
     ),
     "flow_prefix": ("next_frame_flow_velocity", (LM + "text_prefix", "true")),
-    "flow_prefix_w128": ("next_frame_flow_velocity", (LM + "text_prefix", "true", LM + "width", "128")),
+    "flow_prefix_w128": (
+        "next_frame_flow_velocity", (LM + "text_prefix", "true", LM + "width", "128")
+    ),
 }
 # sampling options tried on every trained categorical variant
 CATEGORICAL_SAMPLING = {

@@ -45,7 +45,8 @@ def verdicts(results: dict, headline: str) -> list[str]:
             raised = seen > plain[0] and (unseen is None or unseen > plain[1])
             line += f"; without guidance (scale 1) seen {plain[0]:.3f}"
             line += "" if unseen is None else f", unseen {plain[1]:.3f}"
-            line += f": CFG {'raises' if raised else 'does NOT raise'} {'it' if unseen is None else 'both'}"
+            which = "it" if unseen is None else "both"
+            line += f": CFG {'raises' if raised else 'does NOT raise'} {which}"
         lines.append(line)
     return lines
 
