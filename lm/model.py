@@ -39,7 +39,7 @@ from .heads.base import (
     Values,
 )
 from .orders import order_class
-from .orders.base import TokenOrder
+from .orders.base import TeacherForcing, TokenOrder
 from .sequence import SequenceInputs, TokenLayout
 from .transformer import Transformer, TransformerConfig
 
@@ -275,9 +275,29 @@ class VideoLM(nn.Module):
             rate, vocab = self.config.history_corruption, self.config.vocab_size
             inputs = corrupt_codes(values, vocab, rate, generator)
         forcing = self.order.teacher_forcing(inputs, self.embed, generator, reveal_BN)
+        if forcing.clean_BND is not None:
+            return self._complete_forcing(forcing, layout, cond), values, forcing
         seq = self.sequence_inputs(forcing.inputs_BND, layout, cond, forcing.cond_BND)
         z = self.forward_sequence(seq, self.config.window_frames)
         return z, values, forcing
+
+    def _complete_forcing(
+        self, forcing: TeacherForcing, layout: TokenLayout, cond: ConditionEmbedding
+    ) -> torch.Tensor:
+        """One forward over [prefix, clean slots, noisy slots] (the order's complete
+        teacher forcing); z of the noisy slots, the ones the loss reads."""
+        clean = self.sequence_inputs(forcing.clean_BND, layout, cond, forcing.clean_cond_BND)
+        noisy = self.sequence_inputs(
+            forcing.inputs_BND, layout, cond.without_prefix(), forcing.cond_BND
+        )
+        valid = None if bool(clean.valid_BN.all()) else clean.valid_BN
+        mask = self.order.complete_mask(
+            (clean.group_N, clean.frame_N), (noisy.group_N, noisy.frame_N),
+            self.config.window_frames, valid,
+        )  # fmt: skip
+        both = SequenceInputs.cat(clean, noisy)
+        h = self.backbone(both.x_BND, both.positions, mask, both.cond_BND)
+        return h[:, clean.x_BND.shape[1] :]
 
     def loss(self, batch: TokenBatch, generator: torch.Generator | None = None) -> LMLoss:
         z, values, forcing = self.head_inputs(batch, generator)

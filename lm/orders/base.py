@@ -51,6 +51,10 @@ class TeacherForcing:
     # head regresses instead of the values (the velocity ε - x0)
     cond_BND: torch.Tensor | None = None
     target: torch.Tensor | None = None
+    # complete teacher forcing (next-frame diffusion): a clean copy of every slot, run in
+    # the same forward ahead of the noisy ones, which see it through `order.complete_mask`
+    clean_BND: torch.Tensor | None = None
+    clean_cond_BND: torch.Tensor | None = None
 
 
 @dataclass

@@ -32,18 +32,19 @@ lm/long_video.py extends it past its clip length with overlapping windows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, get_args
 
 import torch
 
 from ..frame_noise import FrameNoise, cat_history, draw_frame_noise
 from ..heads.diffusion import TimeEmbedding
-from ..noise_layouts import NoiseLayout, check_noise_layout, frame_levels
+from ..noise_layouts import NoiseLayout, check_noise_layout, draw_times, frame_levels
 from ..schedule_sampler import integrate_schedule
 from ..schedules import schedule_matrix
 from ..sequence import TokenLayout
 from .base import (
     Decoder,
+    block_causal_mask,
     GenerationTrace,
     StepOutput,
     TeacherForcing,
@@ -56,6 +57,11 @@ if TYPE_CHECKING:
     from ..model import VideoLMConfig
 
 Attention = Literal["full", "block_causal"]
+# how next_frame trains: "one_frame" noises one frame per clip behind a clean history (the
+# loss sees 1 of T frames); "complete" runs a clean copy of the clip ahead of a noisy copy
+# with an independent level per frame, every noisy frame seeing the clean frames before it
+# (complete teacher forcing, MAGI arXiv 2501.12389): all T frames train in one forward
+ForcingKind = Literal["one_frame", "complete"]
 
 
 class FrameDenoisingOrder(TokenOrder):
@@ -81,9 +87,20 @@ class FrameDenoisingOrder(TokenOrder):
         latent_dim: int,
         time_sampling: str = "logit_normal",
         history_noise: float = 0.0,
+        teacher_forcing: ForcingKind = "one_frame",
     ):
         super().__init__()
         check_noise_layout(self.noise_layout, time_sampling, history_noise)
+        if teacher_forcing not in get_args(ForcingKind):
+            raise ValueError(
+                f"teacher_forcing must be one of {get_args(ForcingKind)}, got {teacher_forcing!r}"
+            )
+        if teacher_forcing == "complete" and self.noise_layout != "next_frame":
+            raise ValueError(
+                f"teacher_forcing='complete' is next_frame_flow's (clean history), not "
+                f"{self.name!r}'s (noise layout {self.noise_layout!r})"
+            )
+        self.complete_forcing = teacher_forcing == "complete"
         self.grid_hw = tuple(grid_hw)
         self.tokens_per_frame = grid_hw[0] * grid_hw[1]
         self.latent_dim = latent_dim
@@ -129,6 +146,8 @@ class FrameDenoisingOrder(TokenOrder):
         B, N, _ = values.shape
         L = self.tokens_per_frame
         x0 = values.float()
+        if self.complete_forcing:
+            return self._complete_forcing(x0, embed, generator)
         levels = frame_levels(
             self.noise_layout, B, N // L, self.time_sampling, generator, x0.device,
             self.history_noise,
@@ -140,6 +159,54 @@ class FrameDenoisingOrder(TokenOrder):
         return TeacherForcing(
             embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=noise - x0
         )
+
+    def _complete_forcing(
+        self, x0: torch.Tensor, embed: Callable, generator: torch.Generator | None
+    ) -> TeacherForcing:
+        """Every frame noisy at its own level (the loss sees them all), plus the clean copy
+        that later frames attend to (at a level ~ U(0, history_noise) when that is set)."""
+        B, N, _ = x0.shape
+        L = self.tokens_per_frame
+        t_BN = draw_times((B, N // L), self.time_sampling, generator, x0.device)
+        t_BN = t_BN.repeat_interleave(L, dim=1)
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
+        x_t = (1 - t_BN[..., None]) * x0 + t_BN[..., None] * noise
+        clean, clean_t = x0, torch.zeros_like(t_BN)
+        if self.history_noise:
+            level = self.history_noise * torch.rand(B, N // L, generator=generator, device=x0.device)
+            clean_t = level.repeat_interleave(L, dim=1)
+            history = torch.randn(x0.shape, generator=generator, device=x0.device)
+            clean = (1 - clean_t[..., None]) * x0 + clean_t[..., None] * history
+        return TeacherForcing(
+            embed(x_t), cond_BND=self.level_conditioning(t_BN), target=noise - x0,
+            clean_BND=embed(clean), clean_cond_BND=self.level_conditioning(clean_t),
+        )  # fmt: skip
+
+    def complete_mask(
+        self,
+        clean: tuple[torch.Tensor, torch.Tensor],
+        noisy: tuple[torch.Tensor, torch.Tensor],
+        window_frames: int | None = None,
+        valid_BN: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Mask of [clean slots (prefix first); noisy slots] under complete teacher forcing.
+        Clean slots: block-causal among themselves, blind to the noisy ones. A noisy slot
+        of frame f: the clean frames before f (prefix included) and the noisy frame f,
+        exactly what it sees when sampling (the cache, then the frame being denoised).
+        valid_BN: validity of the clean slots (the noisy ones are all real)."""
+        (group_c, frame_c), (group_n, frame_n) = clean, noisy
+        kw = dict(window_frames=window_frames, valid_BN=valid_BN)
+        clean_clean = block_causal_mask(group_c, frame_c, group_c, frame_c, **kw)
+        # group_k <= group_q - 1: frames strictly before (the prefix, group -1, always)
+        noisy_clean = block_causal_mask(group_n - 1, frame_n, group_c, frame_c, **kw)
+        noisy_noisy = group_n[None, :] == group_n[:, None]
+        clean_noisy = torch.zeros(len(group_c), len(group_n), dtype=torch.bool, device=group_c.device)
+        if valid_BN is not None:  # B × queries × keys: the others broadcast over B
+            B = valid_BN.shape[0]
+            noisy_noisy, clean_noisy = noisy_noisy.expand(B, -1, -1), clean_noisy.expand(B, -1, -1)
+        top = torch.cat([clean_clean, clean_noisy], dim=-1)
+        bottom = torch.cat([noisy_clean, noisy_noisy], dim=-1)
+        return torch.cat([top, bottom], dim=-2)
 
     # -- sampling ---------------------------------------------------------------------------
 

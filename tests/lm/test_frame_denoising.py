@@ -234,3 +234,62 @@ def test_a_denoising_order_refuses_other_heads(make_model):
         make_model(order="diffusion_forcing", head="diffusion", latent_dim=3)
     with pytest.raises(ValueError, match="cannot predict"):
         make_model(order="next_block", head="velocity", latent_dim=3)
+
+
+# -- complete teacher forcing (next_frame_flow) --------------------------------------------
+
+
+def complete_forcing(model, latents, actions, seed: int = 3):
+    x0 = model.order.flatten(latents)
+    forcing = model.order.teacher_forcing(x0, model.embed, torch.Generator().manual_seed(seed))
+    T = latents.shape[1]
+    cond = model.conditioner(Conditions(actions), T, batch_size=latents.shape[0])
+    return forcing, cond, model._complete_forcing(forcing, model.order.layout(T), cond)
+
+
+def test_complete_forcing_sees_what_sampling_sees(make_model, make_batch):
+    """Each noisy frame f's output equals one forward over [clean frames < f, noisy frame
+    f]: the KV cache of finished frames plus the frame being denoised."""
+    model = build(make_model, "next_frame_flow", order_options=dict(teacher_forcing="complete"))
+    batch = make_batch(model)
+    forcing, cond, z = complete_forcing(model, batch.latents, batch.actions)
+    L, T = model.order.tokens_per_frame, batch.latents.shape[1]
+    assert forcing.weight_BN is None  # every frame trains
+    for f in range(T):
+        noisy = slice(f * L, (f + 1) * L)
+        inputs = torch.cat([forcing.clean_BND[:, : f * L], forcing.inputs_BND[:, noisy]], 1)
+        levels = torch.cat([forcing.clean_cond_BND[:, : f * L], forcing.cond_BND[:, noisy]], 1)
+        seq = model.sequence_inputs(inputs, model.order.layout(f + 1), cond, levels)
+        alone = model.forward_sequence(seq, model.config.window_frames)[:, f * L :]
+        torch.testing.assert_close(z[:, noisy], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_complete_forcing_trains_every_frame_at_its_own_level(make_model, make_batch):
+    model = build(make_model, "next_frame_flow", order_options=dict(teacher_forcing="complete"))
+    x0 = model.order.flatten(make_batch(model, batch=4).latents)
+    g = torch.Generator().manual_seed(0)
+    forcing = model.order.teacher_forcing(x0, model.embed, g)
+    assert forcing.clean_BND.shape == forcing.inputs_BND.shape
+    torch.testing.assert_close(forcing.clean_BND, model.embed(x0))  # no history noise
+    L = model.order.tokens_per_frame
+    # the noisy copies differ from the clean ones in every frame (each at a level > 0)
+    differs = (forcing.inputs_BND - forcing.clean_BND).abs().sum(-1)
+    assert (differs.view(4, -1, L).sum(-1) > 0).all()
+    # history noise: the clean copy at a small level of its own, not at 0
+    model = build(
+        make_model, "next_frame_flow", history_corruption=0.1,
+        order_options=dict(teacher_forcing="complete"),
+    )  # fmt: skip
+    with torch.no_grad():
+        forcing = model.order.teacher_forcing(x0, model.embed, g)
+    assert not torch.allclose(forcing.clean_BND, model.embed(x0))
+    drift = (forcing.clean_BND - model.embed(x0)).abs().max()
+    assert float(drift) < float((forcing.inputs_BND - model.embed(x0)).abs().max())
+
+
+def test_complete_forcing_is_next_frame_flows_alone(make_model):
+    for order in ("full_sequence_flow", "diffusion_forcing"):
+        with pytest.raises(ValueError, match="teacher_forcing='complete'"):
+            build(make_model, order, order_options=dict(teacher_forcing="complete"))
+    with pytest.raises(ValueError, match="teacher_forcing must be one of"):
+        build(make_model, "next_frame_flow", order_options=dict(teacher_forcing="all"))
