@@ -1,6 +1,9 @@
 """Noise layouts for training the frame denoisers: which noise level each frame gets.
 
-* `shared`: one level per clip (full-sequence flow matching, MovieGen / HunyuanVideo);
+* `shared`: one level per clip (full-sequence flow matching, MovieGen / HunyuanVideo); with
+  `clean_context` a random number of leading frames (0 to T-1) stay clean and out of the
+  loss, as the context frames of video prediction are when sampling (without it, a model
+  only ever saw clean frames beside noisy ones at sampling time);
 * `next_frame`: one noisy frame per clip, anywhere in it, after a clean history
   (next-frame diffusion, arXiv 2506.01380); with `history_noise` > 0 history frames get a
   level ~ U(0, history_noise) (against drift, as history corruption does for codes). The loss
@@ -59,11 +62,17 @@ def frame_levels(
     generator: torch.Generator | None,
     device: torch.device | str,
     history_noise: float = 0.0,
+    clean_context: bool = False,
 ) -> FrameLevels:
     """Training levels B×T for one batch under `layout`."""
     if layout == "shared":
         t_B1 = draw_times((batch, 1), time_sampling, generator, device)
-        return FrameLevels(t_B1.expand(batch, frames).contiguous(), None)
+        if not clean_context:
+            return FrameLevels(t_B1.expand(batch, frames).contiguous(), None)
+        context_B1 = torch.randint(0, frames, (batch, 1), generator=generator, device=device)
+        clean_BT = torch.arange(frames, device=device)[None] < context_B1
+        t_BT = torch.where(clean_BT, torch.zeros_like(t_B1), t_B1.expand(batch, frames))
+        return FrameLevels(t_BT, (~clean_BT).float())
     if layout == "per_frame":
         return FrameLevels(draw_times((batch, frames), time_sampling, generator, device), None)
     t_BT = history_noise * torch.rand(batch, frames, generator=generator, device=device)

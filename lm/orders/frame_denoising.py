@@ -88,6 +88,7 @@ class FrameDenoisingOrder(TokenOrder):
         time_sampling: str = "logit_normal",
         history_noise: float = 0.0,
         teacher_forcing: ForcingKind = "one_frame",
+        clean_context: bool = True,
     ):
         super().__init__()
         check_noise_layout(self.noise_layout, time_sampling, history_noise)
@@ -100,7 +101,12 @@ class FrameDenoisingOrder(TokenOrder):
                 f"teacher_forcing='complete' is next_frame_flow's (clean history), not "
                 f"{self.name!r}'s (noise layout {self.noise_layout!r})"
             )
+        if not isinstance(clean_context, bool):  # a CLI string "false" would read as True
+            raise ValueError(f"clean_context must be true or false, got {clean_context!r}")
         self.complete_forcing = teacher_forcing == "complete"
+        # full_sequence_flow: leading frames kept clean in training, as context is when
+        # sampling (noise_layouts.py); the other layouts have clean or noisy history anyway
+        self.clean_context = clean_context
         self.grid_hw = tuple(grid_hw)
         self.tokens_per_frame = grid_hw[0] * grid_hw[1]
         self.latent_dim = latent_dim
@@ -150,7 +156,7 @@ class FrameDenoisingOrder(TokenOrder):
             return self._complete_forcing(x0, embed, generator)
         levels = frame_levels(
             self.noise_layout, B, N // L, self.time_sampling, generator, x0.device,
-            self.history_noise,
+            self.history_noise, self.clean_context,
         )  # fmt: skip
         t_BN = levels.t_BT.repeat_interleave(L, dim=1)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)

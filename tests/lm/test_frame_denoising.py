@@ -91,6 +91,14 @@ def test_noise_layouts_draw_the_levels_they_promise():
     g = torch.Generator().manual_seed(0)
     shared = frame_levels("shared", 4, 5, "logit_normal", g, "cpu")
     assert (shared.t_BT == shared.t_BT[:, :1]).all() and shared.weight_BT is None
+    # clean context: 0..T-1 leading frames at level 0 and out of the loss, the rest shared
+    context = frame_levels("shared", 64, 5, "logit_normal", g, "cpu", clean_context=True)
+    clean_BT = context.weight_BT == 0
+    assert torch.equal(clean_BT, context.t_BT == 0)
+    assert (clean_BT.cummin(dim=1).values == clean_BT).all()  # clean frames lead
+    assert set(clean_BT.sum(dim=1).tolist()) == set(range(5))  # no context up to T-1
+    lowest = context.t_BT.masked_fill(clean_BT, 2.0).min(dim=1).values
+    assert torch.equal(lowest, context.t_BT.max(dim=1).values)  # one level for the rest
     per_frame = frame_levels("per_frame", 4, 5, "uniform", g, "cpu")
     assert per_frame.t_BT.std(dim=1).min() > 0
     clean = frame_levels("next_frame", 64, 5, "uniform", g, "cpu")
@@ -282,9 +290,10 @@ def test_complete_forcing_trains_every_frame_at_its_own_level(make_model, make_b
     )  # fmt: skip
     with torch.no_grad():
         forcing = model.order.teacher_forcing(x0, model.embed, g)
-    assert not torch.allclose(forcing.clean_BND, model.embed(x0))
-    drift = (forcing.clean_BND - model.embed(x0)).abs().max()
-    assert float(drift) < float((forcing.inputs_BND - model.embed(x0)).abs().max())
+        clean = model.embed(x0)
+    assert not torch.allclose(forcing.clean_BND, clean)
+    drift = (forcing.clean_BND - clean).abs().max()
+    assert float(drift) < float((forcing.inputs_BND - clean).abs().max())
 
 
 def test_complete_forcing_is_next_frame_flows_alone(make_model):
@@ -293,3 +302,5 @@ def test_complete_forcing_is_next_frame_flows_alone(make_model):
             build(make_model, order, order_options=dict(teacher_forcing="complete"))
     with pytest.raises(ValueError, match="teacher_forcing must be one of"):
         build(make_model, "next_frame_flow", order_options=dict(teacher_forcing="all"))
+    with pytest.raises(ValueError, match="clean_context must be true or false"):
+        build(make_model, "full_sequence_flow", order_options=dict(clean_context="false"))
