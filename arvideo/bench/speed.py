@@ -36,6 +36,7 @@ from arvideo.bench.report import (
     run_header,
     write_results,
 )
+from arvideo.bench.speed_denoisers import denoiser_fields, denoiser_rows, denoisers_markdown
 from arvideo.bench.speed_heads import (
     compare_heads,
     counting,
@@ -77,6 +78,7 @@ class SpeedConfig:
     tokenizer: dict | None = None  # TokenizerConfig fields; None = TOKENIZER_CONFIG
     diffusion_steps: int | None = None  # None: SamplingSettings' default (arvideo generate's)
     diffusion_scales: tuple[int, ...] | None = None  # None: next_scale_diffusion.yaml's
+    denoising_steps: int = 4  # Euler steps a frame of the frame denoisers (issue 15's <= 4)
 
 
 PRESETS = {
@@ -115,11 +117,14 @@ def load_tokenizer_config(config: SpeedConfig) -> tuple[TokenizerConfig, str]:
 def build_lm(
     config: SpeedConfig, order: str, tokenizer: VideoTokenizer, head: str = "categorical"
 ) -> VideoLM:
-    """The base backbone with the categorical head (codes of `tokenizer`) or the diffusion
-    head (continuous latents, options of configs/lm/<order>_diffusion.yaml)."""
+    """The base backbone with the categorical head (codes of `tokenizer`), the diffusion
+    head (continuous latents, options of configs/lm/<order>_diffusion.yaml) or, for the
+    frame-denoising orders, the velocity head (configs/lm/<order>_velocity.yaml)."""
     grid = config.frame_size // tokenizer.spatial_compression
     if head == "diffusion":
         fields = diffusion_fields(order, config.diffusion_scales)
+    elif ORDERS[order].denoising:  # the velocity head on continuous latents
+        fields = denoiser_fields(order)
     else:  # as configs/lm/<order>_categorical.yaml (next_scale: the msvq tokenizer's scales)
         options = {}
         if order == "next_scale":
@@ -175,9 +180,13 @@ def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
         shape = (config.train_batch, T, lm.order.tokens_per_frame)
     else:
         shape = (config.train_batch, T, H, W)
-    codes = torch.randint(lm.config.vocab_size, shape, generator=_gen())
     actions = torch.randint(config.num_actions, (config.train_batch, T), generator=_gen())
-    batch = TokenBatch(codes=codes, actions=actions)
+    if lm.config.values == "latents":  # frame denoisers: continuous latents
+        latents = torch.randn(*shape, lm.config.latent_dim, generator=_gen())
+        batch = TokenBatch(latents=latents, actions=actions)
+    else:
+        codes = torch.randint(lm.config.vocab_size, shape, generator=_gen())
+        batch = TokenBatch(codes=codes, actions=actions)
     optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
     lm.train()
 
@@ -279,9 +288,15 @@ def bench_speed(
     config = PRESETS[preset]
     if session_steps is not None:
         config = replace(config, session_steps=session_steps)
-    # frame-denoising orders have no KV-cached rows yet (issue 15 part 5): not by default
+    # the frame-denoising orders have their own table (velocity head, speed_denoisers.py)
     default = [name for name, order in ORDERS.items() if not order.denoising]
     chosen = [o.strip() for o in orders.split(",")] if orders else default
+    unknown = [o for o in chosen if o not in ORDERS or ORDERS[o].denoising]
+    if unknown:
+        raise ValueError(
+            f"orders: {unknown} are not token orders; use {default} (the frame denoisers "
+            "always get their own table)"
+        )
     data = measure(config, chosen)
     data.update(benchmark="speed", preset=preset, command=command_line(), machine=machine_info())
     data["config"] = asdict(config)
@@ -325,6 +340,12 @@ def measure(config: SpeedConfig, orders: list[str]) -> dict:
         heads, config.rollout_frames, diffusion_settings(config.diffusion_steps),
         build=lambda order: build_lm(config, order, tokenizer, "diffusion"),
         rollout=lambda lm, settings: rollout(lm, config, True, config.repeats, settings),
+    )  # fmt: skip
+    data["denoisers"] = denoiser_rows(
+        build=lambda order: build_lm(config, order, tokenizer),
+        train_step=lambda lm: training_step_speed(lm, config, config.repeats),
+        frames=config.rollout_frames, num_actions=config.num_actions, repeats=config.repeats,
+        steps=config.denoising_steps,
     )  # fmt: skip
     data["tokenizer"] = tokenizer_speed(tokenizer, config, config.repeats)
     data["tokenizer"]["parameters"] = sum(p.numel() for p in tokenizer.parameters())
@@ -381,6 +402,7 @@ def speed_markdown(data: dict) -> str:
         "token (6 · params + attention) × tokens/s / matmul peak (bench/common.py).",
         markdown_table(data["orders"], ORDER_COLUMNS),
         heads_markdown(data["heads"], config),
+        denoisers_markdown(data["denoisers"], config),
         "Tokenizer (frames/s):\n\n" + key_values(data["tokenizer"], 1),
     ]
     if "session" in data:

@@ -32,6 +32,7 @@ from arvideo.bench.speed import (
     matmul_peak,
     median_time,
 )
+from arvideo.bench.speed_denoisers import DENOISER_COLUMNS, DENOISERS
 from arvideo.bench.speed_heads import HEAD_COLUMNS, CallCounter, counting
 
 POSITIVE = ("cached_fps", "uncached_fps", "kv_speedup", "train_step_s", "train_gflops", "mfu")
@@ -105,6 +106,33 @@ def test_smoke_heads_rows_count_passes_and_evaluations(smoke):
     assert "Heads (same backbone" in markdown and "| next_token | diffusion |" in markdown
     for column in HEAD_COLUMNS:
         assert (column.title or column.key) in markdown
+
+
+def test_smoke_denoiser_rows_count_their_passes(smoke):
+    """Streaming orders: steps + 1 forwards a frame (the last commits it); full-sequence
+    flow here (2 frames, clip 3): one whole-clip forward per step for the 2 frames."""
+    out, _ = smoke
+    data = json.loads((out / "speed.json").read_text())
+    steps = PRESETS["smoke"].denoising_steps
+    by = {row["order"]: row for row in data["denoisers"]}
+    assert list(by) == list(DENOISERS)
+    for order in ("next_frame_flow", "diffusion_forcing"):
+        assert by[order]["backbone_passes_per_frame"] == steps + 1
+    assert by["full_sequence_flow"]["backbone_passes_per_frame"] == steps / 2
+    for row in by.values():
+        assert row["denoising_steps"] == steps
+        for key in ("fps", "ms_per_frame", "train_step_s"):
+            assert math.isfinite(row[key]) and row[key] > 0, (row["order"], key)
+        assert row["ms_per_frame"] == pytest.approx(1e3 / row["fps"])
+    markdown = (out / "speed.md").read_text()
+    assert "Frame denoisers" in markdown and "| next_frame_flow |" in markdown
+    for column in DENOISER_COLUMNS:
+        assert (column.title or column.key) in markdown
+
+
+def test_speed_bench_names_orders_it_cannot_time(tmp_path):
+    with pytest.raises(ValueError, match=r"\['next_frame_flow'\] are not token orders"):
+        bench_speed(preset="smoke", out=str(tmp_path), orders="next_block,next_frame_flow")
 
 
 def test_counting_counts_forward_calls_and_removes_its_hook():
