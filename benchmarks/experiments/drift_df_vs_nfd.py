@@ -16,8 +16,9 @@ with `--denoise_steps` steps a frame; DF at each `--stabilization` level (0 = of
 `--models nfd nfd_complete` instead compares the two ways to train next-frame diffusion:
 one noisy frame per clip behind a clean history (the loss sees 1 of 8 frames) against
 complete teacher forcing (a clean copy of the clip ahead of a noisy one: all 8 in the loss),
-and `--models fs fs_no_context` full-sequence flow trained with and without clean leading
-(context) frames.
+`--models fs fs_no_context` full-sequence flow trained with and without clean leading
+(context) frames, and `nfd_x0` next-frame diffusion whose head reads out clean latents
+(x-prediction) instead of the velocity.
 
 Every stage is reused when its folder is complete and every score is saved as it comes
 (`<work>/scores.json`), so an interrupted run resumes. Prints PSNR and foreground PSNR at
@@ -34,13 +35,19 @@ from pathlib import Path
 CONTEXT = 4
 REPORTED = (1, 8, 32, 128)
 ORDERS = {
-    "nfd": "next_frame_flow", "nfd_complete": "next_frame_flow", "df": "diffusion_forcing",
+    "nfd": "next_frame_flow", "nfd_complete": "next_frame_flow", "nfd_x0": "next_frame_flow",
+    "df": "diffusion_forcing",
     "fs": "full_sequence_flow", "fs_no_context": "full_sequence_flow",
 }  # fmt: skip
 # overrides of the shipped YAML per model: NFD without history noise (the baseline),
 # NFD trained with complete teacher forcing (every frame of a clip in the loss), and
 # full-sequence flow trained without clean leading frames (as before 2026-12-04)
 OVERRIDES = {
+    "nfd_x0": [  # x-prediction: the head reads out clean latents
+        "--model.init_args.lm.history_corruption", "0",
+        "--model.init_args.lm.order_options",
+        '{"time_sampling": "logit_normal", "prediction": "x0"}',
+    ],
     "fs_no_context": [  # as JSON: a dotted key would pass the string "false"
         "--model.init_args.lm.order_options",
         '{"time_sampling": "logit_normal", "clean_context": false}',

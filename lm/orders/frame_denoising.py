@@ -9,9 +9,13 @@ One machine for three paradigms of the seed, differing only in noise layout and 
 
 Training (rectified flow, as the diffusion head): z_t = (1 - t)·z_0 + t·ε per frame level t,
 the input at a slot is the embedding of its own z_t, its level is embedded and added to its
-adaLN conditioning (beside actions, labels, text), and the velocity head regresses ε - z_0.
-Groups are frames (block-causal) or one group for the clip (full attention), so the
-group-id mask of base.py gives both masks.
+adaLN conditioning (beside actions, labels, text), and the velocity head regresses ε - z_0
+(or z_0 itself with `prediction: x0`, weighted as the velocity loss it implies). Groups are
+frames (block-causal) or one group for the clip (full attention), so the group-id mask of
+base.py gives both masks. Options: full-sequence flow keeps a random number of leading
+frames clean (`clean_context`, the context of sampling); next-frame diffusion may train
+every frame of a clip at once (`teacher_forcing: complete`: a clean copy of the clip ahead
+of the noisy one, `complete_mask`).
 
 Sampling integrates a schedule matrix (schedules.py) with schedule_sampler.py, with guidance
 as for every other order. Frames at level 0 (context, finished frames) are shown to the model
@@ -62,6 +66,11 @@ Attention = Literal["full", "block_causal"]
 # with an independent level per frame, every noisy frame seeing the clean frames before it
 # (complete teacher forcing, MAGI arXiv 2501.12389): all T frames train in one forward
 ForcingKind = Literal["one_frame", "complete"]
+# what the velocity head's read-out means: the velocity ε - x0 itself, or the clean latents
+# x0 ("x-prediction", JiT arXiv 2511.13720), turned into a velocity (x_t - x0) / t for the
+# solver and trained with the velocity loss it implies: |x0 - x̂0|² / t², t at least T_MIN
+Prediction = Literal["velocity", "x0"]
+T_MIN = 0.05
 
 
 class FrameDenoisingOrder(TokenOrder):
@@ -89,6 +98,7 @@ class FrameDenoisingOrder(TokenOrder):
         history_noise: float = 0.0,
         teacher_forcing: ForcingKind = "one_frame",
         clean_context: bool = True,
+        prediction: Prediction = "velocity",
     ):
         super().__init__()
         check_noise_layout(self.noise_layout, time_sampling, history_noise)
@@ -103,6 +113,9 @@ class FrameDenoisingOrder(TokenOrder):
             )
         if not isinstance(clean_context, bool):  # a CLI string "false" would read as True
             raise ValueError(f"clean_context must be true or false, got {clean_context!r}")
+        if prediction not in get_args(Prediction):
+            raise ValueError(f"prediction must be one of {get_args(Prediction)}, got {prediction!r}")
+        self.prediction = prediction
         self.complete_forcing = teacher_forcing == "complete"
         # full_sequence_flow: leading frames kept clean in training, as context is when
         # sampling (noise_layouts.py); the other layouts have clean or noisy history anyway
@@ -162,9 +175,26 @@ class FrameDenoisingOrder(TokenOrder):
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_t = (1 - t_BN[..., None]) * x0 + t_BN[..., None] * noise
         weight = None if levels.weight_BT is None else levels.weight_BT.repeat_interleave(L, 1)
+        target, weight = self.regression(x0, noise, t_BN, weight)
         return TeacherForcing(
-            embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=noise - x0
+            embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=target
         )
+
+    def regression(
+        self, x0: torch.Tensor, noise: torch.Tensor, t_BN: torch.Tensor, weight_BN
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(target, loss weight) of the head: the velocity ε - x0, or under x-prediction x0
+        weighted by 1 / t² (the velocity loss of the implied velocity)."""
+        if self.prediction == "velocity":
+            return noise - x0, weight_BN
+        implied = t_BN.clamp_min(T_MIN).square().reciprocal()
+        return x0, implied if weight_BN is None else weight_BN * implied
+
+    def as_velocity(self, out: torch.Tensor, x_BNC: torch.Tensor, t_BN: torch.Tensor):
+        """The solver's velocity from the head's (guided) read-out at state x_BNC, t_BN."""
+        if self.prediction == "velocity":
+            return out
+        return (x_BNC - out) / t_BN.clamp_min(T_MIN)[..., None]
 
     def _complete_forcing(
         self, x0: torch.Tensor, embed: Callable, generator: torch.Generator | None
@@ -183,8 +213,9 @@ class FrameDenoisingOrder(TokenOrder):
             clean_t = level.repeat_interleave(L, dim=1)
             history = torch.randn(x0.shape, generator=generator, device=x0.device)
             clean = (1 - clean_t[..., None]) * x0 + clean_t[..., None] * history
+        target, weight = self.regression(x0, noise, t_BN, None)
         return TeacherForcing(
-            embed(x_t), cond_BND=self.level_conditioning(t_BN), target=noise - x0,
+            embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=target,
             clean_BND=embed(clean), clean_cond_BND=self.level_conditioning(clean_t),
         )  # fmt: skip
 
@@ -286,7 +317,7 @@ class FrameDenoisingOrder(TokenOrder):
 
         def velocity(x: torch.Tensor, t_BN: torch.Tensor, progress: float) -> torch.Tensor:
             last[:] = [self.evaluate(decoder, x, t_BN, history_noise_BNC, 0)]
-            return decoder.sample(last[0], progress)
+            return self.as_velocity(decoder.sample(last[0], progress), x, t_BN)
 
         solver = decoder.settings.solver
         solution = integrate_schedule(velocity, x_BNC, levels_RT, layout.frame_N, solver)
@@ -320,7 +351,8 @@ class FrameDenoisingOrder(TokenOrder):
 
         def velocity(x: torch.Tensor, t_BN: torch.Tensor, progress: float) -> torch.Tensor:
             step = self.evaluate(decoder, x, t_BN, noise.history_BnC, start)
-            return decoder.sample(step, fraction)  # one fraction per group, as every order
+            # one fraction per group, as every order
+            return self.as_velocity(decoder.sample(step, fraction), x, t_BN)
 
         one_frame = schedule_matrix("full_sequence", 1, 0, settings.steps)
         frame_n = torch.zeros(L, dtype=torch.long, device=noise.start_BnC.device)

@@ -179,13 +179,14 @@ def test_full_sequence_and_non_autoregressive_schedules_refuse_to_stream(make_mo
 
 @pytest.mark.parametrize("order", CAUSAL)
 @pytest.mark.parametrize("solver", ["euler", "heun"])
+@pytest.mark.parametrize("prediction", ["velocity", "x0"])
 def test_streaming_equals_whole_clip_sampling_for_the_same_noise(
-    make_model, make_batch, order, solver
+    make_model, make_batch, order, solver, prediction
 ):
     """A KV-cached stream (context prefilled, then one frame at a time) samples what the
     uncached whole-clip schedule sampler samples from the same seed: stabilized history,
-    guidance and actions included."""
-    model = build(make_model, order, num_labels=2)
+    guidance and actions included, for both read-outs of the head."""
+    model = build(make_model, order, num_labels=2, order_options=dict(prediction=prediction))
     batch = make_batch(model, frames=4)
     context, actions = batch.latents[:, :2], batch.actions
     settings = SamplingSettings(steps=3, solver=solver, stabilization=0.1, temperature=0.9)
@@ -304,3 +305,24 @@ def test_complete_forcing_is_next_frame_flows_alone(make_model):
         build(make_model, "next_frame_flow", order_options=dict(teacher_forcing="all"))
     with pytest.raises(ValueError, match="clean_context must be true or false"):
         build(make_model, "full_sequence_flow", order_options=dict(clean_context="false"))
+
+
+def test_x_prediction_regresses_x0_with_the_implied_velocity_loss(make_model, make_batch):
+    """prediction='x0': the head's target is x0, weighted 1/t² (|v - v̂|² of the velocity
+    (x_t - x̂0)/t); the solver gets that velocity, which is ε - x0 when x̂0 is exact."""
+    model = build(make_model, "diffusion_forcing", order_options=dict(prediction="x0"))
+    order = model.order
+    x0 = order.flatten(make_batch(model).latents)
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        forcing = order.teacher_forcing(x0, model.embed, g)
+    torch.testing.assert_close(forcing.target, x0)
+    t_BN = torch.rand(x0.shape[:2], generator=g) * 0.9 + 0.1
+    noise = torch.randn(x0.shape, generator=g)
+    x_t = (1 - t_BN[..., None]) * x0 + t_BN[..., None] * noise
+    torch.testing.assert_close(order.as_velocity(x0, x_t, t_BN), noise - x0)
+    _, weight = order.regression(x0, noise, t_BN, None)
+    torch.testing.assert_close(weight, t_BN.square().reciprocal())
+    assert forcing.weight_BN.min() >= 1.0  # 1/t² with t <= 1
+    with pytest.raises(ValueError, match="prediction must be one of"):
+        build(make_model, "next_frame_flow", order_options=dict(prediction="eps"))
