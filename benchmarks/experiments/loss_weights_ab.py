@@ -1,6 +1,9 @@
 """A/B: the main job's tokenizer with its fixed loss weights (50 / 500 / 100, tuned on Pong)
 against weights derived from each game's own pixel statistics (`loss.weights: data`,
-arvideo/data/frame_statistics.py), at the main job's budget (43,200 frames, 4,000 steps).
+arvideo/data/frame_statistics.py), at the main job's budget (43,200 frames, 4,000 steps);
+and its capacity: the VQ-1024 codebook on 8x8-pixel cells ("fixed") against VQ-4096
+("vq4096"), a residual VQ of two 1,024-code levels ("rvq2", two codes per cell) and 4x4-pixel
+cells ("c4", 4x the tokens).
 
 One (game, variant) per call, so two run side by side on two cores; each result is saved as
 `<work>/<game>/weights_<variant>/row.json` and reused, and `--report` prints the table of all rows.
@@ -19,7 +22,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "demo" / "tokenizer.yaml"
-VARIANTS = ("fixed", "data")
+VARIANTS = {  # name -> overrides of configs/demo/tokenizer.yaml
+    "fixed": ["--model.init_args.loss.weights", "fixed"],
+    "data": ["--model.init_args.loss.weights", "data"],
+    "vq4096": ["--model.init_args.tokenizer.bottleneck.codebook_size", "4096"],
+    "rvq2": [
+        "--model.init_args.tokenizer.bottleneck.kind", "rvq",
+        "--model.init_args.tokenizer.bottleneck.rvq_depth", "2",
+    ],
+    # 4x compression: 4x4-pixel cells, a 16x16 grid (4x the tokens a generator predicts)
+    "c4": [
+        "--model.init_args.tokenizer.spatial_compression", "4",
+        "--model.init_args.tokenizer.widths", "[64]",  # one stage below the 4x4 stem
+    ],
+}  # fmt: skip
 
 
 def collect(game: str, work: Path) -> Path:
@@ -39,8 +55,7 @@ def train(data: Path, variant: str, folder: Path) -> dict:
     started = time.perf_counter()
     argv = ["fit", "--config", str(CONFIG), "--data.init_args.path", str(data),
             "--trainer.default_root_dir", str(folder / "run"),
-            "--trainer.enable_progress_bar", "false",
-            "--model.init_args.loss.weights", variant]  # fmt: skip
+            "--trainer.enable_progress_bar", "false", *VARIANTS[variant]]  # fmt: skip
     cli = run_lightning_cli(argv)
     checkpoint = Path(cli.trainer.checkpoint_callback.last_model_path)
     export_tokenizer(str(checkpoint), str(folder / "tokenizer"), overwrite=True)
