@@ -55,6 +55,9 @@ def test_smoke_writes_every_number(smoke):
     for row in data["orders"]:
         for key in POSITIVE:
             assert math.isfinite(row[key]) and row[key] > 0, (row["order"], key)
+    for row in data["orders"]:  # MFU against the peak measured beside its own timing
+        rate = row["train_flops_per_token"] * row["train_tokens_per_s"]
+        assert row["mfu"] == pytest.approx(rate / (row["matmul_peak_gflops"] * 1e9))
     token, block = data["orders"][:2]
     assert token["vs_next_token"] == 1.0
     assert token["passes_per_frame"] == 16  # 4×4 grid, one forward per token
