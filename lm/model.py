@@ -39,7 +39,7 @@ from .heads.base import (
     Values,
 )
 from .orders import order_class
-from .orders.base import TeacherForcing, TokenOrder
+from .orders.base import TeacherForcing, TokenOrder, complete_forcing_mask
 from .sequence import SequenceInputs, TokenLayout
 from .transformer import Transformer, TransformerConfig
 
@@ -291,7 +291,7 @@ class VideoLM(nn.Module):
             forcing.inputs_BND, layout, cond.without_prefix(), forcing.cond_BND
         )
         valid = None if bool(clean.valid_BN.all()) else clean.valid_BN
-        mask = self.order.complete_mask(
+        mask = complete_forcing_mask(
             (clean.group_N, clean.frame_N), (noisy.group_N, noisy.frame_N),
             self.config.window_frames, valid,
         )  # fmt: skip

@@ -54,6 +54,13 @@ def draw_times(shape: tuple[int, ...], time_sampling: str, generator, device) ->
     return torch.sigmoid(LOGIT_NORMAL_MEAN + LOGIT_NORMAL_STD * n)
 
 
+def history_levels(
+    batch: int, frames: int, history_noise: float, generator, device
+) -> torch.Tensor:
+    """B×T levels ~ U(0, history_noise) of clean history frames (0 when it is 0)."""
+    return history_noise * torch.rand(batch, frames, generator=generator, device=device)
+
+
 def frame_levels(
     layout: NoiseLayout,
     batch: int,
@@ -75,7 +82,7 @@ def frame_levels(
         return FrameLevels(t_BT, (~clean_BT).float())
     if layout == "per_frame":
         return FrameLevels(draw_times((batch, frames), time_sampling, generator, device), None)
-    t_BT = history_noise * torch.rand(batch, frames, generator=generator, device=device)
+    t_BT = history_levels(batch, frames, history_noise, generator, device)
     noisy_B = torch.randint(0, frames, (batch, 1), generator=generator, device=device)
     noisy_BT = torch.arange(frames, device=device)[None] == noisy_B
     t_B1 = draw_times((batch, 1), time_sampling, generator, device)

@@ -17,28 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import torch
-import yaml
 
 from arvideo.bench.common import median_time
 from arvideo.bench.report import Column, markdown_table
-from arvideo.bench.speed_heads import continuous_latent_dim, counting
+from arvideo.bench.speed_heads import continuous_latent_dim, counting, lm_recipe
 from arvideo.lm.conditioning import Conditions
 from arvideo.lm.decoding import DecodeOptions
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.long_video import generate_tiled
 from arvideo.lm.model import VideoLM
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DENOISERS = ("full_sequence_flow", "next_frame_flow", "diffusion_forcing")
 
 
 def denoiser_fields(order: str) -> dict:
     """VideoLMConfig fields of configs/lm/<order>_velocity.yaml beyond the backbone sizes."""
-    lm = yaml.safe_load((CONFIGS / f"lm/{order}_velocity.yaml").read_text())
-    lm = lm["model"]["init_args"]["lm"]
+    lm = lm_recipe(order, "velocity")
     return dict(
         head="velocity", latent_dim=continuous_latent_dim(),
         order_options=dict(lm.get("order_options") or {}),

@@ -30,12 +30,17 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 CONTINUOUS_CONFIG = CONFIGS / "tokenizer/pong_continuous.yaml"  # the diffusion head's tokens
 
 
+def lm_recipe(order: str, head: str) -> dict:
+    """The `lm` section of configs/lm/<order>_<head>.yaml."""
+    recipe = yaml.safe_load((CONFIGS / f"lm/{order}_{head}.yaml").read_text())
+    return recipe["model"]["init_args"]["lm"]
+
+
 def diffusion_fields(order: str, scales: tuple[int, ...] | None = None) -> dict:
     """VideoLMConfig fields of configs/lm/<order>_diffusion.yaml (the backbone sizes are the
     caller's) and the continuous tokenizer's latent_dim as the token width; `scales`, if set,
     replaces next_scale's."""
-    lm = yaml.safe_load((CONFIGS / f"lm/{order}_diffusion.yaml").read_text())
-    lm = lm["model"]["init_args"]["lm"]
+    lm = lm_recipe(order, "diffusion")
     fields = {k: lm[k] for k in ("refine", "block_rows", "block_frames") if k in lm}
     options = dict(lm.get("order_options") or {})
     if order == "next_scale" and scales is not None:

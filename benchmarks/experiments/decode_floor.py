@@ -61,11 +61,13 @@ def main() -> None:
         contenders = [
             Contender("matmul floor", matmul_floor(lm, batch, new), lm.backbone, lm.backbone, lm),
             Contender(
-                "arvideo next_token", lambda g: lm.generate(prompt, None, size.frames, generator=g),
+                "arvideo next_token",
+                lambda g, p=prompt: lm.generate(p, None, size.frames, generator=g),
                 lm.backbone, lm.backbone.blocks, lm,
             ),
             Contender(
-                "transformers KV loop", lambda g: kv_loop(llama, prompt.flatten(1), new, g),
+                "transformers KV loop",
+                lambda g, p=prompt: kv_loop(llama, p.flatten(1), new, g),
                 llama.model, llama.model.layers, llama,
             ),
         ]  # fmt: skip

@@ -37,14 +37,17 @@ VARIANTS = {
     "prefix_s2400": ("next_block_categorical", (LM + "text_prefix", "true", *STEPS_2400)),
     "prefix_lr2e-3": ("next_block_categorical", (LM + "text_prefix", "true", *LR_2E3)),
     "prefix_w128_s2400": (
-        "next_block_categorical", (LM + "text_prefix", "true", LM + "width", "128", *STEPS_2400)
+        "next_block_categorical",
+        (LM + "text_prefix", "true", LM + "width", "128", *STEPS_2400),
     ),
     "prefix_s2400_lr2e-3": (
-        "next_block_categorical", (LM + "text_prefix", "true", *STEPS_2400, *LR_2E3)
+        "next_block_categorical",
+        (LM + "text_prefix", "true", *STEPS_2400, *LR_2E3),
     ),
     "flow_prefix": ("next_frame_flow_velocity", (LM + "text_prefix", "true")),
     "flow_prefix_w128": (
-        "next_frame_flow_velocity", (LM + "text_prefix", "true", LM + "width", "128")
+        "next_frame_flow_velocity",
+        (LM + "text_prefix", "true", LM + "width", "128"),
     ),
 }
 # sampling options tried on every trained categorical variant
@@ -69,8 +72,11 @@ def train(layout: Layout, name: str, steps: int | None) -> Path:
                   folder / "runs", steps, overrides, seed=0)  # fmt: skip
         export_generator(cli.trainer.checkpoint_callback.last_model_path, str(model),
                          overwrite=True)  # fmt: skip
-        record = {"steps": cli.trainer.global_step, "seconds": time.perf_counter() - start,
-                  "val_loss": float(cli.trainer.callback_metrics.get("val/loss", float("nan")))}
+        record = {
+            "steps": cli.trainer.global_step,
+            "seconds": time.perf_counter() - start,
+            "val_loss": float(cli.trainer.callback_metrics.get("val/loss", float("nan"))),
+        }
         (folder / "train.json").write_text(json.dumps(record))
     return model
 

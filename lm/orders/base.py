@@ -52,7 +52,7 @@ class TeacherForcing:
     cond_BND: torch.Tensor | None = None
     target: torch.Tensor | None = None
     # complete teacher forcing (next-frame diffusion): a clean copy of every slot, run in
-    # the same forward ahead of the noisy ones, which see it through `order.complete_mask`
+    # the same forward ahead of the noisy ones, which see it through complete_forcing_mask
     clean_BND: torch.Tensor | None = None
     clean_cond_BND: torch.Tensor | None = None
 
@@ -149,6 +149,33 @@ def block_causal_mask(
         queries = torch.arange(group_q.shape[0], device=group_q.device) + query_offset
         mask = mask | (keys[None, :] == queries[:, None])
     return mask
+
+
+def complete_forcing_mask(
+    clean: tuple[torch.Tensor, torch.Tensor],
+    noisy: tuple[torch.Tensor, torch.Tensor],
+    window_frames: int | None = None,
+    valid_BN: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mask of [clean slots (prefix first); noisy slots] under complete teacher forcing
+    (next-frame diffusion training every frame at once), from (group, frame) of each part.
+    Clean slots: block-causal among themselves, blind to the noisy ones. A noisy slot of
+    frame f: the clean frames before f (prefix included) and the noisy frame f, exactly what
+    it sees when sampling (the cache, then the frame being denoised). valid_BN: validity of
+    the clean slots (the noisy ones are all real)."""
+    (group_c, frame_c), (group_n, frame_n) = clean, noisy
+    kw = dict(window_frames=window_frames, valid_BN=valid_BN)
+    clean_clean = block_causal_mask(group_c, frame_c, group_c, frame_c, **kw)
+    # group_k <= group_q - 1: frames strictly before (the prefix, group -1, always)
+    noisy_clean = block_causal_mask(group_n - 1, frame_n, group_c, frame_c, **kw)
+    noisy_noisy = group_n[None, :] == group_n[:, None]
+    clean_noisy = torch.zeros(len(group_c), len(group_n), dtype=torch.bool, device=group_c.device)
+    if valid_BN is not None:  # B × queries × keys: the others broadcast over B
+        B = valid_BN.shape[0]
+        noisy_noisy, clean_noisy = noisy_noisy.expand(B, -1, -1), clean_noisy.expand(B, -1, -1)
+    top = torch.cat([clean_clean, clean_noisy], dim=-1)
+    bottom = torch.cat([noisy_clean, noisy_noisy], dim=-1)
+    return torch.cat([top, bottom], dim=-2)
 
 
 ValueEmbeddingFactory = Callable[[], nn.Module]

@@ -15,7 +15,7 @@ frames (block-causal) or one group for the clip (full attention), so the group-i
 base.py gives both masks. Options: full-sequence flow keeps a random number of leading
 frames clean (`clean_context`, the context of sampling); next-frame diffusion may train
 every frame of a clip at once (`teacher_forcing: complete`: a clean copy of the clip ahead
-of the noisy one, `complete_mask`).
+of the noisy one, `base.complete_forcing_mask`).
 
 Sampling integrates a schedule matrix (schedules.py) with schedule_sampler.py, with guidance
 as for every other order. Frames at level 0 (context, finished frames) are shown to the model
@@ -41,14 +41,20 @@ from typing import TYPE_CHECKING, ClassVar, Literal, get_args
 import torch
 
 from ..frame_noise import FrameNoise, cat_history, draw_frame_noise
+from ..frame_targets import Prediction, as_velocity, noised, regression
 from ..heads.diffusion import TimeEmbedding
-from ..noise_layouts import NoiseLayout, check_noise_layout, draw_times, frame_levels
+from ..noise_layouts import (
+    NoiseLayout,
+    check_noise_layout,
+    draw_times,
+    frame_levels,
+    history_levels,
+)
 from ..schedule_sampler import integrate_schedule
 from ..schedules import schedule_matrix
 from ..sequence import TokenLayout
 from .base import (
     Decoder,
-    block_causal_mask,
     GenerationTrace,
     StepOutput,
     TeacherForcing,
@@ -66,11 +72,6 @@ Attention = Literal["full", "block_causal"]
 # with an independent level per frame, every noisy frame seeing the clean frames before it
 # (complete teacher forcing, MAGI arXiv 2501.12389): all T frames train in one forward
 ForcingKind = Literal["one_frame", "complete"]
-# what the velocity head's read-out means: the velocity ε - x0 itself, or the clean latents
-# x0 ("x-prediction", JiT arXiv 2511.13720), turned into a velocity (x_t - x0) / t for the
-# solver and trained with the velocity loss it implies: |x0 - x̂0|² / t², t at least T_MIN
-Prediction = Literal["velocity", "x0"]
-T_MIN = 0.05
 
 
 class FrameDenoisingOrder(TokenOrder):
@@ -114,7 +115,9 @@ class FrameDenoisingOrder(TokenOrder):
         if not isinstance(clean_context, bool):  # a CLI string "false" would read as True
             raise ValueError(f"clean_context must be true or false, got {clean_context!r}")
         if prediction not in get_args(Prediction):
-            raise ValueError(f"prediction must be one of {get_args(Prediction)}, got {prediction!r}")
+            raise ValueError(
+                f"prediction must be one of {get_args(Prediction)}, got {prediction!r}"
+            )
         self.prediction = prediction
         self.complete_forcing = teacher_forcing == "complete"
         # full_sequence_flow: leading frames kept clean in training, as context is when
@@ -173,28 +176,20 @@ class FrameDenoisingOrder(TokenOrder):
         )  # fmt: skip
         t_BN = levels.t_BT.repeat_interleave(L, dim=1)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        x_t = (1 - t_BN[..., None]) * x0 + t_BN[..., None] * noise
         weight = None if levels.weight_BT is None else levels.weight_BT.repeat_interleave(L, 1)
         target, weight = self.regression(x0, noise, t_BN, weight)
         return TeacherForcing(
-            embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=target
-        )
+            embed(noised(x0, noise, t_BN)), weight, cond_BND=self.level_conditioning(t_BN),
+            target=target,
+        )  # fmt: skip
 
-    def regression(
-        self, x0: torch.Tensor, noise: torch.Tensor, t_BN: torch.Tensor, weight_BN
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(target, loss weight) of the head: the velocity ε - x0, or under x-prediction x0
-        weighted by 1 / t² (the velocity loss of the implied velocity)."""
-        if self.prediction == "velocity":
-            return noise - x0, weight_BN
-        implied = t_BN.clamp_min(T_MIN).square().reciprocal()
-        return x0, implied if weight_BN is None else weight_BN * implied
+    def regression(self, x0, noise, t_BN, weight_BN):
+        """(target, loss weight) of the head under this order's read-out (frame_targets.py)."""
+        return regression(self.prediction, x0, noise, t_BN, weight_BN)
 
     def as_velocity(self, out: torch.Tensor, x_BNC: torch.Tensor, t_BN: torch.Tensor):
-        """The solver's velocity from the head's (guided) read-out at state x_BNC, t_BN."""
-        if self.prediction == "velocity":
-            return out
-        return (x_BNC - out) / t_BN.clamp_min(T_MIN)[..., None]
+        """The solver's velocity from the head's (guided) read-out (frame_targets.py)."""
+        return as_velocity(self.prediction, out, x_BNC, t_BN)
 
     def _complete_forcing(
         self, x0: torch.Tensor, embed: Callable, generator: torch.Generator | None
@@ -206,44 +201,18 @@ class FrameDenoisingOrder(TokenOrder):
         t_BN = draw_times((B, N // L), self.time_sampling, generator, x0.device)
         t_BN = t_BN.repeat_interleave(L, dim=1)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        x_t = (1 - t_BN[..., None]) * x0 + t_BN[..., None] * noise
         clean, clean_t = x0, torch.zeros_like(t_BN)
         if self.history_noise:
-            level = self.history_noise * torch.rand(B, N // L, generator=generator, device=x0.device)
+            level = history_levels(B, N // L, self.history_noise, generator, x0.device)
             clean_t = level.repeat_interleave(L, dim=1)
             history = torch.randn(x0.shape, generator=generator, device=x0.device)
-            clean = (1 - clean_t[..., None]) * x0 + clean_t[..., None] * history
+            clean = noised(x0, history, clean_t)
         target, weight = self.regression(x0, noise, t_BN, None)
         return TeacherForcing(
-            embed(x_t), weight, cond_BND=self.level_conditioning(t_BN), target=target,
+            embed(noised(x0, noise, t_BN)), weight, cond_BND=self.level_conditioning(t_BN),
+            target=target,
             clean_BND=embed(clean), clean_cond_BND=self.level_conditioning(clean_t),
         )  # fmt: skip
-
-    def complete_mask(
-        self,
-        clean: tuple[torch.Tensor, torch.Tensor],
-        noisy: tuple[torch.Tensor, torch.Tensor],
-        window_frames: int | None = None,
-        valid_BN: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Mask of [clean slots (prefix first); noisy slots] under complete teacher forcing.
-        Clean slots: block-causal among themselves, blind to the noisy ones. A noisy slot
-        of frame f: the clean frames before f (prefix included) and the noisy frame f,
-        exactly what it sees when sampling (the cache, then the frame being denoised).
-        valid_BN: validity of the clean slots (the noisy ones are all real)."""
-        (group_c, frame_c), (group_n, frame_n) = clean, noisy
-        kw = dict(window_frames=window_frames, valid_BN=valid_BN)
-        clean_clean = block_causal_mask(group_c, frame_c, group_c, frame_c, **kw)
-        # group_k <= group_q - 1: frames strictly before (the prefix, group -1, always)
-        noisy_clean = block_causal_mask(group_n - 1, frame_n, group_c, frame_c, **kw)
-        noisy_noisy = group_n[None, :] == group_n[:, None]
-        clean_noisy = torch.zeros(len(group_c), len(group_n), dtype=torch.bool, device=group_c.device)
-        if valid_BN is not None:  # B × queries × keys: the others broadcast over B
-            B = valid_BN.shape[0]
-            noisy_noisy, clean_noisy = noisy_noisy.expand(B, -1, -1), clean_noisy.expand(B, -1, -1)
-        top = torch.cat([clean_clean, clean_noisy], dim=-1)
-        bottom = torch.cat([noisy_clean, noisy_noisy], dim=-1)
-        return torch.cat([top, bottom], dim=-2)
 
     # -- sampling ---------------------------------------------------------------------------
 
