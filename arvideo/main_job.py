@@ -26,6 +26,7 @@ from arvideo.stage_times import StageTimes
 
 if TYPE_CHECKING:
     from arvideo.rollout_score import WorldModelScore
+    from arvideo.tokenizer_capacity import CapacityChoice
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "demo"
 
@@ -56,12 +57,14 @@ class FitResult:
     planned_steps: int
 
 
-def _fit(config: str, data: str, root: Path, quick: bool) -> FitResult:
+def _fit(
+    config: str, data: str, root: Path, quick: bool, overrides: list[str] | None = None
+) -> FitResult:
     """Train through the trainer CLI; warn loudly when a safety cap stopped it short."""
     from arvideo.training.cli import run_lightning_cli
 
     argv = ["fit", "--config", config, "--data.init_args.path", data]
-    argv += ["--trainer.default_root_dir", str(root)]
+    argv += ["--trainer.default_root_dir", str(root), *(overrides or [])]
     if quick:
         argv += ["--trainer.max_steps", "6", "--trainer.val_check_interval", "3"]
         argv += ["--trainer.enable_progress_bar", "false"]
@@ -92,6 +95,7 @@ def main_job(
     eval_windows: int = 64,
     temperature: float = 1.0,
     top_k: int | None = 1,
+    capacity: str = "auto",
 ) -> DemoSummary:
     """Collect real Atari data, train tiny models, and generate an action-conditioned video.
 
@@ -113,10 +117,17 @@ def main_job(
             windows of the main job's model: foreground PSNR 19.47 dB greedy, 19.09 at
             temperature 0.5, 18.19 at 1.0 (copy-last 17.31): independent sampling of a
             frame's tokens draws ghost paddles.
+        capacity: the tokenizer's cell size. "auto" counts the distinct 8x8 patches of the
+            training frames and halves the cell to 4x4 when they exceed 10 per code (so
+            SpaceInvaders and MsPacman get 4x4 cells, Pong and Breakout 8x8); "8" or "4"
+            forces a size. The choice is printed and kept in capacity.json.
     """
     from arvideo.data.atari_games import resolve_game
+    from arvideo.tokenizer_capacity import CHOICES
 
     game = resolve_game(game)  # an unknown name fails here, before any folder is made
+    if capacity not in CHOICES:
+        raise ValueError(f"capacity={capacity!r} must be one of {', '.join(CHOICES)}")
     console = Console()
     work = Path(workdir)
     if fresh and work.exists():
@@ -147,10 +158,17 @@ def main_job(
                 seed=seed,
             )
     if stage("tokenizer", tokenizer_dir / "config.json"):
+        from arvideo.tokenizer_capacity import cell_overrides
         from arvideo.training.export import export_tokenizer
 
         with times.timed("tokenizer") as record:
-            fit = _fit(_config("tokenizer.yaml"), str(clips), work / "runs" / "tokenizer", quick)
+            choice = tokenizer_capacity(clips, capacity)
+            console.print(choice.report())
+            (work / "capacity.json").write_text(json.dumps(asdict(choice), indent=2))
+            fit = _fit(
+                _config("tokenizer.yaml"), str(clips), work / "runs" / "tokenizer", quick,
+                cell_overrides(_tokenizer_yaml(), choice.cell),
+            )  # fmt: skip
             export_tokenizer(str(fit.checkpoint), str(tokenizer_dir))
             record.steps, record.planned_steps = fit.steps, fit.planned_steps
     if stage("encode", tokens / "dataset.json"):
@@ -179,6 +197,24 @@ def main_job(
     console.print(summary.report())
     summary.write_json(work / "summary.json")
     return summary
+
+
+def _tokenizer_yaml() -> dict:
+    """The `tokenizer` block of the main job's tokenizer YAML."""
+    import yaml
+
+    config = yaml.safe_load(Path(_config("tokenizer.yaml")).read_text())
+    return config["model"]["init_args"]["tokenizer"]
+
+
+def tokenizer_capacity(clips: Path, capacity: str) -> CapacityChoice:
+    """The main job's tokenizer cell size for this data set (see `main_job`'s `capacity`)."""
+    from arvideo.data.patch_census import dataset_census
+    from arvideo.tokenizer_capacity import choose_capacity
+
+    config = _tokenizer_yaml()
+    census = dataset_census(clips, cell=config["spatial_compression"])
+    return choose_capacity(census, config["bottleneck"]["codebook_size"], capacity)
 
 
 @dataclass

@@ -44,6 +44,9 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
         "encode",
         "generator",
     }
+    capacity = json.loads((tmp_path / "demo" / "capacity.json").read_text())
+    assert capacity["cell"] == 8 and not capacity["forced"]  # few patches: 8x8 cells
+    assert 1 < capacity["census"]["distinct_patches"] <= 10 * capacity["codebook_size"]
     written = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert written["stages"][-1]["name"] == "generate and score" and written["seconds"] > 0
     # the early-stopping signal of the tokenizer stage is logged at every validation
@@ -52,3 +55,22 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
     column = rows[0].index("val/foreground_psnr")
     values = [float(row[column]) for row in rows[1:] if row[column]]
     assert values and all(0 < value < 100 for value in values)
+
+
+@pytest.mark.slow
+def test_main_job_with_4x4_cells_trains_and_generates_on_the_finer_grid(tmp_path):
+    from arvideo.tokenizer import VideoTokenizer
+
+    summary = main_job(workdir=str(tmp_path / "demo"), quick=True, num_frames=6, capacity="4")
+    tokenizer = VideoTokenizer.from_pretrained(tmp_path / "demo" / "tokenizer")
+    assert tokenizer.spatial_compression == 4
+    tokens = json.loads((tmp_path / "demo" / "data" / "pong-tokens" / "dataset.json").read_text())
+    assert tokens["spatial_compression"] == 4
+    assert (tokens["latent_grid"]["height"], tokens["latent_grid"]["width"]) == (16, 16)
+    assert math.isfinite(summary.psnr_db) and summary.score.model.windows >= 1
+
+
+def test_a_bad_capacity_is_refused_before_any_folder_is_made(tmp_path):
+    with pytest.raises(ValueError, match="capacity='2' must be one of auto, 8, 4"):
+        main_job(workdir=str(tmp_path / "demo"), quick=True, capacity="2")
+    assert not (tmp_path / "demo").exists()
