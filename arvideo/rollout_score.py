@@ -197,8 +197,9 @@ def score_windows(
     video = torch.from_numpy(output.video)
     keeps = cell is not None and wanted is not False
     if keeps:
+        values = output.codes if output.codes is not None else output.latents
         kept = keep_still_cells(
-            video, torch.as_tensor(output.codes), context, cell, frames[:, context - 1]
+            video, torch.as_tensor(values), context, cell, frames[:, context - 1]
         )
 
     def as_float(video_BTHWC: torch.Tensor) -> torch.Tensor:
