@@ -120,7 +120,8 @@ def main_job(
         capacity: the tokenizer's cell size. "auto" counts the distinct 8x8 patches of the
             training frames and halves the cell to 4x4 when they exceed 10 per code (so
             SpaceInvaders and MsPacman get 4x4 cells, Pong and Breakout 8x8); "8" or "4"
-            forces a size. The choice is printed and kept in capacity.json.
+            forces a size. The choice is printed and kept in capacity.json. On 4x4 cells the
+            generator trains on 4-frame clips for half the steps (`generator_overrides`).
     """
     from arvideo.data.atari_games import resolve_game
     from arvideo.tokenizer_capacity import CHOICES
@@ -177,10 +178,15 @@ def main_job(
         with times.timed("encode"):
             encode(tokenizer=str(tokenizer_dir), data=str(clips), out=str(tokens))
     if stage("generator", model_dir / "arvideo.json"):
+        from arvideo.tokenizer_capacity import generator_overrides
         from arvideo.training.generator_export import export_generator
 
         with times.timed("generator") as record:
-            fit = _fit(_config("generator.yaml"), str(tokens), work / "runs" / "generator", quick)
+            cell = json.loads((tokens / "dataset.json").read_text())["spatial_compression"]
+            fit = _fit(
+                _config("generator.yaml"), str(tokens), work / "runs" / "generator", quick,
+                generator_overrides(cell),
+            )  # fmt: skip
             export_generator(str(fit.checkpoint), str(model_dir))
             record.steps, record.planned_steps = fit.steps, fit.planned_steps
     from arvideo.sample_clip import ensure_sample_clip

@@ -91,3 +91,13 @@ def cell_overrides(tokenizer_config: dict, cell: int) -> list[str]:
         f"{prefix}spatial_compression", str(cell),
         f"{prefix}widths", str(widths[len(widths) - stages :]),
     ]  # fmt: skip
+
+
+def generator_overrides(cell: int) -> list[str]:
+    """Trainer-CLI overrides of the main job's generator YAML for tokens of `cell`-pixel
+    cells. 8x8 cells: none. 4x4 cells (256 tokens a frame): 4-frame clips (1,024 tokens, where
+    8 frames would make 2,048 and 4x the attention) for half the steps, so the generator sees
+    as many tokens as the 8x8 recipe (1,200 x 8 x 4 x 256 = 2,400 x 8 x 8 x 64)."""
+    if cell >= 8:
+        return []
+    return ["--data.init_args.num_frames", "4", "--trainer.max_steps", "1200"]

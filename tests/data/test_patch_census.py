@@ -24,6 +24,7 @@ from arvideo.tokenizer_capacity import (
     PATCHES_PER_CODE_LIMIT,
     cell_overrides,
     choose_capacity,
+    generator_overrides,
 )
 
 DEMO_TOKENIZER = Path(__file__).resolve().parents[2] / "configs" / "demo" / "tokenizer.yaml"
@@ -126,3 +127,14 @@ def test_cell_overrides_build_a_valid_4x4_tokenizer():
     TokenizerConfig(**config)  # validates widths against compression and patch size
     with pytest.raises(ValueError, match="a 2x2 cell needs"):
         cell_overrides(base, 2)
+
+
+def test_the_generator_on_4x4_cells_sees_as_many_tokens_in_shorter_clips():
+    assert generator_overrides(8) == []
+    overrides = dict(zip(*[iter(generator_overrides(4))] * 2, strict=True))
+    frames, steps = (
+        int(overrides["--data.init_args.num_frames"]),
+        int(overrides["--trainer.max_steps"]),
+    )
+    assert frames * 256 <= 1024  # a clip's tokens (attention cost) stay bounded
+    assert steps * frames * 256 == 2400 * 8 * 64  # tokens seen: the 8x8 recipe's

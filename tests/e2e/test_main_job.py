@@ -68,6 +68,8 @@ def test_main_job_with_4x4_cells_trains_and_generates_on_the_finer_grid(tmp_path
     assert tokens["spatial_compression"] == 4
     assert (tokens["latent_grid"]["height"], tokens["latent_grid"]["width"]) == (16, 16)
     assert math.isfinite(summary.psnr_db) and summary.score.model.windows >= 1
+    config = next((tmp_path / "demo" / "runs" / "generator").rglob("config.yaml")).read_text()
+    assert "num_frames: 4" in config  # 4x4 cells: 4-frame clips (generator_overrides)
 
 
 def test_a_bad_capacity_is_refused_before_any_folder_is_made(tmp_path):
