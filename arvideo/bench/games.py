@@ -59,6 +59,7 @@ class GameRow:
     # the world model with every frame decoded (no kept still cells: still_cells.py); None
     # for a model that does not keep them, or a row measured before they existed
     model_fg_psnr_plain: float | None = None
+    cell: int | None = None  # the tokenizer's cell side (pixels); None: a row from before
 
     @property
     def beats_copy_early(self) -> bool:
@@ -148,6 +149,7 @@ def _measure_game(game, folder, frames, windows, seed, quick) -> GameRow:
         codes_per_patch=tokenizer["codes_per_patch"],
         dead_codes=tokenizer["dead_codes"],
         **_world_model_fields(summary.score),
+        cell=_tokenizer_cell(folder),
     )
     (folder / "games_row.json").write_text(json.dumps(asdict(row), indent=2))
     return row
@@ -187,6 +189,12 @@ def _rescored(row: GameRow, folder: Path, windows: int, seed: int) -> GameRow:
     row = GameRow(**{**asdict(row), **_world_model_fields(score)})
     (folder / "games_row.json").write_text(json.dumps(asdict(row), indent=2))
     return row
+
+
+def _tokenizer_cell(folder: Path) -> int:
+    """The main job's tokenizer cell side (its `capacity` choice)."""
+    config = json.loads((folder / "tokenizer" / "config.json").read_text())
+    return int(config["spatial_compression"])
 
 
 def _tokenizer_numbers(folder: Path, game: str, clips: int = 64) -> dict:
@@ -239,6 +247,7 @@ COLUMNS = [
     Column("game", "game"),
     Column("episodes", "episodes"),
     Column("moving_share", "moving share", 3),
+    Column("cell", "cells (px)"),
     Column("psnr", "tok PSNR dB"),
     Column("foreground_psnr", "tok fg PSNR dB"),
     Column("stable_kept", "still cells keep code", 3),
@@ -279,8 +288,10 @@ def _write(rows, names, out: Path, sheet) -> dict[str, str]:
     markdown = "\n\n".join([
         run_header("The main job on several games", command, machine, settings),
         "Each game: `arvideo demo --game G` (its YAMLs under configs/demo/), scored on the "
-        "game's held-out episodes. Tokenizer columns: 64 held-out clips; stability: share of "
-        "8×8 cells whose pixels did not change that keep their code. World model (WM): "
+        "game's held-out episodes. The tokenizer's cell size is the main job's choice from the "
+        "game's patch census (`arvideo/tokenizer_capacity.py`). Tokenizer columns: 64 "
+        "held-out clips; stability: share of cells whose pixels did not change that keep "
+        "their code. World model (WM): "
         f"{windows} held-out windows, 4 real frames then 12 generated with the true actions, "
         "greedy; fg: pixels that differ from the training split's median frame. Generated "
         "cells whose codes did not change keep the frame before's pixels (the default, "

@@ -18,6 +18,7 @@ def test_games_bench_measures_each_game_and_resumes(tmp_path):
     assert [row["game"] for row in rows] == ["Pong", "Breakout"]
     for row in rows:
         assert row["tokenizer_steps"] == row["generator_steps"] == 6  # quick: trained here
+        assert row["cell"] == 8  # a quick data set's census: few patches per code
         assert 0 <= row["stable_kept"] <= 1 and row["psnr"] > 0
         assert len(row["model_fg_by_step"]) == len(row["copy_last_fg_by_step"]) >= 4
     assert "WM >= copy-last at h1-4" in open(paths["md"]).read()
