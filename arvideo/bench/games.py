@@ -228,10 +228,11 @@ def _game_sheet(folder: Path, game: str, seed: int) -> np.ndarray:
     tokenizer = generator.tokenizer.eval()
     encoded = tokenizer.encode(window.video_BCTHW, torch.Generator().manual_seed(seed))
     reconstructed = to_uint8_frames(tokenizer.decode(encoded.latents).clamp(-1, 1))[0]
+    length = SHEET_CONTEXT + SHEET_HORIZON
+    context = min(SHEET_CONTEXT, generator.max_context_frames)  # 4x4 cells: 3-frame window
     output = generator(
-        context=real[None, :SHEET_CONTEXT],
-        actions=window.actions_BT[:, : SHEET_CONTEXT + SHEET_HORIZON - 1].numpy(),
-        num_frames=SHEET_HORIZON, seed=seed, progress=False, top_k=1,
+        context=real[None, :context], actions=window.actions_BT[:, : length - 1].numpy(),
+        num_frames=length - context, seed=seed, progress=False, top_k=1,
     )  # fmt: skip
     return np.stack([real, reconstructed[: len(real)], output.video[0]])
 
@@ -292,14 +293,15 @@ def _write(rows, names, out: Path, sheet) -> dict[str, str]:
         "game's patch census (`arvideo/tokenizer_capacity.py`). Tokenizer columns: 64 "
         "held-out clips; stability: share of cells whose pixels did not change that keep "
         "their code. World model (WM): "
-        f"{windows} held-out windows, 4 real frames then 12 generated with the true actions, "
+        f"{windows} held-out windows, 4 real frames then 12 generated (3 then 13 for a model "
+        "trained on 4-frame clips) with the true actions, "
         "greedy; fg: pixels that differ from the training split's median frame. Generated "
         "cells whose codes did not change keep the frame before's pixels (the default, "
         "`arvideo/still_cells.py`); 'no kept cells' decodes every cell.",
         markdown_table([_table_row(row) for row in rows], COLUMNS),
         f"Sheet (`{image.name}`): per game, real | tokenizer reconstruction | world model "
         f"(frames {SHEET_CONTEXT + 1}-{SHEET_CONTEXT + SHEET_HORIZON} generated from the "
-        f"first {SHEET_CONTEXT}).",
+        f"first {SHEET_CONTEXT}; from the first 3 for a model trained on 4-frame clips).",
     ])  # fmt: skip
     payload = {"benchmark": "games", "command": command, "machine": machine,
                "settings": settings, "results": [_table_row(row) for row in rows]}  # fmt: skip
