@@ -124,11 +124,10 @@ def main_job(
             generator trains on 4-frame clips for half the steps (`generator_overrides`).
     """
     from arvideo.data.atari_games import resolve_game
-    from arvideo.tokenizer_capacity import CHOICES
+    from arvideo.tokenizer_capacity import check_capacity
 
     game = resolve_game(game)  # an unknown name fails here, before any folder is made
-    if capacity not in CHOICES:
-        raise ValueError(f"capacity={capacity!r} must be one of {', '.join(CHOICES)}")
+    check_capacity(capacity)
     console = Console()
     work = Path(workdir)
     if fresh and work.exists():
@@ -163,12 +162,13 @@ def main_job(
         from arvideo.training.export import export_tokenizer
 
         with times.timed("tokenizer") as record:
-            choice = tokenizer_capacity(clips, capacity)
+            config = _tokenizer_yaml()
+            choice = tokenizer_capacity(clips, config, capacity)
             console.print(choice.report())
             (work / "capacity.json").write_text(json.dumps(asdict(choice), indent=2))
             fit = _fit(
                 _config("tokenizer.yaml"), str(clips), work / "runs" / "tokenizer", quick,
-                cell_overrides(_tokenizer_yaml(), choice.cell),
+                cell_overrides(config, choice.cell),
             )  # fmt: skip
             export_tokenizer(str(fit.checkpoint), str(tokenizer_dir))
             record.steps, record.planned_steps = fit.steps, fit.planned_steps
@@ -213,12 +213,12 @@ def _tokenizer_yaml() -> dict:
     return config["model"]["init_args"]["tokenizer"]
 
 
-def tokenizer_capacity(clips: Path, capacity: str) -> CapacityChoice:
-    """The main job's tokenizer cell size for this data set (see `main_job`'s `capacity`)."""
+def tokenizer_capacity(clips: Path, config: dict, capacity: str) -> CapacityChoice:
+    """The cell size for this data set of the tokenizer `config` (the YAML's `tokenizer`
+    block; see `main_job`'s `capacity`)."""
     from arvideo.data.patch_census import dataset_census
     from arvideo.tokenizer_capacity import choose_capacity
 
-    config = _tokenizer_yaml()
     census = dataset_census(clips, cell=config["spatial_compression"])
     return choose_capacity(census, config["bottleneck"]["codebook_size"], capacity)
 

@@ -53,6 +53,11 @@ class CapacityChoice:
         )
 
 
+def check_capacity(capacity: str) -> None:
+    if capacity not in CHOICES:
+        raise ValueError(f"capacity={capacity!r} must be one of {', '.join(CHOICES)}")
+
+
 def choose_capacity(
     census: PatchCensus,
     codebook_size: int,
@@ -61,8 +66,7 @@ def choose_capacity(
 ) -> CapacityChoice:
     """The cell side for this data set: `census.cell`, or half of it when the census holds
     more than `limit` distinct patches per code ("8"/"4" force a side)."""
-    if capacity not in CHOICES:
-        raise ValueError(f"capacity={capacity!r} must be one of {', '.join(CHOICES)}")
+    check_capacity(capacity)
     if codebook_size < 1:
         raise ValueError(f"codebook_size={codebook_size} must be >= 1")
     if capacity != "auto":

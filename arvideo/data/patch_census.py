@@ -36,12 +36,13 @@ def frame_patches(video_BCTHW: torch.Tensor, cell: int) -> np.ndarray:
     """Every cell x cell patch of every frame, as rows of uint8 pixels: N x (cell·cell·C).
 
     The video is in [-1, 1] as the clip reader yields it; pixels are recovered exactly."""
+    from arvideo.metrics import video_to_frames
+
     B, C, T, H, W = video_BCTHW.shape
     if H % cell or W % cell:
         raise ValueError(f"frames of {H}x{W} pixels do not split into {cell}x{cell} cells")
-    pixels = video_BCTHW.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
-    grid = pixels.reshape(B, C, T, H // cell, cell, W // cell, cell)
-    rows = grid.permute(0, 2, 3, 5, 4, 6, 1).reshape(-1, cell * cell * C)  # one row a patch
+    grid = video_to_frames(video_BCTHW).reshape(B, T, H // cell, cell, W // cell, cell, C)
+    rows = grid.permute(0, 1, 2, 4, 3, 5, 6).reshape(-1, cell * cell * C)  # one row a patch
     return np.ascontiguousarray(rows.numpy())
 
 
