@@ -1,8 +1,10 @@
 """Multi-head self-attention with an explicit boolean mask, rotary positions and a KV cache.
 
-The mask is an argument (N×M or B×N×M, True = may attend; M = cached + new keys), built by
-whoever owns the token order; this module never invents one. Uses
-`F.scaled_dot_product_attention`, so fused kernels apply on CUDA.
+The mask is an argument (N×M or B×N×M, True = may attend; M = cached + new keys, or None when
+every query may attend to every key), built by whoever owns the token order; this module
+never invents one. Uses `F.scaled_dot_product_attention`, so fused kernels apply on CUDA.
+Queries and keys are normalised and rotated together, as one 2×B×heads×N×d tensor: half the
+elementwise calls, which a one-token decoding step is made of.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim)) if affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32:  # no round trip, and the gain inside the fused call
+            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
         y = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps).to(x.dtype)
         return y if self.weight is None else y * self.weight
 
@@ -50,16 +54,25 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         B, N, D = x_BND.shape
         qkv = self.qkv(x_BND).view(B, N, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q_BANd = Rotary.rotate(self.q_norm(qkv[0]), angles)
-        k_BANd = Rotary.rotate(self.k_norm(qkv[1]), angles)
-        v_BANd = qkv[2]
+        qk_2BANd = Rotary.rotate(self._norm_qk(qkv[:2]), angles)
+        q_BANd, k_BANd, v_BANd = qk_2BANd[0], qk_2BANd[1], qkv[2]
         if cache is not None:
             k_BANd, v_BANd = cache.update(layer, k_BANd, v_BANd)
-        if mask.dim() == 3:
-            mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
-        if mask.shape[-1] != k_BANd.shape[2] or mask.shape[-2] != N:
-            raise ValueError(
-                f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), got {tuple(mask.shape)}"
-            )
+        if mask is not None:
+            if mask.dim() == 3:
+                mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
+            if mask.shape[-1] != k_BANd.shape[2] or mask.shape[-2] != N:
+                raise ValueError(
+                    f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), "
+                    f"got {tuple(mask.shape)}"
+                )
         y = F.scaled_dot_product_attention(q_BANd, k_BANd, v_BANd, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(B, N, D))
+
+    def _norm_qk(self, qk_2BANd: torch.Tensor) -> torch.Tensor:
+        """QK-norm of queries and keys in one call, each with its own gain."""
+        if not isinstance(self.q_norm, RMSNorm):
+            return qk_2BANd
+        gain = torch.stack([self.q_norm.weight, self.k_norm.weight]).view(2, 1, 1, 1, -1)
+        normed = F.rms_norm(qk_2BANd.float(), (self.head_dim,), eps=self.q_norm.eps)
+        return normed.to(qk_2BANd.dtype) * gain

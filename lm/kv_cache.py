@@ -9,12 +9,16 @@ text prefix is not). Prefix tokens carry frame -1 and are never dropped by the w
 `truncate(length)` rolls back tokens appended by a look-ahead forward (within-block
 refinement runs a block several times and commits only its last step).
 
-Keys and values live in preallocated buffers that grow by doubling: a step writes its new
-tokens in place and `keys[layer]` / `values[layer]` are views of the filled part, so
-decoding allocates nothing per token (growing by `torch.cat` copied the whole cache at every
-step: ~40 ms per token step at batch 64 and depth 10). Truncating only moves the end; the
-sliding window compacts the kept tokens to the front of the same buffer. With autograd on
-(a cache used while training), it falls back to `torch.cat`, which never writes in place.
+Keys and values live in preallocated buffers: a step writes its new tokens in place and
+`keys[layer]` / `values[layer]` are views of the filled part, so decoding allocates nothing
+per token (growing by `torch.cat` copied the whole cache at every step: ~40 ms per token
+step at batch 64 and depth 10). Truncating only moves the view's end. The sliding window
+drops the oldest frames by moving the view's start when the kept tokens are a suffix (no
+text prefix), and a step copies the kept tokens back to the buffer's front only when the
+buffer's end is reached, which the buffer's size (at least twice the filled part) makes at
+most once per as many appended tokens as are kept. A prefix forces the old compaction. With
+autograd on (a cache used while training), it falls back to `torch.cat`, which never writes
+in place.
 
 The cache knows nothing about token order rules: the owner of the order builds masks from
 `group_N`, `frame_N` and `valid_BN`.
@@ -35,6 +39,7 @@ class KVCache:
         self.values: list[torch.Tensor | None] = [None] * num_layers
         self._key_buffers: list[torch.Tensor | None] = [None] * num_layers
         self._value_buffers: list[torch.Tensor | None] = [None] * num_layers
+        self._starts = [0] * num_layers  # where each layer's view begins in its buffer
         # adaLN modulation of the last step per module (cond_runs.py): the tokens of one
         # frame share a conditioning vector, so token steps inside a frame reuse it
         self.modulation_memo: dict = {}
@@ -71,36 +76,48 @@ class KVCache:
             self.keys[layer], self.values[layer] = k_BAnd, v_BAnd
             return k_BAnd, v_BAnd
         filled = 0 if old_k is None else old_k.shape[2]
-        end = filled + k_BAnd.shape[2]
-        self._reserve(layer, k_BAnd, v_BAnd, end)
+        self._make_room(layer, k_BAnd, v_BAnd, filled)
         keys, values = self._key_buffers[layer], self._value_buffers[layer]
-        keys[:, :, filled:end] = k_BAnd
-        values[:, :, filled:end] = v_BAnd
-        self.keys[layer], self.values[layer] = keys[:, :, :end], values[:, :, :end]
+        start = self._starts[layer]
+        stop = start + filled + k_BAnd.shape[2]
+        keys[:, :, start + filled : stop] = k_BAnd
+        values[:, :, start + filled : stop] = v_BAnd
+        self.keys[layer], self.values[layer] = keys[:, :, start:stop], values[:, :, start:stop]
         return self.keys[layer], self.values[layer]
 
-    def _reserve(self, layer: int, k_BAnd: torch.Tensor, v_BAnd: torch.Tensor, end: int):
-        """Buffers of the new tokens' batch, heads, dtype and device with room for `end`
-        tokens: doubled (the filled part copied over) when they are missing or too small."""
-        buffer = self._key_buffers[layer]
+    def _make_room(self, layer: int, k_BAnd: torch.Tensor, v_BAnd: torch.Tensor, filled: int):
+        """Buffers of the new tokens' batch, heads, dtype and device with room after the view
+        for them: the view moved to the front when that frees enough room (at most half of
+        the buffer filled, so such copies stay rare), else buffers of twice the size."""
+        buffer, start = self._key_buffers[layer], self._starts[layer]
+        needed = filled + k_BAnd.shape[2]
         fits = (
             buffer is not None
-            and end <= buffer.shape[2]
             and buffer.shape[:2] == k_BAnd.shape[:2]
             and self._value_buffers[layer].shape[:2] == v_BAnd.shape[:2]
             and buffer.dtype == k_BAnd.dtype
             and buffer.device == k_BAnd.device
         )
-        if fits:
+        if fits and start + needed <= buffer.shape[2]:
             return
-        capacity = max(end, 2 * (0 if buffer is None else buffer.shape[2]), 16)
+        if fits and 2 * needed <= buffer.shape[2]:
+            self._move_to_front(layer, buffer, self._value_buffers[layer])
+            return
+        capacity = max(needed, 2 * (0 if buffer is None else buffer.shape[2]), 16)
         new_k = k_BAnd.new_empty(*k_BAnd.shape[:2], capacity, k_BAnd.shape[3])
         new_v = v_BAnd.new_empty(*v_BAnd.shape[:2], capacity, v_BAnd.shape[3])
+        self._move_to_front(layer, new_k, new_v)
+
+    def _move_to_front(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """The filled view copied to the front of `keys` / `values`, which become the layer's
+        buffers (a clone first: the old and new places may overlap)."""
         if self.keys[layer] is not None:
             filled = self.keys[layer].shape[2]
-            new_k[:, :, :filled] = self.keys[layer]
-            new_v[:, :, :filled] = self.values[layer]
-        self._key_buffers[layer], self._value_buffers[layer] = new_k, new_v
+            keys[:, :, :filled] = self.keys[layer].clone()
+            values[:, :, :filled] = self.values[layer].clone()
+            self.keys[layer], self.values[layer] = keys[:, :, :filled], values[:, :, :filled]
+        self._key_buffers[layer], self._value_buffers[layer] = keys, values
+        self._starts[layer] = 0
 
     def truncate(self, length: int) -> None:
         """Keep the first `length` tokens (undo a look-ahead forward)."""
@@ -122,11 +139,16 @@ class KVCache:
         return dropped
 
     def _select(self, index: slice | torch.Tensor) -> None:
+        suffix = _suffix_start(index, self.length)
+        if suffix is not None:  # the window's usual case: move the views' start, copy nothing
+            index = slice(suffix, self.length)
         for i, (k, v) in enumerate(zip(self.keys, self.values)):
             if k is None:
                 continue
             if isinstance(index, slice) or self._key_buffers[i] is None:
                 self.keys[i], self.values[i] = k[:, :, index], v[:, :, index]
+                if self._key_buffers[i] is not None:
+                    self._starts[i] += index.start or 0
                 continue
             kept_k, kept_v = k[:, :, index], v[:, :, index]  # copies (advanced indexing)
             kept = kept_k.shape[2]
@@ -134,6 +156,15 @@ class KVCache:
             self._value_buffers[i][:, :, :kept] = kept_v
             self.keys[i] = self._key_buffers[i][:, :, :kept]
             self.values[i] = self._value_buffers[i][:, :, :kept]
+            self._starts[i] = 0
         self.group_N = self.group_N[index]
         self.frame_N = self.frame_N[index]
         self.valid_BN = self.valid_BN[:, index]
+
+
+def _suffix_start(index: slice | torch.Tensor, length: int) -> int | None:
+    """Where `index` (sorted, distinct) starts when it is the run [start, length)."""
+    if isinstance(index, slice) or len(index) == 0:
+        return None
+    first, last = int(index[0]), int(index[-1])
+    return first if last == length - 1 and last - first + 1 == len(index) else None

@@ -59,3 +59,32 @@ def test_a_memo_reuses_the_projection_while_the_runs_stay_the_same(generator):
     torch.testing.assert_close(other, expected.detach())
     CondRuns.of(frame_a, memo).project(linear, torch.tanh)  # with autograd on: no reuse
     assert len(calls) == 3
+
+
+def test_one_run_per_sequence_broadcasts_and_equals_the_per_token_projection(generator):
+    cond = torch.randn(3, 1, 8, generator=generator).expand(3, 5, 8).contiguous()
+    runs = CondRuns.of(cond)
+    assert runs.per_sequence and runs.rows_KD.shape == (3, 8)
+    linear = nn.Linear(8, 12)
+    out = runs.project(linear, torch.tanh)
+    assert out.shape == (3, 1, 12)  # broadcasts over the 5 tokens: no gather
+    torch.testing.assert_close(out.expand(3, 5, 12), linear(torch.tanh(cond)))
+
+
+def test_the_memo_keeps_recurring_conditions_and_drops_the_least_recent(generator):
+    from arvideo.lm.cond_runs import MEMO_ENTRIES
+
+    linear, calls = nn.Linear(8, 4), []
+    linear.register_forward_hook(lambda module, args, out: calls.append(1))
+    actions = torch.randn(MEMO_ENTRIES + 1, 1, 1, 8, generator=generator)
+    memo: dict = {}
+    with torch.no_grad():
+        for a in (0, 1, 0, 1, 0):  # two actions alternating: each projected once
+            CondRuns.of(actions[a].clone(), memo).project(linear, torch.tanh)
+        assert len(calls) == 2
+        for a in range(2, MEMO_ENTRIES + 1):  # 7 new conditions: action 1, the oldest, drops
+            CondRuns.of(actions[a], memo).project(linear, torch.tanh)
+        CondRuns.of(actions[0], memo).project(linear, torch.tanh)
+        assert len(calls) == MEMO_ENTRIES + 1  # action 0 was still kept
+        CondRuns.of(actions[1], memo).project(linear, torch.tanh)
+        assert len(calls) == MEMO_ENTRIES + 2  # action 1 was not

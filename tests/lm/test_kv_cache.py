@@ -139,3 +139,20 @@ def test_with_autograd_the_cache_never_writes_in_place(generator):
     keys, values = cache.update(0, second, second)
     (keys * values).sum().backward()  # an in-place write would fail here
     assert first.grad is not None and second.grad is not None
+
+
+def test_the_window_moves_the_view_and_copies_only_at_the_buffer_end(generator):
+    """Dropping the oldest frame moves the view's start (no copy of the kept tokens); the
+    kept tokens go back to the front only when the buffer's end is reached, a few times in
+    many steps, and what is read back is always the last frames written."""
+    cache, written, moves = KVCache(1), [], 0
+    for step in range(60):  # 2 tokens a frame, a window of 3 frames + the new one
+        cache.drop_frames_before(step - 3)
+        k = torch.randn(1, 1, 2, 4, generator=generator)
+        cache.add_tokens(torch.full((2,), step), torch.full((2,), step), torch.ones(1, 2).bool())
+        offset_before = cache._starts[0]
+        keys, _ = cache.update(0, k, k)
+        moves += cache._starts[0] < offset_before
+        written.append(k)
+        torch.testing.assert_close(keys, torch.cat(written[-4:], 2), rtol=0, atol=0)
+    assert cache.length == 8 and 0 < moves <= 60 // 4
