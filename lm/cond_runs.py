@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-
 MEMO_ENTRIES = 8  # distinct conditions a session keeps projections of (actions, CFG twins)
 
 
