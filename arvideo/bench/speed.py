@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,8 @@ class SpeedConfig:
     diffusion_steps: int | None = None  # None: SamplingSettings' default (arvideo generate's)
     diffusion_scales: tuple[int, ...] | None = None  # None: next_scale_diffusion.yaml's
     denoising_steps: int = 4  # Euler steps a frame of the frame denoisers (issue 15's <= 4)
+    # orders whose training is also timed with compiled blocks (Transformer.compile_blocks)
+    compiled_orders: tuple[str, ...] = ("next_token", "next_block")
 
 
 PRESETS = {
@@ -90,7 +93,7 @@ PRESETS = {
         matmul_size=128,
         tokenizer=dict(widths=[16], patch_size=4, spatial_compression=4, latent_dim=3,
                        norm_groups=8, bottleneck=dict(kind="fsq", fsq_levels=[4, 4, 4])),
-        diffusion_steps=2, diffusion_scales=(1, 2, 4),
+        diffusion_steps=2, diffusion_scales=(1, 2, 4), compiled_orders=(),
     ),
 }  # fmt: skip
 
@@ -98,6 +101,7 @@ TARGETS = {
     "session_fps": 30.0,  # interactive next-block world model at 64×64, decode included
     "kv_speedup_next_token": 10.0,  # cached vs uncached, 16-frame rollout
     "train_mfu": 0.40,  # of the measured fp32 matmul peak, base config
+    "train_mfu_compiled": 0.55,  # issue 17: next-block with compiled blocks
 }
 
 
@@ -173,8 +177,16 @@ def rollout(
     }  # fmt: skip
 
 
-def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
-    """One optimiser step (forward, backward, AdamW) on a batch of random codes."""
+@dataclass
+class TrainingStep:
+    """One optimiser step (forward, backward, AdamW) on a batch of random codes or latents."""
+
+    run: Callable[[], None]
+    tokens: int  # tokens of the batch
+    batch: TokenBatch
+
+
+def training_step(lm: VideoLM, config: SpeedConfig) -> TrainingStep:
     T, H, W = lm.config.grid
     if lm.config.order == "next_scale":
         shape = (config.train_batch, T, lm.order.tokens_per_frame)
@@ -188,25 +200,59 @@ def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
         codes = torch.randint(lm.config.vocab_size, shape, generator=_gen())
         batch = TokenBatch(codes=codes, actions=actions)
     optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
-    lm.train()
 
-    def step():
+    def run():
         optimizer.zero_grad(set_to_none=True)
         lm.loss(batch, _gen()).loss.backward()
         optimizer.step()
 
+    return TrainingStep(run, int(np.prod(shape)), batch)
+
+
+def training_step_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
+    """One optimiser step (forward, backward, AdamW) on a batch of random codes."""
+    step = training_step(lm, config)
+    lm.train()
     with FlopCounterMode(display=False) as counter:
-        lm.loss(batch, _gen()).loss.backward()
-    timing = median_time(step, repeats)
+        lm.loss(step.batch, _gen()).loss.backward()
+    timing = median_time(step.run, repeats)
     lm.eval()
     flops = counter.get_total_flops()
-    tokens = int(np.prod(shape))
     return {
         "seconds": timing.median_s,
-        "tokens_per_s": tokens / timing.median_s,
+        "tokens_per_s": step.tokens / timing.median_s,
         "gflop_per_step": flops / 1e9,
         "gflops": flops / timing.median_s / 1e9,
-        "flops_per_token": training_flops_per_token(lm, tokens // config.train_batch),
+        "flops_per_token": training_flops_per_token(lm, step.tokens // config.train_batch),
+    }
+
+
+def compiled_training_speed(lm: VideoLM, config: SpeedConfig, repeats: int) -> dict:
+    """The same step with `Transformer.compile_blocks`, timed in rounds interleaved with the
+    eager step (eager, compiled, eager, ...), so that the ratio is paired; the compile (the
+    first two compiled steps, one per graph direction) is timed apart."""
+    step = training_step(lm, config)
+    lm.train()
+    lm.backbone.compile_blocks()
+    start = time.perf_counter()
+    step.run()
+    step.run()
+    compile_s = time.perf_counter() - start
+    eager_s, compiled_s = [], []
+    try:
+        for _ in range(repeats):
+            for compiled, runs in ((False, eager_s), (True, compiled_s)):
+                lm.backbone.compile_blocks(compiled)
+                runs.append(median_time(step.run, 1, warmup=0).median_s)
+    finally:
+        lm.backbone.compile_blocks(False)
+        lm.eval()
+    seconds = statistics.median(compiled_s)
+    return {
+        "seconds": seconds,
+        "tokens_per_s": step.tokens / seconds,
+        "compile_s": compile_s,
+        "vs_eager": statistics.median(e / c for e, c in zip(eager_s, compiled_s)),
     }
 
 
@@ -335,6 +381,14 @@ def measure(config: SpeedConfig, orders: list[str]) -> dict:
             "matmul_peak_gflops": near,
             "mfu": mfu(train["flops_per_token"], train["tokens_per_s"], near),
         }
+        if order in config.compiled_orders:
+            compiled = compiled_training_speed(lm, config, config.repeats)
+            row.update(
+                compiled_step_s=compiled["seconds"],
+                compiled_vs_eager=compiled["vs_eager"],
+                compile_s=compiled["compile_s"],
+                compiled_mfu=mfu(train["flops_per_token"], compiled["tokens_per_s"], near),
+            )
         rows.append(row)
         print(f"{order}: {row}", flush=True)
     base_fps = next((r["cached_fps"] for r in rows if r["order"] == "next_token"), None)
@@ -369,6 +423,7 @@ def check_targets(data: dict) -> list[dict]:
         "train_mfu": by_order.get("next_block", data["orders"][0] if data["orders"] else {}).get(
             "mfu"
         ),
+        "train_mfu_compiled": by_order.get("next_block", {}).get("compiled_mfu"),
     }
     return [
         {"target": name, "goal": goal, "measured": found[name],
@@ -390,6 +445,10 @@ ORDER_COLUMNS = [
     Column("train_gflops", "train GFLOP/s", 1),
     Column("matmul_peak_gflops", "peak GFLOP/s", 1),
     Column("mfu", "MFU", 3),
+    Column("compiled_step_s", "compiled step s", 3),
+    Column("compiled_vs_eager", "compiled vs eager ×", 2),
+    Column("compile_s", "compile s", 0),
+    Column("compiled_mfu", "compiled MFU", 3),
 ]
 
 
@@ -406,7 +465,10 @@ def speed_markdown(data: dict) -> str:
         f"batch {config['train_batch']} × {config['clip_frames']} latent frames, forward + "
         "backward + AdamW; train GFLOP/s counted by FlopCounterMode; MFU = model FLOPs per "
         "token (6 · params + attention) × tokens/s / the matmul peak measured just before "
-        "that order's training timing (its own column; bench/common.py).",
+        "that order's training timing (its own column; bench/common.py). Compiled: the same "
+        "step with `Transformer.compile_blocks` (torch.compile of each block's body), in "
+        "rounds interleaved with the eager step; 'compiled vs eager' is the median of the "
+        "paired ratios; the compile (the first two compiled steps) is timed apart.",
         markdown_table(data["orders"], ORDER_COLUMNS),
         heads_markdown(data["heads"], config),
         denoisers_markdown(data["denoisers"], config),
@@ -417,7 +479,8 @@ def speed_markdown(data: dict) -> str:
             "Interactive session (next-block world model, decode included):\n\n"
             + key_values(data["session"], 2)
         )
-    targets = [{**t, "met": "MET" if t["met"] else "MISSED"} for t in data["targets"]]
+    verdict = {True: "MET", False: "MISSED", None: "not measured"}
+    targets = [{**t, "met": verdict[t["met"]]} for t in data["targets"]]
     parts.append("Targets:\n\n" + markdown_table(targets, [
         Column("target"), Column("goal", digits=2), Column("measured", digits=3), Column("met"),
     ]))  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,9 @@ def test_smoke_writes_every_number(smoke):
     assert session["decode_window"] >= 1 and session["decode_window_ms"] > 0
     assert data["tokenizer"]["encode_fps"] > 0 and data["tokenizer"]["decode_fps"] > 0
     assert [t["target"] for t in data["targets"]] == list(TARGETS)
-    assert all(isinstance(t["met"], bool) for t in data["targets"])
+    measured = {t["target"]: t["met"] for t in data["targets"]}
+    assert measured.pop("train_mfu_compiled") is None  # the smoke preset compiles nothing
+    assert all(isinstance(met, bool) for met in measured.values())
 
 
 def test_smoke_markdown_shows_table_and_targets(smoke):
@@ -208,3 +211,21 @@ def test_machine_and_command():
     info = machine_info()
     assert info["cpu_count"] >= 1 and info["torch"] == torch.__version__
     assert command_line(["/usr/bin/arvideo", "bench", "a b"]) == "arvideo bench 'a b'"
+
+
+@pytest.mark.skipif(
+    not any(shutil.which(c) for c in ("g++", "c++", "clang++")),
+    reason="torch.compile's CPU backend needs a C++ compiler",
+)
+def test_compiled_training_is_timed_paired_and_leaves_the_model_eager():
+    from arvideo.bench.speed import build_lm, compiled_training_speed, load_tokenizer_config
+    from arvideo.tokenizer import VideoTokenizer
+
+    config = PRESETS["smoke"]
+    tokenizer = VideoTokenizer(load_tokenizer_config(config)[0]).eval()
+    lm = build_lm(config, "next_block", tokenizer)
+    result = compiled_training_speed(lm, config, repeats=2)
+    assert result["compile_s"] > 0 and result["seconds"] > 0
+    assert result["tokens_per_s"] > 0 and math.isfinite(result["vs_eager"])
+    assert all(block.compiled_body is None for block in lm.backbone.blocks)
+    assert not lm.training

@@ -3,6 +3,8 @@ mask is obeyed, and config errors name the bad argument."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -118,3 +120,48 @@ def test_errors_name_the_bad_argument(backbone):
         backbone(x, torch.zeros(3, 4), torch.ones(3, 2, dtype=torch.bool), x)
     with pytest.raises(ValueError, match="positions"):
         backbone(x, torch.zeros(3, 3), torch.ones(3, 3, dtype=torch.bool), x)
+
+
+@pytest.mark.skipif(
+    not any(shutil.which(c) for c in ("g++", "c++", "clang++")),
+    reason="torch.compile's CPU backend needs a C++ compiler",
+)
+def test_compiled_blocks_match_eager_and_leave_cached_decoding_eager(generator):
+    """`compile_blocks` changes speed, not numbers: the same outputs and gradients as the
+    eager blocks; a forward with a KV cache never calls the compiled body."""
+    from arvideo.lm.kv_cache import KVCache
+
+    model = Transformer(TransformerConfig(width=32, depth=2, heads=2))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=generator) * 0.2)
+    frame = torch.arange(8) // 4
+    positions = torch.stack([frame, torch.arange(8) % 4, frame * 0, frame * 0], 1).float()
+    mask = block_causal_mask(frame, frame, frame, frame)
+    x = torch.randn(2, 8, 32, generator=generator)
+    cond = torch.randn(2, 2, 32, generator=generator).repeat_interleave(4, 1)
+
+    def run():
+        model.zero_grad()
+        out = model(x, positions, mask, cond)
+        out.square().sum().backward()
+        return out.detach(), [p.grad.clone() for p in model.parameters()]
+
+    eager_out, eager_grads = run()
+    model.compile_blocks()
+    compiled_out, compiled_grads = run()
+    torch.testing.assert_close(compiled_out, eager_out, atol=1e-5, rtol=1e-5)
+    for compiled, eager in zip(compiled_grads, eager_grads):
+        torch.testing.assert_close(compiled, eager, atol=1e-4, rtol=1e-4)
+    calls = []
+    for block in model.blocks:
+        inner = block.compiled_body
+        block.compiled_body = lambda *args, inner=inner: calls.append(1) or inner(*args)
+    cache = KVCache(2)
+    cache.add_tokens(frame, frame, torch.ones(2, 8, dtype=torch.bool))
+    with torch.no_grad():
+        cached = model(x, positions, mask, cond, cache)
+    assert calls == []
+    torch.testing.assert_close(cached, eager_out, atol=1e-5, rtol=1e-5)
+    model.compile_blocks(False)
+    assert all(block.compiled_body is None for block in model.blocks)
