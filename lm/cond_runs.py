@@ -77,7 +77,8 @@ class CondRuns:
 def _remembered(memo: dict, rows_KD: torch.Tensor) -> dict:
     """The projections dict of these rows' values in `memo`: the last `MEMO_ENTRIES`
     distinct values are kept, least recently used dropped first."""
-    key = (rows_KD.shape, rows_KD.dtype, rows_KD.detach().cpu().numpy().tobytes())
+    raw = rows_KD.detach().cpu().contiguous().view(torch.uint8)  # any dtype, bf16 too
+    key = (rows_KD.shape, rows_KD.dtype, raw.numpy().tobytes())
     entries = memo.setdefault("entries", {})
     projected = entries.pop(key, None)
     if projected is None:
