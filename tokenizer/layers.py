@@ -15,7 +15,10 @@ from torch import nn
 
 
 class CausalConv3d(nn.Module):
-    """3D convolution padded on the past side in time and symmetrically in space."""
+    """3D convolution padded on the past side in time and symmetrically in space.
+
+    The space padding (zeros) is the convolution's own, so no padded copy of the input is
+    made; only the time padding, which replicates the first frame, concatenates."""
 
     def __init__(
         self,
@@ -26,15 +29,14 @@ class CausalConv3d(nn.Module):
     ) -> None:
         super().__init__()
         self.time_pad = kernel[0] - 1
-        self.space_pad = (kernel[1] // 2, kernel[1] // 2, kernel[2] // 2, kernel[2] // 2)
-        self.conv = nn.Conv3d(in_channels, out_channels, kernel, stride=stride)
+        padding = (0, kernel[1] // 2, kernel[2] // 2)
+        self.conv = nn.Conv3d(in_channels, out_channels, kernel, stride=stride, padding=padding)
 
     def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x_BCTHW, self.space_pad)
         if self.time_pad:
-            first = x[:, :, :1].expand(-1, -1, self.time_pad, -1, -1)
-            x = torch.cat([first, x], dim=2)
-        return self.conv(x)
+            first = x_BCTHW[:, :, :1].expand(-1, -1, self.time_pad, -1, -1)
+            x_BCTHW = torch.cat([first, x_BCTHW], dim=2)
+        return self.conv(x_BCTHW)
 
 
 class FrameGroupNorm(nn.GroupNorm):

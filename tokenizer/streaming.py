@@ -101,7 +101,7 @@ class StreamingDecoder:
         """CausalConv3d.forward with the past taken from the history instead of padding."""
         if conv.conv.stride[0] != 1:
             raise ValueError("StreamingDecoder supports temporal stride 1 convs only")
-        x = F.pad(x_BCTHW, conv.space_pad)
+        x = x_BCTHW  # the conv pads space itself
         if conv.time_pad:
             past = self._history.get(conv)
             if past is None:  # first frame: replicate it, as the batch padding does
