@@ -1,0 +1,75 @@
+"""Sticky greedy decoding: does a cell-token world model lose to copy-last because it
+changes cells it is unsure of? Keep each cell's previous code unless the model's likeliest
+code has probability >= tau (tau 0: plain greedy; tau -> 1: copy-last exactly).
+
+usage: sticky_decoding.py CLIPS MODEL TAU [TAU ...]
+
+64 held-out 16-frame windows: 9 real frames then 7 generated with the true actions; a
+model with a shorter window sees the last real frames that fit, so every model is scored
+on the same frames against the same copy-last. Next-block models without refinement only
+(one head call per frame, cells in raster order). Written for SpaceInvaders on 4x4 cells
+(benchmarks/results/capacity.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+import torch
+
+from arvideo.generate import VideoGenerator
+from arvideo.lm.heads.categorical import CategoricalHead
+from arvideo.rollout_score import held_out_windows, score_windows, training_background
+
+REAL, LENGTH, WINDOWS = 9, 16, 64
+
+
+def sticky_sample(previous_BN: torch.Tensor, tau: float, counts: dict):
+    """A CategoricalHead.sample that keeps the previous frame's code where unsure."""
+    state = {"previous": previous_BN}
+
+    def sample(head, z_BND, generator, settings, z_uncond_BND=None, cfg_scale=1.0):
+        probs = head.guided_logits(z_BND, z_uncond_BND, cfg_scale).float().softmax(-1)
+        confidence, codes = probs.max(-1)
+        changed = codes != state["previous"]
+        keep = changed & (confidence < tau)
+        counts["changed"] += int(changed.sum())
+        counts["kept"] += int(keep.sum())
+        state["previous"] = torch.where(keep, state["previous"], codes)
+        return state["previous"]
+
+    return sample
+
+
+def main(data: str, model: str, taus: list[float]) -> None:
+    generator = VideoGenerator.from_pretrained(model)
+    windows = held_out_windows(data, LENGTH, WINDOWS)
+    context = min(REAL, generator.max_context_frames)
+    drop = REAL - context
+    video, actions = windows.video_BCTHW[:, :, drop:], windows.actions_BT[:, drop:]
+    windows = replace(windows, video_BCTHW=video, actions_BT=actions)
+    background = training_background(data)
+    with torch.no_grad():
+        last = generator.tokenizer.encode(windows.video_BCTHW[:, :, context - 1 : context])
+    plain = CategoricalHead.sample
+    for tau in taus:
+        counts = {"changed": 0, "kept": 0}
+        CategoricalHead.sample = sticky_sample(last.codes.flatten(1), tau, counts)
+        try:
+            score = score_windows(generator, windows, context, background, 0, top_k=1)
+        finally:
+            CategoricalHead.sample = plain
+        model, copy = score.model, score.copy_last
+        model_fg, copy_fg = model.foreground_psnr_db, copy.foreground_psnr_db
+        steps = zip(model.foreground_psnr_by_step_db, copy.foreground_psnr_by_step_db)
+        print(
+            f"tau {tau}: fg {model_fg:.2f} (copy-last {copy_fg:.2f}); cells the model changed "
+            f"{counts['changed']}, kept back {counts['kept']}; h1-7 model/copy "
+            + " · ".join(f"{a:.1f}/{b:.1f}" for a, b in steps),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], [float(t) for t in sys.argv[3:]])
