@@ -37,8 +37,9 @@ CAVEATS = [
     "without predicting, so the prompt's last token is fed in the first sampling step.",
     "Llama keeps transformers' default cache (DynamicCache, grown by concatenation); a static "
     "cache or torch.compile, which a user may also choose, is not measured.",
-    "All contenders attend with F.scaled_dot_product_attention; ours builds and passes a "
-    "boolean mask at every step, Llama and the IRIS-style loop pass none for one new token.",
+    "All contenders attend with F.scaled_dot_product_attention; ours builds a boolean mask "
+    "at every step and passes none when it allows every key (a step inside the window), as "
+    "Llama and the IRIS-style loop pass none for one new token.",
     "The IRIS-style loop is written from the paper (arXiv 2209.00588), not IRIS's code: "
     "today's attention kernel instead of an explicit softmax, no reward / episode-end heads "
     "(likely no slower than the original; not timed against it). Its 4× GELU MLP has about "
@@ -62,7 +63,7 @@ def peers_markdown(data: dict) -> str:
         "of the same width, depth, heads, SwiGLU hidden size and vocabulary, through "
         "`generate(do_sample=True, top_k=0)` and through a hand-written KV-cache loop "
         "(torch.multinomial). Parameters differ: ours adds adaLN-zero modulation per block "
-        "(run once per frame, not per token), QK-norm, slot and start embeddings and a "
+        "(run once per distinct condition in a session, not per token), QK-norm, slot and start embeddings and a "
         "conditioner; Llama has RMSNorm gains. \"ours ÷ this\" > 1: ours is faster.",
         markdown_table(data["decoding"], DECODING_COLUMNS),
         f"## World models at IRIS's Atari size\n\n{world['width']} wide × {world['depth']} "
