@@ -56,12 +56,18 @@ def matmul_peak(n: int, repeats: int, device: str) -> dict:
 
 
 def training_flops_per_token(model: VideoLM, sequence_length: int) -> float:
-    """≈ 6 · parameters (the diffusion head counted once per noise draw) + attention scores
-    and values, 12 · depth · width · sequence (forward + backward, mask not exploited)."""
+    """≈ 6 · parameters (the diffusion head counted once per noise draw; the adaLN
+    modulation, which runs once per frame (cond_runs.py), once per frame's tokens) + attention
+    scores and values, 12 · depth · width · sequence (forward + backward, mask not exploited)."""
     head = sum(p.numel() for p in model.head.parameters())
     draws = getattr(model.head, "noise_draws", 1)
     params = sum(p.numel() for p in model.parameters()) + head * (draws - 1)
+    backbone = model.backbone
+    modulations = [block.modulation for block in backbone.blocks] + [backbone.final_modulation]
+    modulation = sum(p.numel() for m in modulations for p in m.parameters())
     config = model.config
+    tokens_per_frame = max(sequence_length / config.grid[0], 1.0)
+    params += modulation / tokens_per_frame - modulation
     return 6 * params + 12 * config.depth * config.width * sequence_length
 
 

@@ -229,3 +229,22 @@ def test_compiled_training_is_timed_paired_and_leaves_the_model_eager():
     assert result["tokens_per_s"] > 0 and math.isfinite(result["vs_eager"])
     assert all(block.compiled_body is None for block in lm.backbone.blocks)
     assert not lm.training
+
+
+def test_training_flops_count_the_modulation_once_per_frame():
+    """adaLN modulation runs once per frame (cond_runs.py), so the model FLOPs of a token
+    carry 1/tokens-per-frame of its parameters; every other parameter counts 6x a token."""
+    from arvideo.bench.common import training_flops_per_token
+    from arvideo.lm.model import VideoLM, VideoLMConfig
+
+    lm = VideoLM(VideoLMConfig(width=32, depth=2, heads=2, vocab_size=16, grid=(3, 4, 4)))
+    backbone = lm.backbone
+    modulation = sum(
+        p.numel()
+        for m in [*(b.modulation for b in backbone.blocks), backbone.final_modulation]
+        for p in m.parameters()
+    )
+    others = sum(p.numel() for p in lm.parameters()) - modulation
+    sequence = 3 * 16
+    expected = 6 * (others + modulation / 16) + 12 * 2 * 32 * sequence
+    assert training_flops_per_token(lm, sequence) == pytest.approx(expected)
