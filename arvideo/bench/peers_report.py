@@ -63,8 +63,9 @@ def peers_markdown(data: dict) -> str:
         "of the same width, depth, heads, SwiGLU hidden size and vocabulary, through "
         "`generate(do_sample=True, top_k=0)` and through a hand-written KV-cache loop "
         "(torch.multinomial). Parameters differ: ours adds adaLN-zero modulation per block "
-        "(run once per distinct condition in a session, not per token), QK-norm, slot and start embeddings and a "
-        "conditioner; Llama has RMSNorm gains. \"ours ÷ this\" > 1: ours is faster.",
+        "(run once per distinct condition in a session, not per token), QK-norm, slot and "
+        "start embeddings and a conditioner; Llama has RMSNorm gains. \"ours ÷ this\" > 1: "
+        "ours is faster.",
         markdown_table(data["decoding"], DECODING_COLUMNS),
         f"## World models at IRIS's Atari size\n\n{world['width']} wide × {world['depth']} "
         f"layers, {world['heads']} heads, {world['grid_hw'][0]}×{world['grid_hw'][1]} frame "
