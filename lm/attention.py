@@ -17,6 +17,15 @@ from .kv_cache import KVCache
 from .rope import RopeAngles, Rotary
 
 
+def rms_norm(x: torch.Tensor, gain: torch.Tensor | None, eps: float) -> torch.Tensor:
+    """RMS norm over the last dim with fp32 statistics; `gain` broadcasts against x (None:
+    no gain). fp32 with a 1-D gain: one fused call, no round trip."""
+    if x.dtype == torch.float32 and (gain is None or gain.dim() == 1):
+        return F.rms_norm(x, (x.shape[-1],), gain, eps)
+    y = F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
+    return y if gain is None else y * gain
+
+
 class RMSNorm(nn.Module):
     """Root-mean-square norm (Zhang & Sennrich 2019), optionally without a learned gain."""
 
@@ -26,10 +35,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim)) if affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.float32:  # no round trip, and the gain inside the fused call
-            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
-        y = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps).to(x.dtype)
-        return y if self.weight is None else y * self.weight
+        return rms_norm(x, self.weight, self.eps)
 
 
 class Attention(nn.Module):
@@ -74,5 +80,4 @@ class Attention(nn.Module):
         if not isinstance(self.q_norm, RMSNorm):
             return qk_2BANd
         gain = torch.stack([self.q_norm.weight, self.k_norm.weight]).view(2, 1, 1, 1, -1)
-        normed = F.rms_norm(qk_2BANd.float(), (self.head_dim,), eps=self.q_norm.eps)
-        return normed.to(qk_2BANd.dtype) * gain
+        return rms_norm(qk_2BANd, gain, self.q_norm.eps)

@@ -128,10 +128,10 @@ class Transformer(nn.Module):
         """`torch.compile` every block's body (static shapes) for forwards without a KV
         cache: training, validation and uncached sampling. The modulation stays eager (its
         runs are data-dependent), and cached decoding stays eager too: compiled one-token
-        steps were slower on CPU (guards and cache copies; issue 17's probe). Measured on 2
-        CPU cores at the speed bench's base preset: a training step x1.15 (batch 4) to
-        x1.5 (batch 16, busy machine) faster; the first steps of each shape compile
-        (~15 s a shape)."""
+        steps were slower on CPU (guards and cache copies; issue 17's probe). Measured at the
+        speed bench's base preset, 1 thread: a training step x1.11-1.14 faster on an idle
+        machine (benchmarks/results/speed.md, paired rounds), up to x1.5 on a busy one;
+        the first steps of each shape compile (10-15 s)."""
         for block in self.blocks:
             block.compiled_body = torch.compile(block.body, dynamic=False) if enabled else None
 
