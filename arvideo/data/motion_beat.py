@@ -7,7 +7,7 @@ know whether the next frame is a march, and greedy decoding then predicts none; 
 the last frame does no worse. To know the phase, the context must reach back to the last
 big change: a beat of P frames needs P + 1 context frames, so clips of P + 2.
 
-A frame is a "big change" when more than `factor` times the typical (median) number of
+A frame is a "big change" when more than `BIG_CHANGE_FACTOR` times the typical (median) number of
 pixels change from the frame before. `MotionBeat` counts the gaps between consecutive big
 changes inside the clips of the training split, once, and is stored beside the data set
 (`motion_beat.json`). Knows the clip reader; nothing about models.

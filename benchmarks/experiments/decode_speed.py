@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 
 from arvideo.bench.peers import FULL, seeded, video_lm
-from arvideo.bench.speed import PRESETS, _gen, build_lm, load_tokenizer_config
-from arvideo.generate import VideoGenerator
+from arvideo.bench.speed import PRESETS, _gen, build_lm, load_tokenizer_config, session_speed
 from arvideo.lm.conditioning import Conditions
-from arvideo.model_folder import ModelInfo
 from arvideo.tokenizer import VideoTokenizer
 
 
@@ -50,24 +49,12 @@ def next_block_ms() -> float:
     return per_unit_ms(run, size.new_frames)
 
 
-def session_ms(steps: int = 200) -> float:
-    config = PRESETS["base"]
+def session_ms(steps: int = 250) -> float:
+    """The speed bench's session measurement (`session_speed`), median ms a step."""
+    config = replace(PRESETS["base"], session_steps=steps)
     tokenizer = VideoTokenizer(load_tokenizer_config(config)[0]).eval()
     lm = build_lm(config, "next_block", tokenizer)
-    info = ModelInfo(frame_size=(config.frame_size,) * 2, clip_frames=config.clip_frames)
-    generator = VideoGenerator(tokenizer, lm, info)
-    size = config.frame_size
-    frame = torch.randint(256, (1, size, size, 3), generator=_gen(), dtype=torch.uint8)
-    session = generator.session(context=frame.numpy(), seed=0)
-    actions = torch.randint(config.num_actions, (steps + 50,), generator=_gen()).tolist()
-    for action in actions[:50]:  # fill the window first: the steady state is timed
-        session.step(action)
-    times = []
-    for action in actions[50:]:
-        start = time.perf_counter()
-        session.step(action)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return session_speed(tokenizer, lm, config)["median_step_ms"]
 
 
 if __name__ == "__main__":

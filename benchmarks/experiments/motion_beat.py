@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from arvideo.data.motion_beat import measure_beat
+from arvideo.data.motion_beat import dataset_beat
 
 if __name__ == "__main__":
     for data in sys.argv[1:]:
-        beat = measure_beat(data)
+        beat = dataset_beat(data)  # measured once, then read from <data>/motion_beat.json
         print(f"{data}: {beat.report()}; median changed pixels {beat.median_changed_pixels:g}")
         print("  gaps:", ", ".join(f"{gap}: {count}" for gap, count in beat.gaps.items()))
