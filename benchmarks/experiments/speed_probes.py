@@ -1,0 +1,113 @@
+"""Small speed and metric probes behind issue 17's and 20's notes (stop 33), 1 thread.
+
+python benchmarks/experiments/speed_probes.py compile_overhead
+    a 6-op elementwise function, eager vs torch.compile: µs a call
+python benchmarks/experiments/speed_probes.py compile_generator T SIDE
+    a training step of the main job's generator size (width 64, depth 4, batch 8, T frames
+    of SIDE x SIDE tokens), eager vs compiled blocks, 5 paired rounds
+python benchmarks/experiments/speed_probes.py conv_pad
+    forward + backward of a (1,3,3) conv: F.pad + conv vs a padded conv, 15 paired rounds
+python benchmarks/experiments/speed_probes.py exact_copy CLIPS
+    share of 64 held-out windows (9 real frames, then 7) where copying the last frame
+    reproduces the foreground exactly, and copy-last's fg PSNR with and without them
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def paired(a, b, rounds: int) -> tuple[float, float, float]:
+    """Medians of a's and b's seconds and of the per-round ratios a / b."""
+    a(), b()
+    ta, tb = [], []
+    for _ in range(rounds):
+        for fn, times in ((a, ta), (b, tb)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    ratio = statistics.median(x / y for x, y in zip(ta, tb))
+    return statistics.median(ta), statistics.median(tb), ratio
+
+
+def compile_overhead() -> None:
+    def modulated_norm(x, shift, scale):
+        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+        return torch.addcmul(shift, x * r, 1 + scale)
+
+    compiled = torch.compile(modulated_norm, dynamic=False)
+    args = [torch.randn(1, 1, 256) for _ in range(3)]
+    eager_s, compiled_s, _ = paired(
+        lambda: [modulated_norm(*args) for _ in range(2000)],
+        lambda: [compiled(*args) for _ in range(2000)],
+        3,
+    )
+    print(f"eager {eager_s / 2e-3:.1f} µs a call, compiled {compiled_s / 2e-3:.1f} µs a call")
+
+
+def compile_generator(frames: int, side: int) -> None:
+    from arvideo.data.batch import TokenBatch
+    from arvideo.lm.model import VideoLM, VideoLMConfig
+
+    g = torch.Generator().manual_seed(0)
+    config = VideoLMConfig(
+        width=64, depth=4, heads=4, order="next_block", vocab_size=1024,
+        grid=(frames, side, side), num_actions=6,
+    )  # fmt: skip
+    lm = VideoLM(config).train()
+    codes = torch.randint(1024, (8, frames, side, side), generator=g)
+    batch = TokenBatch(codes=codes, actions=torch.randint(6, (8, frames), generator=g))
+    optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
+
+    def step(compiled: bool):
+        lm.backbone.compile_blocks(compiled)
+        optimizer.zero_grad(set_to_none=True)
+        lm.loss(batch, torch.Generator().manual_seed(0)).loss.backward()
+        optimizer.step()
+
+    eager_s, compiled_s, ratio = paired(lambda: step(False), lambda: step(True), 5)
+    print(f"eager {eager_s:.3f} s, compiled {compiled_s:.3f} s a step: x{ratio:.2f}")
+
+
+def conv_pad() -> None:
+    for channels, side in ((64, 16), (32, 32), (64, 32)):
+        x = torch.randn(8, channels, 3, side, side, requires_grad=True)
+        plain = torch.nn.Conv3d(channels, channels, (1, 3, 3))
+        padded = torch.nn.Conv3d(channels, channels, (1, 3, 3), padding=(0, 1, 1))
+        padded.load_state_dict(plain.state_dict())
+        a = lambda x=x, conv=plain: conv(F.pad(x, (1, 1, 1, 1))).sum().backward()  # noqa: E731
+        b = lambda x=x, conv=padded: conv(x).sum().backward()  # noqa: E731
+        pad_s, conv_s, ratio = paired(a, b, 15)
+        print(f"{channels} ch, {side}x{side}: pad + conv {pad_s * 1e3:.2f} ms, padded conv "
+              f"{conv_s * 1e3:.2f} ms, x{ratio:.2f}")  # fmt: skip
+
+
+def exact_copy(data: str) -> None:
+    from arvideo.metrics import foreground_psnr
+    from arvideo.rollout_score import PSNR_CAP_DB, held_out_windows, training_background
+
+    video = held_out_windows(data, 16, 64).video_BCTHW
+    truth = video[:, :, 9:]
+    fg = foreground_psnr(truth, video[:, :, 8:9].expand_as(truth), training_background(data))
+    exact = torch.isinf(fg)
+    capped = fg.clamp(max=PSNR_CAP_DB).nanmean(0)
+    others = torch.where(exact, torch.nan, fg).nanmean(0)
+    print("exact share h1-7:", [round(float(v), 2) for v in exact.float().mean(0)])
+    print("copy-last fg (capped mean):", [round(float(v), 1) for v in capped])
+    print("copy-last fg without exact frames:", [round(float(v), 1) for v in others])
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    probe, args = sys.argv[1], sys.argv[2:]
+    if probe == "compile_generator":
+        compile_generator(int(args[0]), int(args[1]))
+    elif probe == "exact_copy":
+        exact_copy(args[0])
+    else:
+        {"compile_overhead": compile_overhead, "conv_pad": conv_pad}[probe]()
