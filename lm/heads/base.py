@@ -23,7 +23,7 @@ from torch import nn
 from ..schedules import SCHEDULES
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 Values = Literal["codes", "latents"]
 

@@ -30,7 +30,7 @@ from .base import Head, HeadLoss, SamplingSettings
 from .filters import sample_logits
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 class CategoricalHead(Head):

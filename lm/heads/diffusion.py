@@ -23,7 +23,7 @@ from .base import Head, HeadLoss, SamplingSettings
 from .flow import integrate_flow, solver_evaluations
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 TimeSampling = Literal["uniform", "logit_normal"]
 

@@ -19,7 +19,7 @@ from torch import nn
 from .base import Head, HeadLoss, SamplingSettings
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 class VelocityHead(Head):

@@ -39,7 +39,7 @@ from ..sequence import TokenLayout
 
 if TYPE_CHECKING:
     from ..heads.base import Head, SamplingSettings
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 @dataclass

@@ -64,7 +64,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..heads.base import SamplingSettings
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 Attention = Literal["full", "block_causal"]
 # how next_frame trains: "one_frame" noises one frame per clip behind a clean history (the

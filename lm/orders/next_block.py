@@ -33,7 +33,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 class NextBlockOrder(TokenOrder):

@@ -52,7 +52,7 @@ from .base import (
 from .scale_inputs import CodeScales, LatentScales, ScaleArithmetic
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 @dataclass

@@ -14,7 +14,7 @@ from .base import ValueEmbeddingFactory
 from .next_block import NextBlockOrder
 
 if TYPE_CHECKING:
-    from ..model import VideoLMConfig
+    from ..model_config import VideoLMConfig
 
 
 class NextTokenOrder(NextBlockOrder):
