@@ -28,6 +28,7 @@ from arvideo.bench.prompts.stages import Layout, fit
 LM = "--model.init_args.lm."
 STEPS_2400 = ("--trainer.max_steps", "2400")  # the cosine schedule follows (linked)
 LR_2E3 = ("--model.init_args.optimizer.lr", "2.0e-3")
+TOKEN_ORDER = (LM + "order", "next_token", LM + "refine", "false")
 # name -> (paradigm, trainer overrides)
 VARIANTS = {
     "base": ("next_block_categorical", ()),
@@ -44,6 +45,10 @@ VARIANTS = {
         "next_block_categorical",
         (LM + "text_prefix", "true", *STEPS_2400, *LR_2E3),
     ),
+    # raster order inside a frame: each token sees the frame's tokens drawn before it, where
+    # next_block draws them in parallel (an edge cell then disagrees with its neighbours)
+    "next_token": ("next_block_categorical", TOKEN_ORDER),
+    "next_token_w128": ("next_block_categorical", (*TOKEN_ORDER, LM + "width", "128")),
     "flow_prefix": ("next_frame_flow_velocity", (LM + "text_prefix", "true")),
     "flow_prefix_w128": (
         "next_frame_flow_velocity",
@@ -55,6 +60,12 @@ CATEGORICAL_SAMPLING = {
     "t0.5_r8": {"temperature": 0.5, "refine_steps": 8},  # the bench's (budget.py)
     "t1_r4": {"temperature": 1.0, "refine_steps": 4},
     "greedy_r8": {"top_k": 1, "refine_steps": 8},
+}
+# next_token draws one token per step: no within-frame refinement
+TOKEN_SAMPLING = {
+    "t0.5": {"temperature": 0.5},
+    "t1": {"temperature": 1.0},
+    "greedy": {"top_k": 1},
 }
 GUIDANCE = (ev.Guidance(1.0, "constant"), ev.Guidance(3.0, "constant"))
 PROMPTS, SEEDS = 48, 2
@@ -88,11 +99,19 @@ def done_keys(results: Path) -> set:
     return {(r["variant"], r["sampling"], r["guidance"]) for r in lines}
 
 
+def samplings_for(name: str, paradigm: str) -> dict:
+    if not paradigm.endswith("categorical"):
+        return {"yaml": {}}
+    overrides = VARIANTS[name][1]
+    token_order = (LM + "order", "next_token") in zip(overrides, overrides[1:])
+    return TOKEN_SAMPLING if token_order else CATEGORICAL_SAMPLING
+
+
 def score(layout: Layout, name: str, model: Path, results: Path) -> None:
     from arvideo.generate import VideoGenerator
 
     paradigm = VARIANTS[name][0]
-    samplings = CATEGORICAL_SAMPLING if paradigm.endswith("categorical") else {"yaml": {}}
+    samplings = samplings_for(name, paradigm)
     splits = [ev.read_prompts(str(layout.data), split, PROMPTS) for split in ("val", "unseen")]
     gen = VideoGenerator.from_pretrained(model)
     train_record = json.loads((model.parent / "train.json").read_text())
