@@ -80,6 +80,7 @@ def test_prompt_configs_are_text_conditioned():
     paths = sorted((CONFIGS / "lm").glob("shapes_text_*.yaml"))
     assert {p.stem for p in paths} >= {
         "shapes_text_next_block_categorical",
+        "shapes_text_next_token_categorical",
         "shapes_text_next_frame_flow_velocity",
     }
     for path in paths:
@@ -88,12 +89,13 @@ def test_prompt_configs_are_text_conditioned():
         assert lm["text_prefix"], path.name  # the caption's tokens, not only its mean
 
 
-def test_the_label_recipe_is_the_text_recipe_with_a_class_id():
+@pytest.mark.parametrize("paradigm", ["next_block_categorical", "next_token_categorical"])
+def test_the_label_recipe_is_the_text_recipe_with_a_class_id(paradigm):
     """shapes_label_* differs from its shapes_text_* twin only in what conditions it."""
     from arvideo.data.prompt_factors import all_combinations
 
-    text = parse(CONFIGS / "lm" / "shapes_text_next_block_categorical.yaml")
-    label = parse(CONFIGS / "lm" / "shapes_label_next_block_categorical.yaml")
+    text = parse(CONFIGS / "lm" / f"shapes_text_{paradigm}.yaml")
+    label = parse(CONFIGS / "lm" / f"shapes_label_{paradigm}.yaml")
     assert label.model.init_args.lm["num_labels"] == len(all_combinations())
     assert label.model.init_args.lm["text_encoder"] is None
     conditioning = ("num_labels", "text_encoder", "text_prefix")

@@ -6,8 +6,9 @@ usage: sticky_decoding.py CLIPS MODEL TAU [TAU ...]
 
 64 held-out 16-frame windows: 9 real frames then 7 generated with the true actions; a
 model with a shorter window sees the last real frames that fit, so every model is scored
-on the same frames against the same copy-last. Next-block models without refinement only
-(one head call per frame, cells in raster order). Written for SpaceInvaders on 4x4 cells
+on the same frames against the same copy-last. Sticky decoding (tau > 0) needs a next-block
+model without refinement (one head call per frame, cells in raster order); any other model
+is scored at tau 0 only, plain greedy. Written for SpaceInvaders on 4x4 cells
 (benchmarks/results/capacity.md).
 """
 
@@ -53,9 +54,16 @@ def main(data: str, model: str, taus: list[float]) -> None:
     with torch.no_grad():
         last = generator.tokenizer.encode(windows.video_BCTHW[:, :, context - 1 : context])
     plain = CategoricalHead.sample
+    sticky = generator.lm.config.order == "next_block"
+    if not sticky and taus != [0.0]:
+        raise SystemExit(
+            f"sticky decoding needs a next_block model; {model} is "
+            f"{generator.lm.config.order!r}: pass tau 0 (plain greedy) only"
+        )
     for tau in taus:
         counts = {"changed": 0, "kept": 0}
-        CategoricalHead.sample = sticky_sample(last.codes.flatten(1), tau, counts)
+        if sticky:  # counts the cells it changes, and keeps some where tau > 0
+            CategoricalHead.sample = sticky_sample(last.codes.flatten(1), tau, counts)
         try:
             score = score_windows(generator, windows, context, background, 0, top_k=1)
         finally:

@@ -50,16 +50,15 @@ def test_prompts_bench_smoke_reports_every_paradigm_split_and_guidance(tmp_path)
             assert 0.0 < result["diversity"] <= 1.0  # two seeds draw different clips
     stages = report["stages"]
     assert [s["name"] for s in stages] == [
-        "tokenizer vq", "tokenizer continuous",
-        "generator next_block_categorical", "generator next_frame_flow_velocity",
-        "generator next_block_categorical_label",
+        "tokenizer vq", "tokenizer continuous", *(f"generator {name}" for name in RECIPES),
     ]  # fmt: skip
     assert all(s["steps"] == s["planned_steps"] == 2 and not s["reused"] for s in stages)
     markdown = (out / "prompts.md").read_text()
     for heading in ("## Targets", "## Guidance sweep", "## Accuracy per factor", "chance"):
         assert heading in markdown
-    # real + each paradigm, per prompt (the label recipe has no unseen row)
-    rows = 2 * budget.sheet_prompts * (1 + len(RECIPES)) - budget.sheet_prompts
+    # real + each paradigm, per prompt (label recipes have no unseen row)
+    text_recipes = sum(recipe.condition == "text" for recipe in RECIPES.values())
+    rows = budget.sheet_prompts * ((1 + len(RECIPES)) + (1 + text_recipes))
     assert Image.open(out / "prompts.png").height == rows * (2 * 32 + 2)
     again = train_all(Layout(runs), list(RECIPES.values()), budget, 0)  # resumes: no training
     assert all(record.reused for record in again)

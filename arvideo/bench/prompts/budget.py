@@ -44,6 +44,9 @@ class Recipe:
 # an upper bound): T=1 with 4 steps 0.625 / 0.573, T=0.5 with 8 steps 0.771 / 0.573, greedy
 # with 8 steps 0.833 / 0.521 but two seeds draw the same clip (no diversity)
 CATEGORICAL_SAMPLING = {"temperature": 0.5, "refine_steps": 8}
+# next_token draws one token per step, each seeing the frame's tokens before it: plain
+# sampling at temperature 1, the model's default, chosen by no one
+TOKEN_SAMPLING = {"temperature": 1.0}
 RECIPES = {
     recipe.name: recipe
     for recipe in (
@@ -51,6 +54,8 @@ RECIPES = {
         Recipe("next_frame_flow_velocity", "continuous", {}),  # the YAML's 10 Euler steps
         # the same generator given the combination's class id instead of its caption
         Recipe("next_block_categorical_label", "vq", CATEGORICAL_SAMPLING, condition="label"),
+        Recipe("next_token_categorical", "vq", TOKEN_SAMPLING),
+        Recipe("next_token_categorical_label", "vq", TOKEN_SAMPLING, condition="label"),
     )
 }
 

@@ -32,9 +32,10 @@ def bench_prompts(
         out: folder of prompts.{md,json,png}.
         preset: smoke (seconds, tests) or full (the committed run, ≤ 30 min of training).
         paradigms: comma-separated recipes, of: next_block_categorical,
-            next_frame_flow_velocity (configs/lm/shapes_text_<name>.yaml),
-            next_block_categorical_label (configs/lm/shapes_label_next_block_categorical.yaml:
-            the combination's class id instead of its caption; seen combinations only).
+            next_frame_flow_velocity, next_token_categorical
+            (configs/lm/shapes_text_<name>.yaml), next_block_categorical_label and
+            next_token_categorical_label (configs/lm/shapes_label_<paradigm>.yaml: the
+            combination's class id instead of its caption; seen combinations only).
         seed: data, training and the first sampling seed.
     """
     budget = budget_preset(preset)
