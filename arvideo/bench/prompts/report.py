@@ -48,11 +48,20 @@ def verdicts(results: dict, headline: str) -> list[str]:
 
 def _against_targets(accuracy: dict) -> str:
     seen, unseen = accuracy["val"]["all"], _unseen(accuracy)
-    text = f"seen {seen:.3f} (target ≥ {SEEN_TARGET}: {'met' if seen >= SEEN_TARGET else 'MISSED'})"
+    text = (f"seen {seen:.3f} ± {_spread(accuracy['val']):.3f} (target ≥ {SEEN_TARGET}: "
+            f"{'met' if seen >= SEEN_TARGET else 'MISSED'})")  # fmt: skip
     if unseen is None:
         return text + ", unseen: no class id (label conditioning)"
     verdict = "met" if unseen >= UNSEEN_TARGET else "MISSED"
-    return text + f", unseen {unseen:.3f} (target ≥ {UNSEEN_TARGET}: {verdict})"
+    spread = _spread(accuracy["unseen"])
+    return text + f", unseen {unseen:.3f} ± {spread:.3f} (target ≥ {UNSEEN_TARGET}: {verdict})"
+
+
+def _spread(row: dict) -> float:
+    """The binomial standard error of an accuracy over its clips (seeds of one caption count
+    as separate clips, so it understates the spread a little)."""
+    p, n = row["all"], row.get("clips") or 1
+    return (p * (1 - p) / n) ** 0.5
 
 
 def _best_guided(plain: dict, guided: dict) -> str:
