@@ -16,6 +16,7 @@ from arvideo.bench.prompts.stages import Layout, train_all
 from arvideo.bench.report import command_line, machine_info, write_png
 
 SPLITS = ("val", "unseen")  # val: seen combinations, other draws and phrasings
+ALL = 10**9  # captions to read: every one of a split
 
 
 def bench_prompts(
@@ -47,6 +48,7 @@ def bench_prompts(
     layout = Layout(Path(runs))
     stages = train_all(layout, recipes, budget, seed)
     prompts = [ev.read_prompts(str(layout.data), split, budget.prompts) for split in SPLITS]
+    every = [ev.read_prompts(str(layout.data), split, ALL) for split in SPLITS]
     truth = {f"real clips | {p.split}": ev.accuracy_row(p.factors, list(p.clips_BTHWC))
              for p in prompts}  # fmt: skip
     for kind in dict.fromkeys(recipe.tokenizer for recipe in recipes):
@@ -58,10 +60,12 @@ def bench_prompts(
     chance = _chance()
     results, clips = {}, {}
     for recipe in recipes:
-        results[recipe.name], clips[recipe.name] = _evaluate(layout, recipe, prompts, budget, seed)
+        scored = every if recipe.all_captions else prompts
+        results[recipe.name], clips[recipe.name] = _evaluate(layout, recipe, scored, budget, seed)
     rows = _sheet_rows(prompts, clips, budget.sheet_prompts)
     image = write_png(Path(out) / "prompts.png", sheet(rows))
-    paths = ev_report(out, budget, stages, results, truth, chance, prompts, rows)
+    readings = {recipe.name: ev.Guidance(*recipe.guidance).tag for recipe in recipes}
+    paths = ev_report(out, budget, stages, results, truth, chance, prompts, rows, readings)
     return {name: str(path) for name, path in {**paths, "png": image}.items()}
 
 
@@ -80,9 +84,12 @@ def _evaluate(layout, recipe, prompts, budget, seed):
     model and every evaluation setting are the same (an interrupted bench resumes)."""
     folder = layout.model(recipe.name).parent
     key = {"model": (folder / "model.stage.json").read_text(), "sampling": recipe.sampling,
-           "prompts": budget.prompts, "seeds": budget.seeds, "seed": seed,
+           "prompts": "all" if recipe.all_captions else budget.prompts,
+           "seeds": budget.seeds, "seed": seed,
            "cfg_scales": list(budget.cfg_scales), "schedules": list(budget.schedules),
            "headline": list(budget.headline), "diversity": budget.diversity_prompts}  # fmt: skip
+    if recipe.guidance != (1.0, "constant"):  # a reading outside the sweep adds a setting
+        key["guidance"] = list(recipe.guidance)
     saved, clips_file = folder / "evaluation.json", folder / "evaluation_clips.npz"
     if saved.is_file() and clips_file.is_file():
         record = json.loads(saved.read_text())
@@ -102,8 +109,9 @@ def _measure(layout, recipe, prompts, budget, seed):
         prompts = [p for p in prompts if p.split == "val"]
     headline = ev.Guidance(*budget.headline)
     settings = ev.sweep(budget.cfg_scales, budget.schedules)
-    if headline not in settings:
-        settings.append(headline)
+    for extra in (headline, ev.Guidance(*recipe.guidance)):
+        if extra not in settings:
+            settings.append(extra)
     rows, shown = {}, {}
     for guidance in settings:
         result = ev.evaluate_setting(
@@ -130,10 +138,10 @@ def _sheet_rows(prompts, clips: dict, count: int) -> list[SheetRow]:
     return rows
 
 
-def ev_report(out, budget, stages, results, truth, chance, prompts, rows):
+def ev_report(out, budget, stages, results, truth, chance, prompts, rows, readings):
     from arvideo.bench.prompts.report import write_report
 
     real = ev.real_diversity(prompts[0])  # seen captions: several clips per combination
     legend = [row.label for row in rows]
     return write_report(Path(out), command_line(), machine_info(), budget, stages, results,
-                        truth, chance, real, legend)  # fmt: skip
+                        truth, chance, real, legend, readings)  # fmt: skip
