@@ -46,6 +46,11 @@ class Prompts:
     factors: list[PromptFactors]
     clips_BTHWC: np.ndarray  # uint8: the real clips the captions came from
 
+    def first(self, count: int) -> Prompts:
+        """The first `count` captions (what `read_prompts(..., count)` reads)."""
+        return Prompts(self.split, self.captions[:count], self.factors[:count],
+                       self.clips_BTHWC[:count])  # fmt: skip
+
 
 def read_prompts(data: str, split: str, count: int) -> Prompts:
     """The first `count` clips of `split` in a prompt-shapes data set."""

@@ -47,8 +47,10 @@ def bench_prompts(
     recipes = [RECIPES[name] for name in names]
     layout = Layout(Path(runs))
     stages = train_all(layout, recipes, budget, seed)
-    prompts = [ev.read_prompts(str(layout.data), split, budget.prompts) for split in SPLITS]
-    every = [ev.read_prompts(str(layout.data), split, ALL) for split in SPLITS]
+    # every caption where a recipe scores them all (read once), else the preset's first few
+    count = ALL if any(recipe.all_captions for recipe in recipes) else budget.prompts
+    every = [ev.read_prompts(str(layout.data), split, count) for split in SPLITS]
+    prompts = [p.first(budget.prompts) for p in every]
     truth = {f"real clips | {p.split}": ev.accuracy_row(p.factors, list(p.clips_BTHWC))
              for p in prompts}  # fmt: skip
     for kind in dict.fromkeys(recipe.tokenizer for recipe in recipes):
