@@ -52,6 +52,12 @@ class BottleneckConfig:
     upsample_mode: Literal["bicubic", "bilinear"] = "bicubic"  # msvq: residual up-sampling
     refine_convs: int = 4  # msvq: refinement convs (VAR's phi), shared across nearby scales
     refine_ratio: float = 0.5  # msvq: output = (1 - ratio) * h + ratio * conv(h)
+    # msvq: True, VAR's residual scales (scale k quantises what coarser scales left; the
+    # latent is their sum). False, a pyramid: scale k quantises the latent itself, pooled to
+    # s_k×s_k, and the latent is the last scale's alone. The pyramid's last scale is a plain
+    # VQ of each cell, so a cell-local encoder gives it still-cell stable codes by
+    # construction; the coarse scales are a summary the generator predicts first.
+    residual: bool = True
     msvq_kmeans_iters: int = 10  # msvq: k-means rounds of the init; 0 = a random sample
     # msvq: seeds init and restarts when forward is given no generator; vq / rvq: seeds the
     # "error" dead-code sampling

@@ -4,8 +4,12 @@ Each latent frame (C×H×W, H = W = the last scale) is quantised coarse to fine:
 the running residual is area-down-sampled to s_k×s_k, matched against one shared codebook,
 the chosen codes are up-sampled back to H×W (bicubic or bilinear), refined by a small conv
 (VAR's phi) and subtracted from the residual. The latent is the sum of those refined,
-up-sampled residuals. Codes per latent frame are flattened coarse to fine, row-major within
-a scale: L = sum(s*s); codes are B×T×L.
+up-sampled residuals. With `residual: false` the scales form a pyramid instead: scale k
+quantises the latent itself, area-down-sampled, and the latent is the last scale's refined
+codes alone (coarse scales are a summary a next-scale generator predicts first; the last
+scale is a per-cell VQ, so still cells keep their codes wherever the encoder is cell-local).
+Codes per latent frame are flattened coarse to fine, row-major within a scale: L = sum(s*s);
+codes are B×T×L.
 
 Codebook health (the codebook learns by gradient, not EMA): on the first training forward
 the codebook is k-means-fitted to that batch's residuals at every scale, each round re-running
@@ -86,6 +90,7 @@ class MultiScaleResidualVQ(Bottleneck):
         self.scales = tuple(config.scales)
         self.vocab_size = config.codebook_size
         self.upsample_mode = config.upsample_mode
+        self.residual = config.residual
         self.commitment_weight = config.commitment_weight
         self.codebook = nn.Embedding(config.codebook_size, latent_dim)
         bound = 1.0 / config.codebook_size
@@ -128,6 +133,11 @@ class MultiScaleResidualVQ(Bottleneck):
         if up:
             return F.interpolate(x_FCHW, size=(size, size), mode=self.upsample_mode)
         return F.interpolate(x_FCHW, size=(size, size), mode="area")
+
+    def _accumulate(self, partial: torch.Tensor | None, level: torch.Tensor) -> torch.Tensor:
+        """The latent known after a scale: the sum so far plus its level (residual), or the
+        level alone (pyramid)."""
+        return level if partial is None or not self.residual else partial + level
 
     def _decoded_residual(self, codes_FN: torch.Tensor, scale_index: int) -> torch.Tensor:
         """Codes of one scale (F×s²) -> refined residual on the full grid F×C×H×W."""
@@ -173,9 +183,10 @@ class MultiScaleResidualVQ(Bottleneck):
         f_hat = torch.zeros_like(target)
         codes, residuals, loss = [], [], f_FCHW.new_zeros(())
         for k, side in enumerate(self.scales):
-            residual = self._resize(target - f_hat.detach(), side, up=False)
+            left = target - f_hat.detach() if self.residual else target  # what scale k codes
+            residual = self._resize(left, side, up=False)
             codes_FN = self._nearest(residual)
-            f_hat = f_hat + self._decoded_residual(codes_FN, k)
+            f_hat = self._accumulate(f_hat, self._decoded_residual(codes_FN, k))
             codes.append(codes_FN)
             residuals.append(rearrange(residual, "f c h w -> (f h w) c"))
             # codebook and refiners learn from every partial sum; encoder commits to it
@@ -239,24 +250,28 @@ class MultiScaleResidualVQ(Bottleneck):
     def codes_to_latents(self, codes_BTL: torch.Tensor) -> torch.Tensor:
         frames = codes_BTL.shape[1]
         with fp32_region(codes_BTL):
-            f_hat = 0
+            f_hat = None
             for k, codes_BTN in enumerate(self.split_codes(codes_BTL)):
-                f_hat = f_hat + self._decoded_residual(codes_BTN.flatten(0, 1), k)
+                if self.residual or k == len(self.scales) - 1:  # a pyramid: the last alone
+                    f_hat = self._accumulate(
+                        f_hat, self._decoded_residual(codes_BTN.flatten(0, 1), k)
+                    )
         return rearrange(f_hat, "(b t) c h w -> b c t h w", t=frames)
 
     def teacher_forcing_inputs(self, codes_BTL: torch.Tensor) -> torch.Tensor:
         """Inputs of scales 1..K-1 for all true codes: B×T×(L - s_0²)×C.
 
-        The input of scale k is the running sum of the refined residuals of scales < k,
-        area-down-sampled to s_k×s_k, flattened row-major; scale 0 has no input.
+        The input of scale k is the running sum of the refined residuals of scales < k (a
+        pyramid: scale k-1's refined codes), area-down-sampled to s_k×s_k, flattened
+        row-major; scale 0 has no input.
         """
         frames = codes_BTL.shape[1]
         inputs = []
         with fp32_region(codes_BTL):
-            f_hat = 0
+            f_hat = None
             per_scale = self.split_codes(codes_BTL)
             for k, codes_BTN in enumerate(per_scale[:-1]):
-                f_hat = f_hat + self._decoded_residual(codes_BTN.flatten(0, 1), k)
+                f_hat = self._accumulate(f_hat, self._decoded_residual(codes_BTN.flatten(0, 1), k))
                 down = self._resize(f_hat, self.scales[k + 1], up=False)
                 inputs.append(rearrange(down, "(b t) c h w -> b t (h w) c", t=frames))
         if not inputs:
@@ -269,7 +284,8 @@ class MultiScaleResidualVQ(Bottleneck):
     ) -> ScaleStep:
         """One sampling step: add scale `scale_index`'s codes (B×T×s²) to the partial sum.
 
-        Pass `partial_sum_BCTHW=None` for scale 0. The final `partial_sum` is the latent.
+        Pass `partial_sum_BCTHW=None` for scale 0. The final `partial_sum` is the latent (a
+        pyramid replaces the partial sum by each scale's level).
         """
         side = self.scales[scale_index]
         if codes_BTN.shape[-1] != side * side:
@@ -278,7 +294,8 @@ class MultiScaleResidualVQ(Bottleneck):
         with fp32_region(codes_BTN):
             h = self._decoded_residual(codes_BTN.flatten(0, 1), scale_index)
             h = rearrange(h, "(b t) c h w -> b c t h w", t=frames)
-            partial = h if partial_sum_BCTHW is None else partial_sum_BCTHW.float() + h
+            earlier = None if partial_sum_BCTHW is None else partial_sum_BCTHW.float()
+            partial = self._accumulate(earlier, h)
             if scale_index == len(self.scales) - 1:
                 return ScaleStep(partial_sum=partial, next_input=None)
             frames_FCHW = rearrange(partial, "b c t h w -> (b t) c h w")

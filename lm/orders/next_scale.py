@@ -12,6 +12,7 @@ scales on one spatial frame; a learned scale embedding is added to the input.
 Inputs (teacher forcing = sampling). The input of scale k of frame t is
   start                                           for k = 0,
   proj(down_k(sum of the decoded residuals of scales < k of frame t))   for k > 0,
+(an msvq pyramid, `residual: false`: of scale k−1's decoded codes alone)
 plus prev_proj(down_k(latent of frame t−1)) (a learned `no_previous` vector for frame 0)
 plus scale_embedding[k]. The previous-frame term is our addition to VAR: without it the
 finest residual of a frame would never be the input of any token, so later frames could not
@@ -67,6 +68,7 @@ class NextScaleConfig:
     upsample_mode: Literal["bicubic", "bilinear"] = "bicubic"  # as the tokenizer's msvq
     refine_convs: int = 4  # codes: msvq refiners (VAR's phi), as the tokenizer's
     refine_ratio: float = 0.5  # codes: as the tokenizer's
+    residual: bool = True  # codes: as the tokenizer's (False: a pyramid of pooled latents)
 
     def __post_init__(self):
         self.scales = tuple(int(s) for s in self.scales)
@@ -78,6 +80,10 @@ class NextScaleConfig:
             raise ValueError("next_scale codes need vocab_size >= 1 and code_dim >= 1")
         if self.values == "latents" and self.latent_dim < 1:
             raise ValueError("next_scale latents need latent_dim >= 1")
+        if self.values == "latents" and not self.residual:
+            raise ValueError(
+                "next_scale latents are residual pyramids: residual=False is for codes"
+            )
 
     @property
     def channels(self) -> int:
@@ -104,6 +110,7 @@ def tokenizer_options(tokenizer: nn.Module) -> dict:
         upsample_mode=bottleneck.upsample_mode,
         refine_convs=bottleneck.refine_convs,
         refine_ratio=bottleneck.refine_ratio,
+        residual=bottleneck.residual,
     )
 
 
@@ -327,6 +334,6 @@ def _arithmetic(config: NextScaleConfig) -> ScaleArithmetic:
     if config.values == "codes":
         return CodeScales(
             config.scales, config.vocab_size, config.code_dim, config.upsample_mode,
-            config.refine_convs, config.refine_ratio,
+            config.refine_convs, config.refine_ratio, config.residual,
         )  # fmt: skip
     return LatentScales(config.scales, config.latent_dim, config.upsample_mode)

@@ -102,6 +102,7 @@ class CodeScales(ScaleArithmetic):
         upsample_mode: str = "bicubic",
         refine_convs: int = 4,
         refine_ratio: float = 0.5,
+        residual: bool = True,
     ):
         super().__init__()
         config = BottleneckConfig(
@@ -111,6 +112,7 @@ class CodeScales(ScaleArithmetic):
             upsample_mode=upsample_mode,
             refine_convs=refine_convs,
             refine_ratio=refine_ratio,
+            residual=residual,
         )
         self.scales, self.channels = tuple(scales), code_dim
         self.bottleneck = MultiScaleResidualVQ(config, code_dim).requires_grad_(False)
@@ -127,12 +129,15 @@ class CodeScales(ScaleArithmetic):
         """Copy a trained msvq bottleneck's codebook and refiners (shapes must match)."""
         if not isinstance(bottleneck, MultiScaleResidualVQ):
             raise TypeError(f"bottleneck must be a MultiScaleResidualVQ, got {type(bottleneck)}")
-        theirs = (bottleneck.scales, bottleneck.upsample_mode, len(bottleneck.refiners))
-        ours = (self.scales, self.bottleneck.upsample_mode, len(self.bottleneck.refiners))
+
+        def layout(b: MultiScaleResidualVQ) -> tuple:
+            return b.scales, b.upsample_mode, len(b.refiners), b.residual
+
+        theirs, ours = layout(bottleneck), layout(self.bottleneck)
         if theirs != ours or bottleneck.refiners[0].ratio != self.bottleneck.refiners[0].ratio:
             raise ValueError(
-                f"tokenizer msvq (scales, upsample_mode, refine_convs) = {theirs} disagrees "
-                f"with the LM's next_scale options {ours} (or refine_ratio differs)"
+                f"tokenizer msvq (scales, upsample_mode, refine_convs, residual) = {theirs} "
+                f"disagrees with the LM's next_scale options {ours} (or refine_ratio differs)"
             )
         self.bottleneck.load_state_dict(bottleneck.state_dict(), strict=True)
         self.loaded.fill_(True)

@@ -23,15 +23,18 @@ from arvideo.tokenizer.model import VideoTokenizer
 SCALES = (1, 2, 4, 8)  # 85 tokens per frame on an 8×8 latent grid
 
 
-def tiny_tokenizer(codebook: int = 32, seed: int = 0) -> VideoTokenizer:
-    """A random-initialised msvq tokenizer: 64×64 frames -> 8×8×4 latents."""
+def tiny_tokenizer(codebook: int = 32, seed: int = 0, residual: bool = True) -> VideoTokenizer:
+    """A random-initialised msvq tokenizer: 64×64 frames -> 8×8×4 latents (residual scales,
+    or a pyramid)."""
     torch.manual_seed(seed)  # construction only
     config = TokenizerConfig(
         widths=(8, 8, 8, 8),
         latent_dim=4,
         norm_groups=4,
         spatial_compression=8,
-        bottleneck=BottleneckConfig(kind="msvq", codebook_size=codebook, scales=SCALES),
+        bottleneck=BottleneckConfig(
+            kind="msvq", codebook_size=codebook, scales=SCALES, residual=residual
+        ),
     )
     return VideoTokenizer(config).eval()
 
@@ -86,6 +89,31 @@ def test_teacher_forcing_inputs_reconstruct_the_tokenizers_latent():
     latent_BTNC = encoded.latents.permute(0, 2, 3, 4, 1).flatten(2, 3)
     finest_BTNC = finest.unflatten(0, (2, 3)).permute(0, 1, 3, 4, 2).flatten(2, 3)
     torch.testing.assert_close(scale_pass.inputs_BTMC[:, :, -64:], latent_BTNC - finest_BTNC)
+
+
+def test_pyramid_codes_give_inputs_from_each_coarser_scale_alone():
+    """msvq residual=False: the order reads the pyramid from the tokenizer's options, its
+    finished latent is the tokenizer's, and scale k's input is scale k-1's level pooled."""
+    tokenizer = tiny_tokenizer(residual=False)
+    video = torch.rand(1, 3, 2, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        encoded = tokenizer.encode(video)
+    options = tokenizer_options(tokenizer)
+    assert options["residual"] is False
+    order = NextScaleOrder((8, 8), 16, None, vocab_size=32, **options)
+    order.load_tokenizer(tokenizer)
+    scale_pass = order.arithmetic.run(encoded.codes)
+    torch.testing.assert_close(scale_pass.latents_BCTHW, encoded.latents)
+    bottleneck = tokenizer.bottleneck
+    codes_4x4 = bottleneck.split_codes(encoded.codes)[2].flatten(0, 1)
+    level = bottleneck._decoded_residual(codes_4x4, 2)  # F×C×8×8: on the finest grid already
+    level_BTNC = level.unflatten(0, (1, 2)).permute(0, 1, 3, 4, 2).flatten(2, 3)
+    torch.testing.assert_close(scale_pass.inputs_BTMC[:, :, -64:], level_BTNC)
+    residual_order = NextScaleOrder(
+        (8, 8), 16, None, vocab_size=32, **tokenizer_options(tiny_tokenizer())
+    )
+    with pytest.raises(ValueError, match="residual"):
+        residual_order.load_tokenizer(tokenizer)
 
 
 def test_continuous_pyramid_round_trip():

@@ -7,16 +7,15 @@ from arvideo.tokenizer.config import BOTTLENECK_KINDS
 KINDS = BOTTLENECK_KINDS
 
 
-def tiny_config(kind: str = "fsq", temporal: int = 1, spatial: int = 4, **overrides):
+def tiny_config(
+    kind: str = "fsq", temporal: int = 1, spatial: int = 4, bottleneck_options=None, **overrides
+):
     widths = {4: (16, 16, 32), 8: (16, 16, 32, 32), 16: (16, 16, 16, 32, 32)}[spatial]
-    bottleneck = BottleneckConfig(
-        kind=kind,
-        codebook_size=64,
-        fsq_levels=(4, 4, 4),
-        rvq_depth=2,
-        scales=(1, 2, 4),
+    options = dict(
+        kind=kind, codebook_size=64, fsq_levels=(4, 4, 4), rvq_depth=2, scales=(1, 2, 4),
         kmeans_init=False,
-    )
+    )  # fmt: skip
+    bottleneck = BottleneckConfig(**{**options, **(bottleneck_options or {})})
     values = dict(
         widths=widths,
         spatial_compression=spatial,

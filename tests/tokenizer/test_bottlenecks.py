@@ -57,8 +57,10 @@ def test_constants(make_tokenizer):
     assert make_tokenizer("continuous").vocab_size == 0
 
 
-def test_msvq_teacher_forcing_and_sampling_agree(make_tokenizer, make_video):
-    model = make_tokenizer("msvq", temporal=2).eval()
+@pytest.mark.parametrize("residual", [True, False])
+def test_msvq_teacher_forcing_and_sampling_agree(residual, make_tokenizer, make_video):
+    options = {"residual": residual}
+    model = make_tokenizer("msvq", temporal=2, bottleneck_options=options).eval()
     msvq = model.bottleneck
     with torch.no_grad():
         codes = model.encode(make_video(2, 3, 16, 16)).codes  # B×T×L
@@ -77,6 +79,20 @@ def test_msvq_teacher_forcing_and_sampling_agree(make_tokenizer, make_video):
         torch.testing.assert_close(partial, model.encode(make_video(2, 3, 16, 16)).latents)
         # the input of the finest scale is the latent minus its finest residual: not zero
         assert inputs[:, :, 4:].abs().sum() > 0
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_msvq_latent_reads_coarse_codes_only_when_residual(residual, make_tokenizer, make_video):
+    """A pyramid's latent is its last scale alone: other coarse codes leave it unchanged."""
+    options = {"residual": residual}
+    model = make_tokenizer("msvq", bottleneck_options=options).eval()
+    with torch.no_grad():
+        codes = model.encode(make_video(1, 2, 16, 16)).codes
+        coarse = 1 + 4  # scales 1, 2 of (1, 2, 4)
+        other = codes.clone()
+        other[..., :coarse] = (codes[..., :coarse] + 1) % model.vocab_size
+        same = torch.equal(model.codes_to_latents(other), model.codes_to_latents(codes))
+    assert same == (not residual)
 
 
 def test_msvq_rejects_wrong_grid(make_tokenizer, make_video):
