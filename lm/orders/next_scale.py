@@ -24,7 +24,8 @@ The multi-scale arithmetic lives in scale_inputs.py, so VideoLM never owns a tok
 * head "categorical": values are msvq codes B×T×L; `CodeScales` holds a frozen copy of the
   msvq bottleneck (codebook + refiners), built from the order options and filled from a
   trained tokenizer with `load_tokenizer` (saved inside the LM's model.safetensors).
-* head "diffusion": values are continuous residual pyramids B×T×L×C (`LatentScales`,
+* head "diffusion": values are continuous residual pyramids B×T×L×C (`LatentScales`, or
+  pooled-latent pyramids with `residual: false`,
   no weights): targets of scale k are what the coarser scales left of a continuous latent,
   area-down-sampled; `decompose` (latents -> pyramid) and `compose` (pyramid -> latents)
   convert to and from a continuous tokenizer's B×T×H×W×C latents.
@@ -68,7 +69,7 @@ class NextScaleConfig:
     upsample_mode: Literal["bicubic", "bilinear"] = "bicubic"  # as the tokenizer's msvq
     refine_convs: int = 4  # codes: msvq refiners (VAR's phi), as the tokenizer's
     refine_ratio: float = 0.5  # codes: as the tokenizer's
-    residual: bool = True  # codes: as the tokenizer's (False: a pyramid of pooled latents)
+    residual: bool = True  # as the msvq tokenizer's (False: a pyramid of pooled latents)
 
     def __post_init__(self):
         self.scales = tuple(int(s) for s in self.scales)
@@ -80,10 +81,6 @@ class NextScaleConfig:
             raise ValueError("next_scale codes need vocab_size >= 1 and code_dim >= 1")
         if self.values == "latents" and self.latent_dim < 1:
             raise ValueError("next_scale latents need latent_dim >= 1")
-        if self.values == "latents" and not self.residual:
-            raise ValueError(
-                "next_scale latents are residual pyramids: residual=False is for codes"
-            )
 
     @property
     def channels(self) -> int:
@@ -336,4 +333,4 @@ def _arithmetic(config: NextScaleConfig) -> ScaleArithmetic:
             config.scales, config.vocab_size, config.code_dim, config.upsample_mode,
             config.refine_convs, config.refine_ratio, config.residual,
         )  # fmt: skip
-    return LatentScales(config.scales, config.latent_dim, config.upsample_mode)
+    return LatentScales(config.scales, config.latent_dim, config.upsample_mode, config.residual)

@@ -144,13 +144,19 @@ class CodeScales(ScaleArithmetic):
 
 
 class LatentScales(ScaleArithmetic):
-    """Codebook-free pyramids of continuous latents (diffusion head)."""
+    """Codebook-free pyramids of continuous latents (diffusion head): residual scales, or
+    (`residual=False`, as an msvq pyramid) the latent pooled to each scale, the last alone
+    being the latent."""
 
-    def __init__(self, scales: tuple[int, ...], latent_dim: int, upsample_mode: str = "bicubic"):
+    def __init__(
+        self, scales: tuple[int, ...], latent_dim: int, upsample_mode: str = "bicubic",
+        residual: bool = True,
+    ):  # fmt: skip
         super().__init__()
         if upsample_mode not in ("bicubic", "bilinear"):
             raise ValueError(f"upsample_mode must be bicubic or bilinear, got {upsample_mode!r}")
         self.scales, self.channels, self.upsample_mode = tuple(scales), latent_dim, upsample_mode
+        self.residual = residual
 
     def _up(self, x_FCss: torch.Tensor) -> torch.Tensor:
         grid = self.scales[-1]
@@ -167,14 +173,15 @@ class LatentScales(ScaleArithmetic):
             )
         residual = rearrange(values_BTn.float(), "b t (h w) c -> (b t) c h w", h=side)
         up = rearrange(self._up(residual), "(b t) c h w -> b c t h w", t=T)
-        partial = up if partial_BCTHW is None else partial_BCTHW + up
+        partial = up if partial_BCTHW is None or not self.residual else partial_BCTHW + up
         if k == len(self.scales) - 1:
             return ScaleStep(partial_sum=partial, next_input=None)
         return ScaleStep(partial_sum=partial, next_input=self.downsample(partial, k + 1))
 
     @torch.no_grad()
     def decompose(self, latents_BTHWC: torch.Tensor) -> torch.Tensor:
-        """Latents B×T×H×W×C -> residual pyramid B×T×L×C (coarse to fine)."""
+        """Latents B×T×H×W×C -> pyramid B×T×L×C (coarse to fine): what coarser scales left
+        (residual), or the latent itself, area-down-sampled to each scale."""
         grid = self.scales[-1]
         if latents_BTHWC.ndim != 5 or latents_BTHWC.shape[2:] != (grid, grid, self.channels):
             raise ValueError(
@@ -184,12 +191,12 @@ class LatentScales(ScaleArithmetic):
         target = rearrange(latents_BTHWC.float(), "b t h w c -> b c t h w")
         partial, residuals = torch.zeros_like(target), []
         for k in range(len(self.scales)):
-            residual_BTnC = self.downsample(target - partial, k)
+            residual_BTnC = self.downsample(target - partial if self.residual else target, k)
             partial = self.step(partial, residual_BTnC, k).partial_sum
             residuals.append(residual_BTnC)
         return torch.cat(residuals, dim=2)
 
     def compose(self, pyramid_BTLC: torch.Tensor) -> torch.Tensor:
-        """Residual pyramid B×T×L×C -> latents B×T×H×W×C."""
+        """Pyramid B×T×L×C -> latents B×T×H×W×C."""
         latents = self.run(pyramid_BTLC).latents_BCTHW
         return rearrange(latents, "b c t h w -> b t h w c")

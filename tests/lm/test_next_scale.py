@@ -127,6 +127,19 @@ def test_continuous_pyramid_round_trip():
         scales.decompose(latents[:, :, :5])
 
 
+def test_continuous_pooled_pyramid_round_trip():
+    """residual=False: every scale is the latent pooled; the last scale is the latent."""
+    scales = LatentScales((1, 2, 6), latent_dim=3, residual=False)
+    latents = torch.randn(1, 2, 6, 6, 3, generator=torch.Generator().manual_seed(0))
+    pyramid = scales.decompose(latents)
+    torch.testing.assert_close(pyramid[:, :, 0], latents.mean(dim=(2, 3)))
+    torch.testing.assert_close(pyramid[:, :, 5:], latents.flatten(2, 3))
+    torch.testing.assert_close(scales.compose(pyramid), latents)
+    changed = pyramid.clone()
+    changed[:, :, :5] += 1.0  # coarse scales do not enter the latent
+    torch.testing.assert_close(scales.compose(changed), latents)
+
+
 def test_tokenizer_weights_are_frozen_and_saved(tmp_path, make_model, generator):
     tokenizer = tiny_tokenizer()
     model = next_scale_model(make_model, tokenizer, num_actions=3).train()

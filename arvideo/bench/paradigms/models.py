@@ -255,9 +255,10 @@ def values_grid(tokenizer: VideoTokenizer, values: torch.Tensor) -> tuple[int, i
 
 
 def order_options(paradigm: Paradigm, msvq: VideoTokenizer | None) -> dict:
-    """next_scale takes its pyramid from the msvq tokenizer (scales, up-sampling; categorical
-    also its refiners), so next-scale diffusion splits continuous latents (`LatentScales.
-    decompose`) at the very scales next-scale categorical predicts codes at."""
+    """next_scale takes its pyramid from the msvq tokenizer (scales, up-sampling, residual or
+    pooled; categorical also its refiners), so next-scale diffusion splits continuous latents
+    (`LatentScales.decompose`) at the very scales, and in the very way, next-scale
+    categorical predicts codes."""
     if paradigm.order != "next_scale":
         return {}
     if msvq is None or msvq.scales is None:
@@ -266,7 +267,7 @@ def order_options(paradigm: Paradigm, msvq: VideoTokenizer | None) -> dict:
 
     options = tokenizer_options(msvq)
     if paradigm.head == "diffusion":
-        return {"scales": options["scales"], "upsample_mode": options["upsample_mode"]}
+        return {key: options[key] for key in ("scales", "upsample_mode", "residual")}
     return options
 
 
