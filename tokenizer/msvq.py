@@ -4,10 +4,11 @@ Each latent frame (C×H×W, H = W = the last scale) is quantised coarse to fine:
 the running residual is area-down-sampled to s_k×s_k, matched against one shared codebook,
 the chosen codes are up-sampled back to H×W (bicubic or bilinear), refined by a small conv
 (VAR's phi) and subtracted from the residual. The latent is the sum of those refined,
-up-sampled residuals. With `residual: false` the scales form a pyramid instead: scale k
-quantises the latent itself, area-down-sampled, and the latent is the last scale's refined
-codes alone (coarse scales are a summary a next-scale generator predicts first; the last
-scale is a per-cell VQ, so still cells keep their codes wherever the encoder is cell-local).
+up-sampled residuals. With `residual: false` the scales form a pyramid instead (FlowAR,
+arXiv 2412.15205): scale k quantises the latent itself, area-down-sampled, and the latent is
+the last scale's refined codes alone. Coarse scales are then a summary a next-scale generator
+predicts first, and the last scale is a per-cell VQ, so still cells keep their codes
+wherever the encoder is cell-local.
 Codes per latent frame are flattened coarse to fine, row-major within a scale: L = sum(s*s);
 codes are B×T×L.
 
