@@ -165,6 +165,22 @@ def test_order_fd_column_only_beside_a_classifier_that_learnt():
 
 
 @pytest.mark.slow
+def test_each_paradigm_loads_every_tokenizer_it_reads():
+    """A split run of next_scale × diffusion alone needs msvq's scales beside its continuous
+    latents; order_options refuses it without them."""
+    from arvideo.bench.paradigms.budget import PARADIGMS
+    from arvideo.bench.paradigms.models import order_options
+
+    kinds = {p.name: p.tokenizer_kinds for p in PARADIGMS}
+    assert kinds["next_scale × diffusion"] == {"continuous", "msvq"}
+    assert kinds["next_scale × categorical"] == {"msvq"}
+    assert kinds["next_block × categorical"] == {"vq"}
+    assert kinds["diffusion_forcing × velocity"] == {"continuous"}
+    alone = next(p for p in PARADIGMS if p.name == "next_scale × diffusion")
+    with pytest.raises(ValueError, match="msvq tokenizer"):
+        order_options(alone, None)
+
+
 def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, capsys):
     from arvideo.bench.paradigms import run as paradigms
     from arvideo.bench.paradigms.run import bench_paradigms

@@ -245,6 +245,12 @@ class Paradigm:
             return "continuous"
         return "msvq" if order_class(self.order).needs_tokenizer_scales(values) else "vq"
 
+    @property
+    def tokenizer_kinds(self) -> set[str]:
+        """Every tokenizer the paradigm reads: its values' kind, and msvq wherever the order
+        takes its scales from it (next_scale, on codes or on continuous latents alike)."""
+        return {self.tokenizer_kind} | ({"msvq"} if self.order == "next_scale" else set())
+
 
 def values_grid(tokenizer: VideoTokenizer, values: torch.Tensor) -> tuple[int, int, int]:
     """Latent grid T×H×W of tokenizer values: B×T×H×W codes or B×T×H×W×C latents, or

@@ -121,7 +121,7 @@ def prepare(
     )
     val_episodes = load_episodes(data, "val")
     evaluate = evaluation_windows(val_episodes, length, budget.eval_windows)
-    needed = {p.tokenizer_kind for p in paradigms}
+    needed = set().union(*(p.tokenizer_kinds for p in paradigms))
     kinds = [kind for kind in models.KINDS if kind in needed]
     plan = budget.tokenizer_plan()
     trained = models.get_tokenizers(kinds, tokenizers, str(data), plan, work / "tokenizers", seed)
