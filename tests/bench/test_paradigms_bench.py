@@ -254,7 +254,9 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
         kind = row["tokenizer"]
         assert row["steps"] == 2 and f"from debug_{kind}.yaml" in row["source"]
         assert (tmp_path / "work" / "tokenizers" / kind / "tokenizer" / "config.json").is_file()
+        assert 0 <= row["still_kept"] <= 1 and row["codes_per_patch"] >= 1
     assert result["settings"]["tokenizers"] == "trained here"
+    assert "still cells keep" in markdown
     assert "copy last frame" in markdown and "Command:" in markdown
     # 4 steps: the classifier rarely learns; the column is shown only if it did
     classifier = result["classifier"]

@@ -43,6 +43,7 @@ TRAIN_COLUMNS = [
 TOKENIZER_COLUMNS = [
     Column("tokenizer"), Column("used_by"), Column("psnr", "recon PSNR dB"),
     Column("foreground_psnr", "recon fg PSNR dB"), Column("ssim", "recon SSIM", 3),
+    Column("still_kept", "still cells keep", 3), Column("codes_per_patch", "codes / patch", 2),
     Column("steps", digits=0), Column("wall_s", "wall s", 1), Column("source"),
 ]  # fmt: skip
 
@@ -53,6 +54,10 @@ NOTES = """Notes:
   fg PSNR" is the ceiling set by the paradigm's tokenizer (decode(encode(truth))).
 - Tokenizers: trained here with configs/tokenizer/<recipe>_<kind>.yaml (steps, wall s), or
   loaded from the folder in "source" (trained elsewhere: steps and wall time not known here).
+  "still cells keep": over the evaluation windows' cells whose pixels did not change since the
+  previous frame, the share that keep their code (msvq: its finest scale) or continuous latent
+  (within 0.05); "codes / patch": distinct codes per distinct cell content (1 = identical
+  content, identical token). Tokens that flicker ask a generator to predict noise.
 - ball / agent paddle err: distance in px (64×64 frames) between positions found by colour,
   where both frames show the object. ball ≤ 2 px: share of the frames showing the real ball
   where the rollout draws one within 2 px (a missing ball is a miss); paddle ≤ 1 px: the same

@@ -26,6 +26,7 @@ from arvideo.bench.paradigms.rollout_eval import (
 )
 from arvideo.metrics import foreground_psnr, video_to_frames
 from arvideo.rollout_score import ball_score
+from arvideo.tokenizer import StabilityMeter, TokenStability, VideoTokenizer
 
 if TYPE_CHECKING:
     from arvideo.bench.paradigms.run import Bench
@@ -86,19 +87,34 @@ def reference_rows(bench: Bench) -> tuple[dict, dict]:
     return {"paradigm": "truth", "tokenizer": "–", "actions": truth}, copy_row
 
 
+@torch.no_grad()
+def token_stability(tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor) -> TokenStability:
+    """Do the cells of `video_BCTHW` whose pixels stand still keep their code (or latent)?
+    The finest scale for msvq (tokenizer/stability.py)."""
+    meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
+    generator = torch.Generator().manual_seed(0)
+    for chunk in video_BCTHW.split(8):
+        encoded = tokenizer.encode(chunk, generator)
+        meter.update(chunk, encoded.codes, encoded.latents if encoded.codes is None else None)
+    return meter.result()
+
+
 def measure_tokenizers(bench: Bench) -> list[dict]:
-    """Reconstruction of the evaluation windows by each tokenizer, and where it came from."""
+    """Reconstruction of the evaluation windows by each tokenizer, the stability of its
+    tokens there, and where it came from."""
     rows = []
     for kind, trained in bench.tokenizers.items():
         recon = models.encode_values(trained.tokenizer, bench.evaluate.video_BCTHW)
         with torch.no_grad():
             video = decode_values(trained.tokenizer, recon)
         scores = horizon_scores(bench.evaluate.video_BCTHW, video, bench.background_CHW)
+        stability = token_stability(trained.tokenizer, bench.evaluate.video_BCTHW)
         rows.append({
             "tokenizer": kind, "source": trained.source, "steps": trained.steps,
             "wall_s": trained.wall_s, "psnr": float(np.mean(scores.psnr)),
             "ssim": float(np.mean(scores.ssim)),
             "foreground_psnr": float(np.nanmean(scores.foreground_psnr)),
+            "still_kept": stability.kept, "codes_per_patch": stability.codes_per_patch,
             "used_by": ", ".join(p.name for p in PARADIGMS if p.tokenizer_kind == kind),
         })  # fmt: skip
     return rows
