@@ -250,13 +250,14 @@ class MultiScaleResidualVQ(Bottleneck):
 
     def codes_to_latents(self, codes_BTL: torch.Tensor) -> torch.Tensor:
         frames = codes_BTL.shape[1]
+        per_scale = self.split_codes(codes_BTL)
+        used = range(len(per_scale)) if self.residual else [len(per_scale) - 1]  # a pyramid: last
         with fp32_region(codes_BTL):
             f_hat = None
-            for k, codes_BTN in enumerate(self.split_codes(codes_BTL)):
-                if self.residual or k == len(self.scales) - 1:  # a pyramid: the last alone
-                    f_hat = self._accumulate(
-                        f_hat, self._decoded_residual(codes_BTN.flatten(0, 1), k)
-                    )
+            for k in used:
+                f_hat = self._accumulate(
+                    f_hat, self._decoded_residual(per_scale[k].flatten(0, 1), k)
+                )
         return rearrange(f_hat, "(b t) c h w -> b c t h w", t=frames)
 
     def teacher_forcing_inputs(self, codes_BTL: torch.Tensor) -> torch.Tensor:

@@ -246,10 +246,15 @@ class Paradigm:
         return "msvq" if order_class(self.order).needs_tokenizer_scales(values) else "vq"
 
     @property
+    def scales_from_msvq(self) -> bool:
+        """next_scale takes its scales from the msvq tokenizer, on codes or on continuous
+        latents alike (both heads predict at the same scales)."""
+        return self.order == "next_scale"
+
+    @property
     def tokenizer_kinds(self) -> set[str]:
-        """Every tokenizer the paradigm reads: its values' kind, and msvq wherever the order
-        takes its scales from it (next_scale, on codes or on continuous latents alike)."""
-        return {self.tokenizer_kind} | ({"msvq"} if self.order == "next_scale" else set())
+        """Every tokenizer the paradigm reads: its values' kind, and msvq for its scales."""
+        return {self.tokenizer_kind} | ({"msvq"} if self.scales_from_msvq else set())
 
 
 def values_grid(tokenizer: VideoTokenizer, values: torch.Tensor) -> tuple[int, int, int]:
@@ -265,7 +270,7 @@ def order_options(paradigm: Paradigm, msvq: VideoTokenizer | None) -> dict:
     pooled; categorical also its refiners), so next-scale diffusion splits continuous latents
     (`LatentScales.decompose`) at the very scales, and in the very way, next-scale
     categorical predicts codes."""
-    if paradigm.order != "next_scale":
+    if not paradigm.scales_from_msvq:
         return {}
     if msvq is None or msvq.scales is None:
         raise ValueError(f"{paradigm.name} takes its scales from an msvq tokenizer; none given")

@@ -87,15 +87,17 @@ def reference_rows(bench: Bench) -> tuple[dict, dict]:
     return {"paradigm": "truth", "tokenizer": "–", "actions": truth}, copy_row
 
 
-@torch.no_grad()
-def token_stability(tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor) -> TokenStability:
+def token_stability(
+    tokenizer: VideoTokenizer, video_BCTHW: torch.Tensor, values: torch.Tensor
+) -> TokenStability:
     """Do the cells of `video_BCTHW` whose pixels stand still keep their code (or latent)?
-    The finest scale for msvq (tokenizer/stability.py)."""
+    `values`: the clips' `models.encode_values` (codes, or B×T×H×W×C latents); msvq is
+    judged on its finest scale (tokenizer/stability.py)."""
     meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
-    generator = torch.Generator().manual_seed(0)
-    for chunk in video_BCTHW.split(8):
-        encoded = tokenizer.encode(chunk, generator)
-        meter.update(chunk, encoded.codes, encoded.latents if encoded.codes is None else None)
+    if tokenizer.is_continuous:
+        meter.update(video_BCTHW, latents_BCTHW=values.permute(0, 4, 1, 2, 3))
+    else:
+        meter.update(video_BCTHW, codes=values)
     return meter.result()
 
 
@@ -108,7 +110,7 @@ def measure_tokenizers(bench: Bench) -> list[dict]:
         with torch.no_grad():
             video = decode_values(trained.tokenizer, recon)
         scores = horizon_scores(bench.evaluate.video_BCTHW, video, bench.background_CHW)
-        stability = token_stability(trained.tokenizer, bench.evaluate.video_BCTHW)
+        stability = token_stability(trained.tokenizer, bench.evaluate.video_BCTHW, recon)
         rows.append({
             "tokenizer": kind, "source": trained.source, "steps": trained.steps,
             "wall_s": trained.wall_s, "psnr": float(np.mean(scores.psnr)),
