@@ -275,7 +275,9 @@ class VideoGenerator:
 
         options: actions (T or B×T ints), label (int or B ints), text (str or B strs),
         temperature, top_k, top_p, cfg_scale, cfg_schedule, refine_steps, seed or generator,
-        batch_size (without context), keep_still_cells (None: wherever it applies;
+        batch_size (without context), compile (True: each cached decoding step runs as one
+        `torch.compile`d graph, faster after a ~25-40 s compile per step length; every
+        order but full_sequence_flow), keep_still_cells (None: wherever it applies;
         still_cells.py); for models that denoise, `steps` (per frame for the
         frame-denoising orders) and `solver` ("euler" or "heun"); for frame-denoising orders
         `stabilization` (the noise level history is shown at, Diffusion Forcing). Unset

@@ -84,6 +84,7 @@ def generate(
     overlap: int | None = None,
     keep_still_cells: bool | None = None,
     refine_steps: int = 1,
+    compile: bool = False,
     label: int | None = None,
     text: str | None = None,
     seed: int = 0,
@@ -119,6 +120,9 @@ def generate(
             before's pixels (cell-local tokenizers; default: wherever it applies; false
             decodes every cell).
         refine_steps: next-block refinement steps per block.
+        compile: run each cached decoding step as one `torch.compile`d graph (every order
+            but full_sequence_flow): ~1.3-1.6x faster one-token steps on CPU after ~25-40 s of
+            compile per step length (benchmarks/results/peers.md).
         label: class label id, for label-conditioned models.
         text: caption, for text-conditioned models.
         seed: random seed.
@@ -137,6 +141,8 @@ def generate(
         temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale,
         refine_steps=refine_steps, label=label, text=text, seed=seed,
     )  # fmt: skip
+    if compile:
+        options["compile"] = True
     sampling = dict(
         steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
         stabilization=stabilization, overlap=overlap, keep_still_cells=keep_still_cells,

@@ -49,6 +49,7 @@ class GenerationRequest:
     generator: torch.Generator
     overlap: int | None = None  # tiled long videos: latent frames shared by windows
     still_cell: int | None = None  # keep still cells (still_cells.py): their size; None: off
+    compile: bool = False  # cached steps as one compiled graph (DecodeOptions.compile)
 
     def decode_options(self, window_frames: int) -> DecodeOptions:
         """The LM's sampling options for this request (either path)."""
@@ -59,6 +60,7 @@ class GenerationRequest:
             generator=self.generator,
             window_frames=window_frames,
             refine_steps=self.refine_steps,
+            compile=self.compile,
         )
 
 
@@ -66,7 +68,7 @@ ALLOWED_OPTIONS = {
     "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
     "schedule", "uncertainty", "stabilization", "overlap",
     "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
-    "keep_still_cells",
+    "keep_still_cells", "compile",
 }  # fmt: skip
 
 
@@ -99,7 +101,7 @@ def parse_request(gen: VideoGenerator, context, num_frames: int | None, options:
         frames, B, c, new_latents, total_latents, latent_actions,
         _labels(gen, options.get("label"), B), _texts(gen, options.get("text"), B), settings,
         scale, schedule, refine_steps, generator, _overlap(gen, options.get("overlap")),
-        _still_cell(gen, options.get("keep_still_cells")),
+        _still_cell(gen, options.get("keep_still_cells")), _compile(options.get("compile")),
     )  # fmt: skip
 
 
@@ -109,14 +111,25 @@ def check_applicable(gen: VideoGenerator, options: dict) -> None:
     unused = set(inapplicable_settings(config))
     if not gen.lm.order.tiles:
         unused.add("overlap")
+    if gen.lm.order.denoising and not gen.lm.order.streams:
+        unused.add("compile")  # full attention over the clip: no KV-cached steps
     given = sorted(name for name in unused if options.get(name) is not None)
     if given:
         raise ValueError(
             f"options {given} do not apply to this model (order {config.order!r}, head "
             f"{config.head!r}): steps and solver need a head that denoises (diffusion, "
             "velocity); schedule, uncertainty and stabilization a frame-denoising order; "
-            "overlap an order that tiles long videos (full_sequence_flow)"
+            "overlap an order that tiles long videos (full_sequence_flow); compile an order "
+            "that decodes with a KV cache (every order but full_sequence_flow)"
         )
+
+
+def _compile(flag) -> bool:
+    if flag is None:
+        return False
+    if not isinstance(flag, bool):
+        raise TypeError(f"compile must be True or False, got {flag!r}")
+    return flag
 
 
 def _still_cell(gen: VideoGenerator, keep) -> int | None:

@@ -24,6 +24,7 @@ from .heads.base import SamplingSettings
 from .kv_cache import KVCache
 from .orders.base import StepOutput
 from .sequence import SequenceInputs, TokenLayout
+from .slot_cache import SlotKVCache, capacity_for
 
 if TYPE_CHECKING:  # annotations only: model.py imports this module
     from .conditioning import ConditionEmbedding, Conditions
@@ -41,6 +42,9 @@ class DecodeOptions:
     window_frames: int | None = None  # attend to the last W frames; None = the model's
     refine_steps: int = 1  # within-group refinement steps (orders with max_refine_steps > 1)
     use_cache: bool = True  # False: recompute the visible sequence each step (a baseline)
+    # True: cached steps run as one torch.compile'd graph over fixed-size slot buffers
+    # (slot_cache.py); the first step of each shape compiles (~10-30 s on CPU)
+    compile: bool = False
 
 
 @dataclass
@@ -74,7 +78,7 @@ class DecodingSession:
         if self.guided:
             uncond = model.conditioner(conditions, num_frames, drop_all=True, batch_size=batch_size)
             self.conds.append(uncond)
-        self.cache = KVCache(len(model.backbone.blocks))
+        self.cache = self._new_cache(len(model.backbone.blocks))
         self.history: SequenceInputs | None = None  # uncached baseline: committed tokens
         self._prefill_prefix()
 
@@ -152,6 +156,18 @@ class DecodingSession:
         runs = [self.model.sequence_inputs(inputs, part, c) for c in self.conds]
         self._forward(SequenceInputs.stack(runs), commit=True)
 
+    def _new_cache(self, layers: int) -> KVCache:
+        if not self.options.compile:
+            return KVCache(layers)
+        prefix = self.conds[0].prefix_BPD
+        per_frame = len(self.layout.group_N) // self.layout.num_frames
+        visible = len(self.layout.group_N)
+        if self.window is not None:
+            visible = min(visible, per_frame * (self.window + 1))
+        prefix_tokens = 0 if prefix is None else prefix.shape[1]
+        # + one frame: a refinement's look-ahead holds a block more before truncating
+        return SlotKVCache(layers, capacity_for(prefix_tokens + visible + per_frame))
+
     def _forward(self, seq: SequenceInputs, commit: bool) -> torch.Tensor:
         order, backbone = self.model.order, self.model.backbone
         n = seq.x_BND.shape[1]
@@ -168,7 +184,11 @@ class DecodingSession:
         keys = (cache.group_N, cache.frame_N)
         offset = cache.length - n
         mask = order.mask((seq.group_N, seq.frame_N), keys, self.window, cache.valid_BN, offset)
-        h = backbone(seq.x_BND, seq.positions, mask, seq.cond_BND, cache)
+        if isinstance(cache, SlotKVCache):
+            mask = cache.slot_mask(mask)
+            h = backbone.slot_step(seq.x_BND, seq.positions, mask, seq.cond_BND, cache)
+        else:
+            h = backbone(seq.x_BND, seq.positions, mask, seq.cond_BND, cache)
         if not commit:
             cache.truncate(before)
         return h

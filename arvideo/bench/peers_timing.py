@@ -30,6 +30,9 @@ class Contender:
     network: nn.Module  # one call of it is one forward pass
     blocks: nn.Module  # the transformer blocks (no embeddings, heads, conditioning)
     model: nn.Module  # everything the generation uses (parameters counted)
+    # the same generation run eagerly, counted in `run`'s place: a compiled graph fires no
+    # forward hooks and runs under no FLOP counter (None: `run` itself is counted)
+    counted_as: Callable[[torch.Generator], object] | None = None
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Measured:
     flops: float  # matmul FLOPs of one generation, attention included
     parameters: int
     layer_parameters: int  # of the transformer blocks
+    first_s: float  # the untimed first run (a compiled contender's compile time is in it)
 
     @property
     def median_s(self) -> float:
@@ -54,12 +58,18 @@ def parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def profile(contender: Contender) -> tuple[int, float]:
-    """(forward passes, FLOPs) of one untimed generation, which also warms it up."""
+def profile(contender: Contender) -> tuple[int, float, float]:
+    """(forward passes, FLOPs, seconds of the first run) of one untimed generation, which
+    also warms the contender up (and compiles a compiled one)."""
+    counted = contender.counted_as or contender.run
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as flops:
         with counting(contender.network) as calls:
-            contender.run(seeded())
-    return calls.calls, float(flops.get_total_flops())
+            counted(seeded())
+    start = time.perf_counter()
+    if contender.counted_as is not None:
+        contender.run(seeded())
+    first_s = time.perf_counter() - start
+    return calls.calls, float(flops.get_total_flops()), first_s
 
 
 def interleave(
@@ -79,7 +89,12 @@ def interleave(
             print(f"{label} round {index + 1}/{rounds}: {contender.name:<22} {speed}", flush=True)
     return [
         Measured(
-            c.name, seconds[c.name], *counts[c.name], parameters(c.model), parameters(c.blocks)
+            c.name,
+            seconds[c.name],
+            *counts[c.name][:2],
+            parameters(c.model),
+            parameters(c.blocks),
+            counts[c.name][2],
         )
         for c in contenders
     ]

@@ -91,6 +91,8 @@ def test_steps_default_to_the_model_config_and_can_be_changed(denoisers):
         ("full_sequence_flow", dict(overlap=4), r"overlap must be in \[1, 4\)"),
         ("categorical", dict(steps=4), r"\['steps'\] do not apply"),
         ("categorical", dict(stabilization=0.1, solver="heun"), "'solver', 'stabilization'"),
+        ("full_sequence_flow", dict(compile=True), r"\['compile'\] do not apply"),
+        ("categorical", dict(compile=1), "compile must be True or False"),
     ],
 )
 def test_bad_or_inapplicable_sampling_options_are_refused(denoisers, gen, order, options, message):

@@ -19,6 +19,7 @@ from arvideo.lm.heads import HEADS
 from arvideo.lm.heads.base import SamplingSettings
 from arvideo.lm.orders import ORDERS
 from arvideo.lm.streaming import StreamingSession, TokenStream
+from arvideo.lm.transformer import Transformer
 
 
 @dataclass
@@ -213,6 +214,27 @@ def test_sliding_window_equals_windowed_full_forward(make_model, make_batch, par
     unwindowed = build(make_model, paradigm)
     far = teacher_forced_z(unwindowed, out.values, batch.actions, out.reveal_BN)
     assert not torch.allclose(far[:, -4:], full[:, -4:], atol=1e-4)  # the window matters
+
+
+@pytest.mark.parametrize("window", [None, 1])
+def test_slot_cache_decoding_equals_full_forward(
+    make_model, make_batch, paradigm, generator, monkeypatch, window
+):
+    """`compile=True`'s slot cache (run eagerly here; test_slot_cache.py compiles it once)
+    decodes what one full forward computes: guidance doubling the batch, refinement
+    look-aheads rolled back, a 1-frame window freeing slots that later frames reuse."""
+    monkeypatch.setattr(Transformer, "_compiled_slot_body", lambda self: self._slot_body)
+    model = build(make_model, paradigm, num_labels=2, window_frames=window)
+    skip_unless_cached(model)
+    frames = 3 if window is None else 5
+    batch = make_batch(model, frames=frames)
+    context = model.values_of(batch)[:, :1]
+    out = model.generate(
+        context, Conditions(actions_BT=batch.actions), frames, paradigm.settings, 3.0,
+        generator, refine_steps=paradigm.refine_steps, compile=True,
+    )  # fmt: skip
+    full = teacher_forced_z(model, out.values, batch.actions, out.reveal_BN)
+    torch.testing.assert_close(out.z_BND, full, atol=1e-5, rtol=1e-4)
 
 
 def test_action_at_t_never_changes_frames_up_to_t(make_model, make_batch, paradigm):
