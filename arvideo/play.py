@@ -117,6 +117,7 @@ def play(
     seed: int = 0,
     device: str = "cpu",
     render: bool | None = None,
+    compile: bool = False,
 ) -> PlaySummary:
     """Play inside the world model from the keyboard (arrows, space; q quits).
 
@@ -135,6 +136,8 @@ def play(
         seed: random seed.
         device: cpu or cuda.
         render: draw frames in the terminal (default: when stdout is a terminal).
+        compile: each step's decoding as one `torch.compile`d graph (faster steps after
+            ~25-40 s of compile at the start; VideoGenerator.session's `compile`).
     """
     from arvideo.generate import VideoGenerator
 
@@ -146,9 +149,10 @@ def play(
         raise ValueError("steps must be given when no keyboard is read (keys given or no tty)")
     render = sys.stdout.isatty() if render is None else render
     rate = fps or gen.info.fps
-    session, frames = _start(
-        gen, context, clip, dict(temperature=temperature, top_k=top_k, seed=seed)
-    )
+    options = dict(temperature=temperature, top_k=top_k, seed=seed)
+    if compile:
+        options["compile"] = True
+    session, frames = _start(gen, context, clip, options)
     script = scripted_keys(keys)
     started, count = time.perf_counter(), 0
     with raw_terminal(sys.stdin if interactive else _NoTty()):

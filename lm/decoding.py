@@ -161,9 +161,8 @@ class DecodingSession:
             return KVCache(layers)
         prefix = self.conds[0].prefix_BPD
         per_frame = len(self.layout.group_N) // self.layout.num_frames
-        visible = len(self.layout.group_N)
-        if self.window is not None:
-            visible = min(visible, per_frame * (self.window + 1))
+        # the window's frames and the new one (a stream's layout is not its length)
+        visible = len(self.layout.group_N) if self.window is None else per_frame * (self.window + 1)
         prefix_tokens = 0 if prefix is None else prefix.shape[1]
         # + one frame: a refinement's look-ahead holds a block more before truncating
         return SlotKVCache(layers, capacity_for(prefix_tokens + visible + per_frame))

@@ -28,6 +28,8 @@ from .kv_cache import KVCache
 from .rope import RopeAngles, Rotary
 from .slot_cache import SlotKVCache, SlotWriter
 
+SLOT_GRAPHS = 64  # compiled decoding graphs kept (Transformer.slot_step)
+
 
 @dataclass
 class TransformerConfig:
@@ -198,9 +200,12 @@ class Transformer(nn.Module):
         if not compiled:
             return self._slot_body(x_BnD, positions, mask, mods, cache.new_slots, keys, values)
         torch._dynamo.maybe_mark_dynamic(mask, mask.dim() - 1)
-        return self._compiled_slot_body()(
-            x_BnD, positions, mask, mods, cache.new_slots, keys, values
-        )
+        # one graph per depth, step length, batch...: dynamo's default of 8 per function
+        # would fall back to eager in a process that decodes a few models (a benchmark)
+        with torch._dynamo.config.patch(recompile_limit=SLOT_GRAPHS):
+            return self._compiled_slot_body()(
+                x_BnD, positions, mask, mods, cache.new_slots, keys, values
+            )
 
     def _compiled_slot_body(self):
         """`_slot_body` compiled once per backbone. The C++ wrapper saves ~0.3 ms of Python

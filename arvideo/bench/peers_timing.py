@@ -43,7 +43,7 @@ class Measured:
     flops: float  # matmul FLOPs of one generation, attention included
     parameters: int
     layer_parameters: int  # of the transformer blocks
-    first_s: float  # the untimed first run (a compiled contender's compile time is in it)
+    first_s: float | None  # a compiled contender's untimed first run (its compile); else None
 
     @property
     def median_s(self) -> float:
@@ -58,17 +58,18 @@ def parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def profile(contender: Contender) -> tuple[int, float, float]:
-    """(forward passes, FLOPs, seconds of the first run) of one untimed generation, which
-    also warms the contender up (and compiles a compiled one)."""
+def profile(contender: Contender) -> tuple[int, float, float | None]:
+    """(forward passes, FLOPs, seconds of a compiled contender's first run) of one untimed
+    generation, which also warms the contender up (and compiles a compiled one)."""
     counted = contender.counted_as or contender.run
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as flops:
         with counting(contender.network) as calls:
             counted(seeded())
-    start = time.perf_counter()
+    first_s = None
     if contender.counted_as is not None:
+        start = time.perf_counter()
         contender.run(seeded())
-    first_s = time.perf_counter() - start
+        first_s = time.perf_counter() - start
     return calls.calls, float(flops.get_total_flops()), first_s
 
 

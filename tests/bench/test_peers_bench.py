@@ -12,9 +12,16 @@ import torch
 from arvideo.bench.peers import FULL, QUICK, bench_peers, video_lm
 from arvideo.bench.peers_iris import IrisConfig, IrisWorldModel, iris_rollout
 from arvideo.bench.peers_llama import generate, kv_loop, llama_like, swiglu_hidden
+from arvideo.lm.transformer import Transformer
 
-DECODERS = ["arvideo next_token", "transformers generate", "transformers KV loop"]
-WORLD_MODELS = ["IRIS-style loop", "arvideo next_token", "arvideo next_block"]
+DECODERS = [
+    "arvideo next_token", "arvideo next_token, compiled", "transformers generate",
+    "transformers KV loop",
+]  # fmt: skip
+WORLD_MODELS = [
+    "IRIS-style loop", "arvideo next_token", "arvideo next_token, compiled",
+    "arvideo next_block", "arvideo next_block, compiled",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,8 +31,12 @@ def one_thread(single_torch_thread):
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
+    """The compiled contenders run their slot-cache step eagerly here (compiling is
+    tested in tests/lm/test_slot_cache.py; it would take minutes at every quick size)."""
     out = tmp_path_factory.mktemp("bench_peers")
-    bench_peers(out=str(out), quick=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Transformer, "_compiled_slot_body", lambda self: self._slot_body)
+        bench_peers(out=str(out), quick=True)
     return out
 
 
@@ -40,12 +51,16 @@ def test_quick_run_writes_every_contender_with_positive_speeds(quick):
                 if r["size"].startswith(f"{width}×{depth},") and r["batch"] == batch
             ]  # fmt: skip
             assert [r["contender"] for r in rows] == DECODERS
-            ours, *theirs = rows
-            assert ours["ours_vs_this"] is None
+            eager, compiled, generate_row, loop = rows
+            assert generate_row["vs_generate"] == 1.0
             # ours feeds the prompt's last token in its first step: one forward more
-            assert ours["forwards"] == ours["new"] + 1
-            for row in theirs:
-                assert row["forwards"] == row["new"] and row["ours_vs_this"] > 0
+            for ours in (eager, compiled):
+                assert ours["forwards"] == ours["new"] + 1 and ours["vs_generate"] > 0
+            assert compiled["mflop_per_token"] == eager["mflop_per_token"]
+            assert loop["forwards"] == loop["new"] and loop["vs_generate"] > 0
+    for row in data["decoding"] + data["world_models"]:  # a compile time for compiled rows
+        assert (row["first_run_s"] is not None) == row["contender"].endswith(", compiled")
+        assert row["first_run_s"] is None or row["first_run_s"] > 0
     for row in data["decoding"]:
         assert math.isfinite(row["tokens_per_s"]) and row["tokens_per_s"] > 0
         assert row["mflop_per_token"] > 0 and row["parameters"] > row["layer_parameters"] > 0
@@ -53,8 +68,10 @@ def test_quick_run_writes_every_contender_with_positive_speeds(quick):
     for batch in QUICK.world_batches:
         rows = [r for r in data["world_models"] if r["batch"] == batch]
         assert [r["contender"] for r in rows] == WORLD_MODELS
-        iris, token, block = rows
+        iris, token, token_compiled, block, block_compiled = rows
         assert iris["vs_baseline"] == 1.0
+        assert token_compiled["forwards_per_frame"] == token["forwards_per_frame"]
+        assert block_compiled["forwards_per_frame"] == block["forwards_per_frame"]
         calls = {"iris": 1 + world.new_frames * (world.tokens_per_frame + 1)}
         assert iris["forwards_per_frame"] * world.new_frames == calls["iris"]
         assert (

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from arvideo.lm.transformer import Transformer
 from arvideo.model_folder import save_model_folder
 from arvideo.play import action_for_key, play, render_halfblocks
 from arvideo.video_io import read_video
@@ -39,6 +40,23 @@ def test_play_headless_records_the_session(model_dir, tmp_path, capsys):
     assert "▀" in capsys.readouterr().out
     with pytest.raises(ValueError, match="steps"):
         play(str(model_dir), keys="up")
+
+
+def test_play_with_compiled_steps_plays_the_same_game(model_dir, tmp_path, monkeypatch):
+    """`--compile` reaches the session's decoder: its slot-cache step (run eagerly here;
+    tests/lm/test_slot_cache.py compiles it) draws the same frames from the same seed."""
+    monkeypatch.setattr(Transformer, "_compiled_slot_body", lambda self: self._slot_body)
+    spy = []
+    original = Transformer.slot_step
+    monkeypatch.setattr(
+        Transformer, "slot_step", lambda *a, **k: spy.append(1) or original(*a, **k)
+    )
+    videos = []
+    for compile in (False, True):
+        record = tmp_path / f"play_{compile}.gif"
+        play(str(model_dir), steps=3, keys="up,space", record=str(record), compile=compile)
+        videos.append(read_video(record).frames_THWC)
+    assert spy and np.array_equal(videos[0], videos[1])
 
 
 @pytest.fixture(scope="module")
