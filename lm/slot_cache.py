@@ -107,14 +107,13 @@ class SlotWriter:
     values written into their slots in place, then the slots up to `used` (the mask's
     length) returned. The writes go to the whole buffers, graph inputs that inductor
     updates in place; writing into a view of them instead made it clone the view every
-    step. `explicit_attention` asks for softmax(QKᵀ)V written out, which inductor fuses
-    (the CPU sdpa kernel costs ~70 µs a call for one query, more than its arithmetic)."""
+    step. `explicit_attention` asks attention for softmax(QKᵀ)V written out, which
+    inductor fuses, on one-query steps only: there the CPU sdpa call (~70 µs) costs more
+    than its arithmetic, while at a block of queries (next-block, next-scale: 64) sdpa's
+    flash kernel ran ~30% faster than inductor's fused softmax."""
 
     def __init__(self, keys: list[torch.Tensor], values: list[torch.Tensor], slots, used):
         self.keys, self.values, self.slots, self.used = keys, values, slots, used
-        # one query a step: the sdpa call costs more than its arithmetic; a block of
-        # queries (next-block, next-scale): sdpa's flash kernel, ~30% faster than inductor's
-        # fused softmax at 64 queries
         self.explicit_attention = len(slots) == 1
 
     def update(self, layer: int, k_BAnd: torch.Tensor, v_BAnd: torch.Tensor):
