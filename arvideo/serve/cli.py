@@ -56,6 +56,7 @@ def serve(
     steps: int | None = None,
     seed: int = 0,
     device: str = "cpu",
+    compile: bool = False,
 ) -> None:
     """Serve the play, compare and generate pages for one model folder.
 
@@ -78,6 +79,8 @@ def serve(
             (`sampling.steps` in its config, else 25).
         seed: sampling seed of every (re)start.
         device: cpu or cuda.
+        compile: decode each step as one `torch.compile`d graph (faster steps; the first
+            session of the process compiles for ~25-50 s before its first frame).
     """
     import uvicorn
 
@@ -90,7 +93,7 @@ def serve(
     from arvideo.serve.protocol import checked_settings
 
     checked_settings(temperature, top_k)  # refused here, not at the first connection
-    defaults = PlaySettings(temperature, top_k, steps, seed)
+    defaults = PlaySettings(temperature, top_k, steps, seed, compile)
     app = build_app(model, context, clip, results, frames, max_sessions, device, defaults)
     state = app.state.arvideo
     print(f"arvideo serve: http://{host}:{port}/  (start clip: {state.start.source})", flush=True)

@@ -28,6 +28,7 @@ class PlaySettings:
     top_k: int | None = None  # codes kept per draw (categorical heads); 0 = every code
     steps: int | None = None  # denoising steps (latent heads only)
     seed: int = 0  # every (re)start draws from the same seed: a reset replays the same game
+    compile: bool = False  # compiled decoding steps (session's `compile`); set at start only
 
 
 @dataclass
@@ -109,6 +110,8 @@ class PlaySession:
             options["top_k"] = self.settings.top_k  # 0: every code, over the model's default
         if actions is not None:
             options["actions"] = np.asarray(actions, dtype=np.int64)
+        if self.settings.compile:
+            options["compile"] = True
         return self.gen.session(context=context, **options)
 
     def _push(self, frame_HWC, action, step_ms) -> StepResult:

@@ -174,3 +174,27 @@ def test_a_play_session_starts_at_the_model_default_steps(denoisers):
     chosen = PlaySession(gen, start, PlaySettings(steps=5))
     chosen.reset()
     assert np.array_equal(chosen.step(int(ACTIONS[1])).frame_HWC, direct(5))
+
+
+def test_a_compiled_play_session_plays_the_same_frames(denoisers, monkeypatch):
+    """`arvideo serve --compile` reaches the play page's sessions: the slot-cache step (run
+    eagerly here; tests/lm/test_slot_cache.py compiles it) shows the same frames."""
+    from arvideo.lm.transformer import Transformer
+    from arvideo.serve.context import StartClip
+    from arvideo.serve.play_session import PlaySession, PlaySettings
+
+    monkeypatch.setattr(Transformer, "_compiled_slot_body", lambda self: self._slot_body)
+    calls = []
+    original = Transformer.slot_step
+    monkeypatch.setattr(
+        Transformer, "slot_step", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    gen, context = denoisers["next_frame_flow"], frames(2, seed=4)
+    start = StartClip(frames_THWC=context, actions_T=ACTIONS[:2], source="test")
+    shown = []
+    for compile in (False, True):
+        play = PlaySession(gen, start, PlaySettings(compile=compile))
+        play.reset()
+        shown.append([play.step(int(a)).frame_HWC for a in ACTIONS[1:3]])
+        assert bool(calls) == compile
+    assert all(np.array_equal(a, b) for a, b in zip(*shown))
