@@ -66,6 +66,8 @@ class DecodingSession:
         batch_size: int,
         options: DecodeOptions,
     ):
+        if options.compile and not options.use_cache:
+            raise ValueError("compile=True compiles the KV-cached steps; use_cache=False has none")
         window = options.window_frames
         self.model, self.options, self.batch_size = model, options, batch_size
         self.settings, self.generator = options.settings, options.generator

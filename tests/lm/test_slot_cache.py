@@ -101,6 +101,12 @@ def test_slot_step_equals_the_cached_forward(backbone, generator, chunks, window
         assert cache.capacity == 8  # 2 frames of 3 visible + a chunk: the ring never grew
 
 
+def test_compile_without_a_cache_is_refused():
+    model = tiny_model(order="next_token")
+    with pytest.raises(ValueError, match="use_cache=False"):
+        model.generate(None, None, 2, batch_size=1, compile=True, use_cache=False)
+
+
 @pytest.mark.skipif(shutil.which("c++") is None, reason="torch.compile on CPU needs a C++ compiler")
 def test_compiled_generation_samples_what_eager_generation_samples():
     """The real compiled graph (cpp wrapper, dynamic read length): the same tokens as the
