@@ -50,7 +50,8 @@ def main() -> None:
     gen = VideoGenerator(tokenizer, lm, info)
     start = time.perf_counter()
     session_seconds(gen, 8, compile=True, decode=True)
-    print(f"compiled warm-up session (8 steps, compile included): {time.perf_counter() - start:.1f} s")
+    warm_s = time.perf_counter() - start
+    print(f"compiled warm-up session (8 steps, compile included): {warm_s:.1f} s", flush=True)
     kinds = [(c, d) for d in (True, False) for c in (False, True)]
     seconds = {kind: [] for kind in kinds}
     for index in range(args.rounds):
@@ -61,7 +62,8 @@ def main() -> None:
             print(f"round {index + 1}: {label} {args.steps / elapsed:6.1f} steps/s", flush=True)
     print("\n| part | eager steps/s | compiled steps/s | compiled / eager (paired median) |")
     print("|---|---|---|---|")
-    for decode, name in ((True, "session.step (decode included)"), (False, "LM token stream alone")):
+    parts = ((True, "session.step (decode included)"), (False, "LM token stream alone"))
+    for decode, name in parts:
         eager, compiled = seconds[(False, decode)], seconds[(True, decode)]
         ratio = statistics.median(e / c for e, c in zip(eager, compiled))
         speeds = [args.steps / statistics.median(s) for s in (eager, compiled)]
