@@ -6,8 +6,10 @@ server runs a model on request and has no accounts, so anyone who can reach it c
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import sys
+import time
 from pathlib import Path
 
 from arvideo.generation_numbers import whole_number
@@ -96,9 +98,25 @@ def serve(
     defaults = PlaySettings(temperature, top_k, steps, seed, compile)
     app = build_app(model, context, clip, results, frames, max_sessions, device, defaults)
     state = app.state.arvideo
+    if compile:
+        warm_up(state.gen, state.start, defaults)
     print(f"arvideo serve: http://{host}:{port}/  (start clip: {state.start.source})", flush=True)
     # ws_max_size: a valid message is < 1 KB; megabytes are refused at the socket layer
     uvicorn.run(app, host=host, port=port, ws_max_size=64 * 1024, log_level="warning")
+
+
+def warm_up(gen, start, defaults) -> float:
+    """Play two steps from the start clip before serving, so that `--compile`'s graphs are
+    made now and not during a player's first frames; returns the seconds it took."""
+    from arvideo.serve.play_session import PlaySession
+
+    print("arvideo serve: compiling the decoding steps (once, ~25-50 s)...", flush=True)
+    started = time.perf_counter()
+    play = PlaySession(gen, start, dataclasses.replace(defaults))
+    play.reset()
+    for _ in range(2):
+        play.step(None)
+    return time.perf_counter() - started
 
 
 def build_app(

@@ -198,3 +198,7 @@ def test_a_compiled_play_session_plays_the_same_frames(denoisers, monkeypatch):
         shown.append([play.step(int(a)).frame_HWC for a in ACTIONS[1:3]])
         assert bool(calls) == compile
     assert all(np.array_equal(a, b) for a, b in zip(*shown))
+    from arvideo.serve.cli import warm_up
+
+    calls.clear()  # `serve --compile` plays two steps before serving: graphs made up front
+    assert warm_up(gen, start, PlaySettings(compile=True)) > 0 and len(calls) >= 2
