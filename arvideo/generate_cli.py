@@ -139,10 +139,8 @@ def generate(
     gen = VideoGenerator.from_pretrained(model, device)
     options = dict(
         temperature=temperature, top_k=top_k, top_p=top_p, cfg_scale=cfg_scale,
-        refine_steps=refine_steps, label=label, text=text, seed=seed,
+        refine_steps=refine_steps, label=label, text=text, seed=seed, compile=compile,
     )  # fmt: skip
-    if compile:
-        options["compile"] = True
     sampling = dict(
         steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
         stabilization=stabilization, overlap=overlap, keep_still_cells=keep_still_cells,

@@ -113,7 +113,8 @@ def check_applicable(gen: VideoGenerator, options: dict) -> None:
         unused.add("overlap")
     if gen.lm.order.denoising and not gen.lm.order.streams:
         unused.add("compile")  # full attention over the clip: no KV-cached steps
-    given = sorted(name for name in unused if options.get(name) is not None)
+    # a switch left off (compile=False) asks for nothing the model could fail to read
+    given = sorted(name for name in unused if options.get(name) not in (None, False))
     if given:
         raise ValueError(
             f"options {given} do not apply to this model (order {config.order!r}, head "

@@ -149,9 +149,7 @@ def play(
         raise ValueError("steps must be given when no keyboard is read (keys given or no tty)")
     render = sys.stdout.isatty() if render is None else render
     rate = fps or gen.info.fps
-    options = dict(temperature=temperature, top_k=top_k, seed=seed)
-    if compile:
-        options["compile"] = True
+    options = dict(temperature=temperature, top_k=top_k, seed=seed, compile=compile)
     session, frames = _start(gen, context, clip, options)
     script = scripted_keys(keys)
     started, count = time.perf_counter(), 0

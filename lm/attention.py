@@ -72,23 +72,19 @@ class Attention(nn.Module):
         q_BANd, k_BANd, v_BANd = qk_2BANd[0], qk_2BANd[1], qkv[2]
         if cache is not None:
             k_BANd, v_BANd = cache.update(layer, k_BANd, v_BANd)
-        mask = self._checked(mask, N, k_BANd.shape[2])
+        if mask is not None:
+            if mask.dim() == 3:
+                mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
+            if mask.shape[-1] != k_BANd.shape[2] or mask.shape[-2] != N:
+                raise ValueError(
+                    f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), "
+                    f"got {tuple(mask.shape)}"
+                )
         if getattr(cache, "explicit_attention", False):  # a compiled step (slot_cache.py)
             y = explicit_attention(q_BANd, k_BANd, v_BANd, mask)
         else:
             y = F.scaled_dot_product_attention(q_BANd, k_BANd, v_BANd, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(B, N, D))
-
-    @staticmethod
-    def _checked(mask: torch.Tensor | None, N: int, M: int) -> torch.Tensor | None:
-        """The mask as B×1×N×M or N×M (shared over heads), its sizes checked."""
-        if mask is None:
-            return None
-        if mask.dim() == 3:
-            mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
-        if mask.shape[-1] != M or mask.shape[-2] != N:
-            raise ValueError(f"mask must end in {N}×{M} (queries × keys), got {tuple(mask.shape)}")
-        return mask
 
     def _norm_qk(self, qk_2BANd: torch.Tensor) -> torch.Tensor:
         """QK-norm of queries and keys in one call, each with its own gain."""

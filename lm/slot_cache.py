@@ -47,17 +47,15 @@ class SlotKVCache(KVCache):
         self.value_buffers: list[torch.Tensor] = []
         self.slot_N: torch.Tensor = torch.zeros(0, dtype=torch.long)  # slot of each token
         self.new_slots: torch.Tensor = self.slot_N  # slots of the tokens of the next step
-        self._occupied = torch.zeros(capacity, dtype=torch.bool)
 
     def add_tokens(self, group_n, frame_n, valid_Bn) -> None:
         super().add_tokens(group_n, frame_n, valid_Bn)
         n = group_n.shape[0]
-        free = (~self._occupied).nonzero().squeeze(1)
-        if len(free) < n:
-            self._grow(self.capacity - len(free) + n)
-            free = (~self._occupied).nonzero().squeeze(1)
-        self.new_slots = free[:n].to(group_n.device)
-        self._occupied[free[:n]] = True
+        if self.capacity - len(self.slot_N) < n:
+            self._grow(len(self.slot_N) + n)
+        occupied = torch.zeros(self.capacity, dtype=torch.bool)  # derived: slot_N is the truth
+        occupied[self.slot_N.cpu()] = True
+        self.new_slots = (~occupied).nonzero().squeeze(1)[:n].to(group_n.device)
         self.slot_N = torch.cat([self.slot_N.to(group_n.device), self.new_slots])
 
     @property
@@ -86,15 +84,10 @@ class SlotKVCache(KVCache):
     def _select(self, index) -> None:
         super()._select(index)
         self.slot_N = self.slot_N[index]
-        self._occupied.zero_()
-        self._occupied[self.slot_N.cpu()] = True
 
     def _grow(self, needed: int) -> None:
         """Double the capacity (at least to `needed`), the cached slots copied over."""
         capacity = max(2 * self.capacity, capacity_for(needed))
-        occupied = torch.zeros(capacity, dtype=torch.bool)
-        occupied[: self.capacity] = self._occupied
-        self._occupied = occupied
         for buffers in (self.key_buffers, self.value_buffers):
             for layer, old in enumerate(buffers):
                 buffers[layer] = old.new_zeros(*old.shape[:2], capacity, old.shape[3])
@@ -105,12 +98,12 @@ class SlotKVCache(KVCache):
 class SlotWriter:
     """What attention sees of a `SlotKVCache` inside the compiled step: the new keys and
     values written into their slots in place, then the slots up to `used` (the mask's
-    length) returned. The writes go to the whole buffers, graph inputs that inductor
-    updates in place; writing into a view of them instead made it clone the view every
-    step. `explicit_attention` asks attention for softmax(QKᵀ)V written out, which
-    inductor fuses, on one-query steps only: there the CPU sdpa call (~70 µs) costs more
-    than its arithmetic, while at a block of queries (next-block, next-scale: 64) sdpa's
-    flash kernel ran ~30% faster than inductor's fused softmax."""
+    length: `SlotKVCache.slots_in_use`) returned. The writes go to the whole buffers,
+    graph inputs that inductor updates in place; writing into a view of them instead made
+    it clone the view every step. `explicit_attention` asks attention for softmax(QKᵀ)V
+    written out, which inductor fuses, on one-query steps only: there the CPU sdpa call
+    (~70 µs) costs more than its arithmetic, while at a block of queries (next-block,
+    next-scale: 64) sdpa's flash kernel ran ~30% faster than inductor's fused softmax."""
 
     def __init__(self, keys: list[torch.Tensor], values: list[torch.Tensor], slots, used):
         self.keys, self.values, self.slots, self.used = keys, values, slots, used

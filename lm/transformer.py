@@ -148,10 +148,7 @@ class Transformer(nn.Module):
     ) -> torch.Tensor:
         """x_BND: new tokens; positions N×4 or B×N×4; mask N×M or B×N×M over M = cached +
         new keys; cond_BND: adaLN vector per token. With a cache, keys/values are appended."""
-        if cond_BND.shape != x_BND.shape:
-            raise ValueError(
-                f"cond_BND must match x_BND {tuple(x_BND.shape)}, got {tuple(cond_BND.shape)}"
-            )
+        _check_cond(x_BND, cond_BND)
         angles = self.rotary.angles(positions)
         if cache is not None and mask.dtype == torch.bool and bool(mask.all()):
             mask = None  # a decoding step that sees every cached key: the unmasked kernel
@@ -187,10 +184,7 @@ class Transformer(nn.Module):
         so `compiled` runs it as one `torch.compile`d graph per step length: ~25-40 s of
         compile on CPU for the first step of each, then none. Weights are graph inputs:
         training in between needs no recompile. compiled=False: the same code eagerly."""
-        if cond_BnD.shape != x_BnD.shape:
-            raise ValueError(
-                f"cond_BnD must match x_BnD {tuple(x_BnD.shape)}, got {tuple(cond_BnD.shape)}"
-            )
+        _check_cond(x_BnD, cond_BnD)
         mods = self.modulations(cond_BnD, cache)
         attn = self.blocks[0].attn
         keys, values = cache.buffers_for(x_BnD.shape[0], attn.heads, attn.head_dim, x_BnD)
@@ -223,3 +217,10 @@ class Transformer(nn.Module):
         for layer, block in enumerate(self.blocks):
             x_BnD = block.body(x_BnD, angles.cos, angles.sin, mask, mods[layer], writer, layer)
         return self.final(x_BnD, mods[-1])
+
+
+def _check_cond(x_BND: torch.Tensor, cond_BND: torch.Tensor) -> None:
+    if cond_BND.shape != x_BND.shape:
+        raise ValueError(
+            f"cond_BND must match x_BND {tuple(x_BND.shape)}, got {tuple(cond_BND.shape)}"
+        )

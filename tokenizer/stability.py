@@ -110,6 +110,11 @@ class StabilityMeter:
         self._values: list[np.ndarray] = []
         self._unchanged = self._unchanged_kept = self._positions = self._positions_kept = 0
 
+    @classmethod
+    def of(cls, tokenizer) -> StabilityMeter:
+        """A meter for a tokenizer's cells: its spatial and temporal compression."""
+        return cls(tokenizer.spatial_compression, tokenizer.temporal_compression)
+
     def update(
         self,
         video_BCTHW: torch.Tensor,

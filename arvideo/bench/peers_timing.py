@@ -58,9 +58,18 @@ def parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def profile(contender: Contender) -> tuple[int, float, float | None]:
-    """(forward passes, FLOPs, seconds of a compiled contender's first run) of one untimed
-    generation, which also warms the contender up (and compiles a compiled one)."""
+@dataclass
+class Profiled:
+    """One untimed generation of a contender, counted."""
+
+    forwards: int
+    flops: float
+    first_s: float | None  # a compiled contender's first run (its compile); else None
+
+
+def profile(contender: Contender) -> Profiled:
+    """Forward passes and FLOPs of one untimed generation, which also warms the contender
+    up; a compiled one then runs once more, untimed, to compile."""
     counted = contender.counted_as or contender.run
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as flops:
         with counting(contender.network) as calls:
@@ -70,7 +79,7 @@ def profile(contender: Contender) -> tuple[int, float, float | None]:
         start = time.perf_counter()
         contender.run(seeded())
         first_s = time.perf_counter() - start
-    return calls.calls, float(flops.get_total_flops()), first_s
+    return Profiled(calls.calls, float(flops.get_total_flops()), first_s)
 
 
 def interleave(
@@ -92,11 +101,12 @@ def interleave(
         Measured(
             c.name,
             seconds[c.name],
-            *counts[c.name][:2],
+            counts[c.name].forwards,
+            counts[c.name].flops,
             parameters(c.model),
             parameters(c.blocks),
-            counts[c.name][2],
-        )
+            counts[c.name].first_s,
+        )  # fmt: skip
         for c in contenders
     ]
 

@@ -109,7 +109,7 @@ def reconstruct(
     """Encode and decode in batches, timing both (so speed costs no extra passes)."""
     videos, codes, encode_s, decode_s = [], [], 0.0, 0.0
     generator = torch.Generator().manual_seed(0)
-    meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
+    meter = StabilityMeter.of(tokenizer)
     for chunk in video_BCTHW.split(batch_size):
         start = time.perf_counter()
         encoded = tokenizer.encode(chunk, generator)

@@ -103,15 +103,16 @@ class PlaySession:
         return StepResult(frames[-1], self.steps, None, 0.0)
 
     def _new_session(self, context, actions) -> WorldModelSession:
-        options = dict(temperature=self.settings.temperature, seed=self.settings.seed)
+        settings = self.settings
+        options = dict(
+            temperature=settings.temperature, seed=settings.seed, compile=settings.compile
+        )
         if self.gen.lm.config.values == "latents":
             options["steps"] = self.settings.steps
         else:
             options["top_k"] = self.settings.top_k  # 0: every code, over the model's default
         if actions is not None:
             options["actions"] = np.asarray(actions, dtype=np.int64)
-        if self.settings.compile:
-            options["compile"] = True
         return self.gen.session(context=context, **options)
 
     def _push(self, frame_HWC, action, step_ms) -> StepResult:

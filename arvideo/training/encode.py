@@ -312,9 +312,7 @@ def encode(
     bar, task = progress_bar(progress, "encode", source.manifest.get("clips"))
     on_clip = lambda: bar.update(task, advance=1)
     splits = [split for split, shards in source.shards.items() if shards]
-    meters = {
-        s: StabilityMeter(model.spatial_compression, model.temporal_compression) for s in splits
-    }
+    meters = {s: StabilityMeter.of(model) for s in splits}
     try:
         with bar:
             for split in splits:

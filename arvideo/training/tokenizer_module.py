@@ -153,8 +153,7 @@ class TokenizerModule(L.LightningModule):
 
     def _log_stability(self, batch: VideoBatch, encoded) -> None:
         """Still cells keeping their code, and codes per identical patch, on this batch."""
-        tokenizer = self.tokenizer
-        meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
+        meter = StabilityMeter.of(self.tokenizer)
         latents = encoded.latents if encoded.codes is None else None
         meter.update(batch.video, encoded.codes, latents)
         result = meter.result()

@@ -93,7 +93,7 @@ def token_stability(
     """Do the cells of `video_BCTHW` whose pixels stand still keep their code (or latent)?
     `values`: the clips' `models.encode_values` (codes, or B×T×H×W×C latents); msvq is
     judged on its finest scale (tokenizer/stability.py)."""
-    meter = StabilityMeter(tokenizer.spatial_compression, tokenizer.temporal_compression)
+    meter = StabilityMeter.of(tokenizer)
     if tokenizer.is_continuous:
         meter.update(video_BCTHW, latents_BCTHW=values.permute(0, 4, 1, 2, 3))
     else:
