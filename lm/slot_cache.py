@@ -102,8 +102,9 @@ class SlotWriter:
     graph inputs that inductor updates in place; writing into a view of them instead made
     it clone the view every step. `explicit_attention` asks attention for softmax(QKᵀ)V
     written out, which inductor fuses, on one-query steps only: there the CPU sdpa call
-    (~70 µs) costs more than its arithmetic, while at a block of queries (next-block,
-    next-scale: 64) sdpa's flash kernel ran ~30% faster than inductor's fused softmax."""
+    (~70 µs) costs more than its arithmetic, while a block of queries (next-block,
+    next-scale) keeps sdpa: with inductor's fused attention instead, the 64-token session
+    step ran at 0.80x eager (benchmarks/results/compiled_decoding.md)."""
 
     def __init__(self, keys: list[torch.Tensor], values: list[torch.Tensor], slots, used):
         self.keys, self.values, self.slots, self.used = keys, values, slots, used
