@@ -21,22 +21,18 @@ from einops import rearrange
 from torch import nn
 
 from .config import TokenizerConfig
-from .layers import space_to_depth
 
 
-class PositionNorm(nn.Module):
-    """LayerNorm over the channels of each position of B×C×T×H×W (no pooling over space)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(channels)
-
-    def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
-        return self.norm(x_BCTHW.movedim(1, -1)).movedim(-1, 1)
+def pointwise(conv: nn.Conv3d, x_BTHWC: torch.Tensor) -> torch.Tensor:
+    """A 1×1×1 Conv3d applied to channels-last features as the matmul it is. The weights stay
+    a Conv3d's (checkpoints keep their shapes); channels-last avoids the transposed copies and
+    the non-mkldnn 3D-conv kernel that a 1×1×1 conv on B×C×T×H×W takes on CPU."""
+    return F.linear(x_BTHWC, conv.weight.flatten(1), conv.bias)
 
 
 class PositionResBlock(nn.Module):
-    """Pre-norm residual MLP applied at every position: norm, SiLU, 1×1 conv, twice."""
+    """Pre-norm residual MLP applied at every position (channels-last): LayerNorm, SiLU,
+    1×1 conv, twice."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -44,9 +40,21 @@ class PositionResBlock(nn.Module):
         self.fc1 = nn.Conv3d(channels, channels, 1)
         self.fc2 = nn.Conv3d(channels, channels, 1)
 
-    def forward(self, x_BCTHW: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(F.silu(self.norm1(x_BCTHW)))
-        return x_BCTHW + self.fc2(F.silu(self.norm2(h)))
+    def forward(self, x_BTHWC: torch.Tensor) -> torch.Tensor:
+        h = pointwise(self.fc1, F.silu(self.norm1(x_BTHWC)))
+        return x_BTHWC + pointwise(self.fc2, F.silu(self.norm2(h)))
+
+
+class PositionNorm(nn.Module):
+    """LayerNorm over the channels of each position (channels-last; no pooling over space).
+    A module around `norm` so that checkpoints keep their `norm1.norm.weight` keys."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x_BTHWC: torch.Tensor) -> torch.Tensor:
+        return self.norm(x_BTHWC)
 
 
 class CellEncoder(nn.Module):
@@ -60,8 +68,12 @@ class CellEncoder(nn.Module):
         self.out = nn.Conv3d(width, config.latent_dim, 1)
 
     def forward(self, video_BCTHW: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.embed(space_to_depth(video_BCTHW, self.cell)))
-        return self.out(F.silu(self.norm_out(x)))
+        cells_BTHWC = rearrange(
+            video_BCTHW, "b c t (h p) (w q) -> b t h w (c p q)", p=self.cell, q=self.cell
+        )  # space_to_depth's channel order, channels-last
+        x = self.blocks(pointwise(self.embed, cells_BTHWC))
+        z_BTHWC = pointwise(self.out, F.silu(self.norm_out(x)))
+        return z_BTHWC.movedim(-1, 1)
 
 
 class CellConvEncoder(nn.Module):

@@ -98,7 +98,7 @@ def foreground_mask(
     video = video_BCTHW.detach().float()
     moving = torch.zeros_like(video[:, :1], dtype=torch.bool)
     if "median" in references:
-        background = video.median(dim=2, keepdim=True).values
+        background = temporal_median(video)
         moving |= (video - background).abs().amax(1, keepdim=True) > threshold
     if "previous" in references and video.shape[2] > 1:
         change = (video[:, :, 1:] - video[:, :, :-1]).abs().amax(1, keepdim=True) > threshold
@@ -110,6 +110,22 @@ def foreground_mask(
         size = 2 * dilation + 1
         moving = F.max_pool3d(moving.float(), (1, size, size), 1, (0, dilation, dilation)) > 0
     return moving
+
+
+def temporal_median(video_BCTHW: torch.Tensor) -> torch.Tensor:
+    """B×C×1×H×W: `median` over frames (the lower one for an even count). Clips of up to 3
+    frames (the tokenizers' training crops) take min/max closed forms: torch.median over a
+    3-long dimension cost 3.5 ms a 8×3×3×64×64 batch on one CPU thread, these 0.07 ms."""
+    frames = video_BCTHW.unbind(2)
+    if len(frames) == 1:
+        return video_BCTHW
+    if len(frames) == 2:
+        return torch.minimum(*frames).unsqueeze(2)
+    if len(frames) == 3:
+        a, b, c = frames
+        middle = torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), c))
+        return middle.unsqueeze(2)
+    return video_BCTHW.median(dim=2, keepdim=True).values
 
 
 def rare_colours(video_BCTHW: torch.Tensor, fraction: float) -> torch.Tensor:

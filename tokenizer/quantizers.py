@@ -17,6 +17,7 @@ from vector_quantize_pytorch import FSQ, LFQ, ResidualVQ, VectorQuantize
 
 from .bottleneck import Bottleneck, BottleneckOutput, fp32_region
 from .config import BottleneckConfig
+from .indexed_codebook import use_indexed_codebooks
 from .restarts import use_error_weighted_restarts
 
 
@@ -66,6 +67,8 @@ class LibraryQuantizer(Bottleneck):
             self.vocab_size = config.codebook_size
         else:
             raise ValueError(f"LibraryQuantizer cannot build bottleneck.kind={config.kind!r}")
+        if config.kind in ("vq", "rvq"):
+            use_indexed_codebooks(self.quantizer)  # same codes, no N×K one-hot matrices
         if config.kind in ("vq", "rvq") and config.dead_code_sampling == "error":
             use_error_weighted_restarts(self.quantizer, seed=config.msvq_seed)
 

@@ -10,6 +10,7 @@ from arvideo.tokenizer.losses import (
     foreground_mask,
     pixel_weights,
     rare_colours,
+    temporal_median,
     weighted_reconstruction_loss,
 )
 
@@ -117,3 +118,11 @@ def test_foreground_psnr_sees_only_the_foreground():
     assert dropped == pytest.approx(10 * math.log10(4.0 / (0.25 / 6)), abs=1e-3)
     blank = torch.zeros(1, 3, 2, 8, 8)
     assert "foreground_psnr" not in weighted_reconstruction_loss(blank, blank, config).metrics
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3, 4, 5])
+def test_temporal_median_is_torch_median_over_frames(frames: int) -> None:
+    video = torch.randint(4, (2, 3, frames, 5, 6), generator=torch.Generator().manual_seed(0))
+    video = video.float()  # few levels: many ties, as in Atari frames
+    expected = video.median(dim=2, keepdim=True).values
+    assert torch.equal(temporal_median(video), expected)
