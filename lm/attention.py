@@ -1,10 +1,11 @@
 """Multi-head self-attention with an explicit boolean mask, rotary positions and a KV cache.
 
 The mask is an argument (N×M or B×N×M, True = may attend; M = cached + new keys, or None when
-every query may attend to every key), built by whoever owns the token order; this module
-never invents one. Uses `F.scaled_dot_product_attention`, so fused kernels apply on CUDA.
-Queries and keys are normalised and rotated together, as one 2×B×heads×N×d tensor: half the
-elementwise calls, which a one-token decoding step is made of.
+every query may attend to every key; or its `PrefixRuns` when every query sees a key prefix),
+built by whoever owns the token order; this module never invents one. Uses
+`F.scaled_dot_product_attention`, so fused kernels apply on CUDA. Queries and keys are
+normalised and rotated together, as one 2×B×heads×N×d tensor: half the elementwise calls,
+which a one-token decoding step is made of.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kv_cache import KVCache
+from .prefix_runs import PrefixRuns
 from .rope import RopeAngles, Rotary
 
 
@@ -80,7 +82,9 @@ class Attention(nn.Module):
                     f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), "
                     f"got {tuple(mask.shape)}"
                 )
-        if getattr(cache, "explicit_attention", False):  # a compiled step (slot_cache.py)
+        if isinstance(mask, PrefixRuns):  # block-causal over groups: unmasked pieces
+            y = mask.attend(q_BANd, k_BANd, v_BANd)
+        elif getattr(cache, "explicit_attention", False):  # a compiled step (slot_cache.py)
             y = explicit_attention(q_BANd, k_BANd, v_BANd, mask)
         else:
             y = F.scaled_dot_product_attention(q_BANd, k_BANd, v_BANd, attn_mask=mask)

@@ -5,6 +5,9 @@ python benchmarks/experiments/speed_probes.py compile_overhead
 python benchmarks/experiments/speed_probes.py compile_generator T SIDE
     a training step of the main job's generator size (width 64, depth 4, batch 8, T frames
     of SIDE x SIDE tokens), eager vs compiled blocks, 5 paired rounds
+python benchmarks/experiments/speed_probes.py prefix_runs T SIDE [ORDER]
+    the same training step (ORDER: next_block) with its block-causal mask as one masked
+    attention call vs unmasked runs (lm/prefix_runs.py), 5 paired rounds
 python benchmarks/experiments/speed_probes.py conv_pad
     forward + backward of a (1,3,3) conv: F.pad + conv vs a padded conv, 15 paired rounds
 python benchmarks/experiments/speed_probes.py exact_copy CLIPS
@@ -50,28 +53,58 @@ def compile_overhead() -> None:
     print(f"eager {eager_s / 2e-3:.1f} µs a call, compiled {compiled_s / 2e-3:.1f} µs a call")
 
 
-def compile_generator(frames: int, side: int) -> None:
+def generator_step(frames: int, side: int, order: str = "next_block"):
+    """A training step (forward, backward, AdamW) at the main job's generator size (width 64,
+    depth 4, batch 8, T frames of SIDE x SIDE tokens) on random codes, as a closure."""
     from arvideo.data.batch import TokenBatch
     from arvideo.lm.model import VideoLM, VideoLMConfig
 
     g = torch.Generator().manual_seed(0)
     config = VideoLMConfig(
-        width=64, depth=4, heads=4, order="next_block", vocab_size=1024,
+        width=64, depth=4, heads=4, order=order, vocab_size=1024,
         grid=(frames, side, side), num_actions=6,
     )  # fmt: skip
     lm = VideoLM(config).train()
-    codes = torch.randint(1024, (8, frames, side, side), generator=g)
+    grid = (sum(s * s for s in (1, 2, 3, 4, 6, 8)),) if order == "next_scale" else (side, side)
+    codes = torch.randint(1024, (8, frames, *grid), generator=g)  # next_scale: its 6 scales
     batch = TokenBatch(codes=codes, actions=torch.randint(6, (8, frames), generator=g))
     optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
 
-    def step(compiled: bool):
-        lm.backbone.compile_blocks(compiled)
+    def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         lm.loss(batch, torch.Generator().manual_seed(0)).loss.backward()
         optimizer.step()
 
-    eager_s, compiled_s, ratio = paired(lambda: step(False), lambda: step(True), 5)
+    return lm, step
+
+
+def compile_generator(frames: int, side: int) -> None:
+    lm, step = generator_step(frames, side)
+
+    def run(compiled: bool) -> None:
+        lm.backbone.compile_blocks(compiled)
+        step()
+
+    eager_s, compiled_s, ratio = paired(lambda: run(False), lambda: run(True), 5)
     print(f"eager {eager_s:.3f} s, compiled {compiled_s:.3f} s a step: x{ratio:.2f}")
+
+
+def prefix_runs(frames: int, side: int, order: str = "next_block") -> None:
+    """The same step with the block-causal mask as one masked sdpa call (as before
+    lm/prefix_runs.py) and as unmasked runs (now), 5 paired rounds."""
+    from arvideo.lm import prefix_runs as runs
+
+    _, step = generator_step(frames, side, order)
+    detect = runs.PrefixRuns.of
+
+    def run(pieces: bool) -> None:
+        runs.PrefixRuns.of = detect if pieces else staticmethod(lambda mask, max_runs=0: None)
+        step()
+
+    masked_s, runs_s, ratio = paired(lambda: run(False), lambda: run(True), 5)
+    runs.PrefixRuns.of = detect
+    shape = f"{order} {frames}x{side}x{side}"
+    print(f"{shape}: masked {masked_s:.3f} s, runs {runs_s:.3f} s: x{ratio:.2f}")
 
 
 def conv_pad() -> None:
@@ -107,6 +140,8 @@ if __name__ == "__main__":
     probe, args = sys.argv[1], sys.argv[2:]
     if probe == "compile_generator":
         compile_generator(int(args[0]), int(args[1]))
+    elif probe == "prefix_runs":
+        prefix_runs(int(args[0]), int(args[1]), *args[2:])
     elif probe == "exact_copy":
         exact_copy(args[0])
     else:
