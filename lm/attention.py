@@ -1,7 +1,7 @@
 """Multi-head self-attention with an explicit boolean mask, rotary positions and a KV cache.
 
 The mask is an argument (N×M or B×N×M, True = may attend; M = cached + new keys, or None when
-every query may attend to every key; or its `PrefixRuns` when every query sees a key prefix),
+every query may attend to every key; or its `MaskRuns` when its rows come in a few runs),
 built by whoever owns the token order; this module never invents one. Uses
 `F.scaled_dot_product_attention`, so fused kernels apply on CUDA. Queries and keys are
 normalised and rotated together, as one 2×B×heads×N×d tensor: half the elementwise calls,
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .kv_cache import KVCache
-from .prefix_runs import PrefixRuns
+from .mask_runs import MaskRuns
 from .rope import RopeAngles, Rotary
 
 
@@ -82,7 +82,7 @@ class Attention(nn.Module):
                     f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), "
                     f"got {tuple(mask.shape)}"
                 )
-        if isinstance(mask, PrefixRuns):  # block-causal over groups: unmasked pieces
+        if isinstance(mask, MaskRuns):  # runs of equal rows: unmasked pieces
             y = mask.attend(q_BANd, k_BANd, v_BANd)
         elif getattr(cache, "explicit_attention", False):  # a compiled step (slot_cache.py)
             y = explicit_attention(q_BANd, k_BANd, v_BANd, mask)

@@ -25,7 +25,7 @@ from torch import nn
 from .attention import Attention, RMSNorm
 from .cond_runs import CondRuns
 from .kv_cache import KVCache
-from .prefix_runs import PrefixRuns
+from .mask_runs import MaskRuns
 from .rope import RopeAngles, Rotary
 from .slot_cache import SlotKVCache, SlotWriter
 
@@ -153,7 +153,7 @@ class Transformer(nn.Module):
         angles = self.rotary.angles(positions)
         if cache is not None and mask.dtype == torch.bool and bool(mask.all()):
             mask = None  # a decoding step that sees every cached key: the unmasked kernel
-        mask = PrefixRuns.of(mask) or mask  # block-causal over groups: unmasked pieces
+        mask = MaskRuns.of(mask) or mask  # few runs of equal rows: unmasked pieces
         # modulation once per run of equal vectors (a frame), and once per frame in a session
         mods = self.modulations(cond_BND, cache)
         for layer, block in enumerate(self.blocks):

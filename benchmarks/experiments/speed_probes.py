@@ -5,9 +5,9 @@ python benchmarks/experiments/speed_probes.py compile_overhead
 python benchmarks/experiments/speed_probes.py compile_generator T SIDE
     a training step of the main job's generator size (width 64, depth 4, batch 8, T frames
     of SIDE x SIDE tokens), eager vs compiled blocks, 5 paired rounds
-python benchmarks/experiments/speed_probes.py prefix_runs T SIDE [ORDER]
-    the same training step (ORDER: next_block) with its block-causal mask as one masked
-    attention call vs unmasked runs (lm/prefix_runs.py), 5 paired rounds
+python benchmarks/experiments/speed_probes.py mask_runs T SIDE [ORDER [KEY=VALUE...]]
+    the same training step (ORDER: next_block; KEY=VALUE: order options) with its attention
+    mask as one masked call vs unmasked runs (lm/mask_runs.py), 5 paired rounds
 python benchmarks/experiments/speed_probes.py conv_pad
     forward + backward of a (1,3,3) conv: F.pad + conv vs a padded conv, 15 paired rounds
 python benchmarks/experiments/speed_probes.py exact_copy CLIPS
@@ -53,21 +53,31 @@ def compile_overhead() -> None:
     print(f"eager {eager_s / 2e-3:.1f} µs a call, compiled {compiled_s / 2e-3:.1f} µs a call")
 
 
-def generator_step(frames: int, side: int, order: str = "next_block"):
+def generator_step(frames: int, side: int, order: str = "next_block", **options):
     """A training step (forward, backward, AdamW) at the main job's generator size (width 64,
-    depth 4, batch 8, T frames of SIDE x SIDE tokens) on random codes, as a closure."""
+    depth 4, batch 8, T frames of SIDE x SIDE tokens) on random codes, as a closure. Frame
+    denoisers (`next_frame_flow`, `diffusion_forcing`) get a velocity head on random 4-channel
+    latents; `options` are their `order_options` (e.g. teacher_forcing="complete")."""
     from arvideo.data.batch import TokenBatch
     from arvideo.lm.model import VideoLM, VideoLMConfig
 
     g = torch.Generator().manual_seed(0)
+    denoiser = order in ("next_frame_flow", "diffusion_forcing", "full_sequence_flow")
     config = VideoLMConfig(
-        width=64, depth=4, heads=4, order=order, vocab_size=1024,
-        grid=(frames, side, side), num_actions=6,
+        width=64, depth=4, heads=4, order=order, vocab_size=0 if denoiser else 1024,
+        head="velocity" if denoiser else "categorical", latent_dim=4 if denoiser else 0,
+        grid=(frames, side, side), num_actions=6, order_options=options,
     )  # fmt: skip
     lm = VideoLM(config).train()
     grid = (sum(s * s for s in (1, 2, 3, 4, 6, 8)),) if order == "next_scale" else (side, side)
-    codes = torch.randint(1024, (8, frames, *grid), generator=g)  # next_scale: its 6 scales
-    batch = TokenBatch(codes=codes, actions=torch.randint(6, (8, frames), generator=g))
+    actions = torch.randint(6, (8, frames), generator=g)
+    if denoiser:
+        latents = torch.randn(8, frames, side, side, 4, generator=g)
+        batch = TokenBatch(latents=latents, actions=actions)
+    else:  # next_scale: codes of its 6 scales
+        batch = TokenBatch(
+            codes=torch.randint(1024, (8, frames, *grid), generator=g), actions=actions
+        )
     optimizer = torch.optim.AdamW(lm.parameters(), lr=1e-4)
 
     def step() -> None:
@@ -89,21 +99,21 @@ def compile_generator(frames: int, side: int) -> None:
     print(f"eager {eager_s:.3f} s, compiled {compiled_s:.3f} s a step: x{ratio:.2f}")
 
 
-def prefix_runs(frames: int, side: int, order: str = "next_block") -> None:
-    """The same step with the block-causal mask as one masked sdpa call (as before
-    lm/prefix_runs.py) and as unmasked runs (now), 5 paired rounds."""
-    from arvideo.lm import prefix_runs as runs
+def mask_runs(frames: int, side: int, order: str = "next_block", *options: str) -> None:
+    """The same step with its attention mask as one masked sdpa call (as before
+    lm/mask_runs.py) and as unmasked runs (now), 5 paired rounds. options: key=value."""
+    from arvideo.lm import mask_runs as runs
 
-    _, step = generator_step(frames, side, order)
-    detect = runs.PrefixRuns.of
+    _, step = generator_step(frames, side, order, **dict(o.split("=") for o in options))
+    detect = runs.MaskRuns.of
 
     def run(pieces: bool) -> None:
-        runs.PrefixRuns.of = detect if pieces else staticmethod(lambda mask, max_runs=0: None)
+        runs.MaskRuns.of = detect if pieces else staticmethod(lambda mask: None)
         step()
 
     masked_s, runs_s, ratio = paired(lambda: run(False), lambda: run(True), 5)
-    runs.PrefixRuns.of = detect
-    shape = f"{order} {frames}x{side}x{side}"
+    runs.MaskRuns.of = detect
+    shape = f"{order} {' '.join(options)} {frames}x{side}x{side}"
     print(f"{shape}: masked {masked_s:.3f} s, runs {runs_s:.3f} s: x{ratio:.2f}")
 
 
@@ -140,8 +150,8 @@ if __name__ == "__main__":
     probe, args = sys.argv[1], sys.argv[2:]
     if probe == "compile_generator":
         compile_generator(int(args[0]), int(args[1]))
-    elif probe == "prefix_runs":
-        prefix_runs(int(args[0]), int(args[1]), *args[2:])
+    elif probe == "mask_runs":
+        mask_runs(int(args[0]), int(args[1]), *args[2:])
     elif probe == "exact_copy":
         exact_copy(args[0])
     else:
