@@ -8,7 +8,7 @@ never the name.
 from __future__ import annotations
 
 from .base import TokenOrder
-from .frame_denoising import DiffusionForcingOrder, FullSequenceFlowOrder, NextFrameFlowOrder
+from .frame_flows import DiffusionForcingOrder, FullSequenceFlowOrder, NextFrameFlowOrder
 from .next_block import NextBlockOrder
 from .next_scale import NextScaleOrder
 from .next_token import NextTokenOrder

@@ -377,31 +377,3 @@ class FrameDenoisingOrder(TokenOrder):
         noisy = (1 - level) * x_BNC + level * noise_BNC
         x_in = torch.where(done_BN[..., None], noisy, x_BNC)
         return x_in, torch.where(done_BN, torch.full_like(t_BN, level), t_BN)
-
-
-class FullSequenceFlowOrder(FrameDenoisingOrder):
-    name = "full_sequence_flow"
-    noise_layout = "shared"
-    attention = "full"
-    default_schedule = "full_sequence"
-    tiles = True
-    stream_obstacle = (
-        "full attention over the clip: every frame sees every other, so no frame is final "
-        "before the whole clip is; longer videos come from overlapping windows"
-    )
-
-
-class NextFrameFlowOrder(FrameDenoisingOrder):
-    name = "next_frame_flow"
-    noise_layout = "next_frame"
-    attention = "block_causal"
-    default_schedule = "autoregressive"
-    streams = True
-
-
-class DiffusionForcingOrder(FrameDenoisingOrder):
-    name = "diffusion_forcing"
-    noise_layout = "per_frame"
-    attention = "block_causal"
-    default_schedule = "autoregressive"
-    streams = True

@@ -25,16 +25,10 @@ from arvideo.bench.report import (
     write_png,
     write_results,
 )
-from arvideo.bench.speed import (
-    ORDER_COLUMNS,
-    PRESETS,
-    TARGETS,
-    bench_speed,
-    matmul_peak,
-    median_time,
-)
+from arvideo.bench.speed import PRESETS, bench_speed, matmul_peak, median_time
 from arvideo.bench.speed_denoisers import DENOISER_COLUMNS, DENOISERS
 from arvideo.bench.speed_heads import HEAD_COLUMNS, CallCounter, counting
+from arvideo.bench.speed_report import ORDER_COLUMNS, TARGETS
 
 POSITIVE = ("cached_fps", "uncached_fps", "kv_speedup", "train_step_s", "train_gflops", "mfu")
 
