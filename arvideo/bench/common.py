@@ -58,7 +58,9 @@ def matmul_peak(n: int, repeats: int, device: str) -> dict:
 def training_flops_per_token(model: VideoLM, sequence_length: int) -> float:
     """≈ 6 · parameters (the diffusion head counted once per noise draw; the adaLN
     modulation, which runs once per frame (cond_runs.py), once per frame's tokens) + attention
-    scores and values, 12 · depth · width · sequence (forward + backward, mask not exploited)."""
+    scores and values, 12 · depth · width · sequence (forward + backward, over every key as
+    PaLM counts it; the kernel skips what a block-causal mask hides (lm/mask_runs.py), so at
+    8 block-causal frames 28 of this term's 64 blocks are counted but not computed)."""
     head = sum(p.numel() for p in model.head.parameters())
     draws = getattr(model.head, "noise_draws", 1)
     params = sum(p.numel() for p in model.parameters()) + head * (draws - 1)
