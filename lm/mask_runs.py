@@ -50,9 +50,8 @@ class MaskRuns:
         starts = [0, *breaks]
         rows_RM = mask[starts].to(torch.int8)
         # +1 where a span begins, -1 one past where it ends
-        edges_RM1 = torch.diff(
-            rows_RM, dim=-1, prepend=rows_RM[:, :1] * 0, append=rows_RM[:, :1] * 0
-        )
+        zeros_R1 = torch.zeros_like(rows_RM[:, :1])
+        edges_RM1 = torch.diff(rows_RM, dim=-1, prepend=zeros_R1, append=zeros_R1)
         run_index, position = torch.nonzero(edges_RM1, as_tuple=True)
         spans: list[list[int]] = [[] for _ in starts]
         for run, key in zip(run_index.tolist(), position.tolist()):
@@ -68,6 +67,7 @@ class MaskRuns:
         return self.starts[-1], self.keys
 
     def dim(self) -> int:
+        """2, as the N×M mask it stands for (Attention checks shapes through this)."""
         return 2
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
