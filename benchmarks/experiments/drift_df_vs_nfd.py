@@ -96,7 +96,7 @@ def latents(demo: Path, work: Path, tokenizer: Path) -> Path:
     return out
 
 
-def generator(name: str, data: Path, work: Path, steps: int) -> Path:
+def generator(name: str, data: Path, work: Path, steps: int, seed: int = 0) -> Path:
     """A model folder of the order's shipped YAML at the main job's sizes and schedule."""
     from arvideo.training.generator_export import export_generator
 
@@ -111,6 +111,7 @@ def generator(name: str, data: Path, work: Path, steps: int) -> Path:
     argv += ["--model.init_args.optimizer.warmup_steps", "50"]
     argv += ["--trainer.max_steps", str(steps), "--trainer.max_time", "00:02:00:00"]
     argv += ["--trainer.default_root_dir", str(work / f"runs_{name}")]
+    argv += ["--seed_everything", str(seed)]  # weights and data order
     argv += OVERRIDES.get(name, [])
     export_generator(fit(argv), str(model))
     return model
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=128)
     parser.add_argument("--windows", type=int, default=16)
     parser.add_argument("--denoise_steps", type=int, default=4)
+    parser.add_argument("--train_seed", type=int, default=0, help="generators' seed_everything")
     parser.add_argument("--stabilization", type=float, nargs="+", default=[0.0, 0.05, 0.1])
     parser.add_argument(
         "--models", nargs="+", default=["nfd", "df"], choices=sorted(ORDERS),
@@ -158,7 +160,8 @@ def main() -> None:
         key += f"|windows={args.windows}"  # a score is reused only for the same windows
         scores = json.loads(scores_file.read_text()) if scores_file.exists() else {}
         if key not in scores:
-            model = VideoGenerator.from_pretrained(generator(name, data, work, args.steps))
+            folder = generator(name, data, work, args.steps, args.train_seed)
+            model = VideoGenerator.from_pretrained(folder)
             score = score_world_model(
                 model, clips, CONTEXT, args.horizon, windows=args.windows,
                 background_CHW=background, steps=args.denoise_steps, stabilization=level,
