@@ -74,14 +74,12 @@ class Attention(nn.Module):
         q_BANd, k_BANd, v_BANd = qk_2BANd[0], qk_2BANd[1], qkv[2]
         if cache is not None:
             k_BANd, v_BANd = cache.update(layer, k_BANd, v_BANd)
-        if mask is not None:
-            if mask.dim() == 3:
-                mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
-            if mask.shape[-1] != k_BANd.shape[2] or mask.shape[-2] != N:
-                raise ValueError(
-                    f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), "
-                    f"got {tuple(mask.shape)}"
-                )
+        if isinstance(mask, torch.Tensor) and mask.dim() == 3:
+            mask = mask.unsqueeze(1)  # B×1×N×M: shared over heads
+        if mask is not None and tuple(mask.shape[-2:]) != (N, k_BANd.shape[2]):
+            raise ValueError(
+                f"mask must end in {N}×{k_BANd.shape[2]} (queries × keys), got {tuple(mask.shape)}"
+            )
         if isinstance(mask, MaskRuns):  # runs of equal rows: unmasked pieces
             y = mask.attend(q_BANd, k_BANd, v_BANd)
         elif getattr(cache, "explicit_attention", False):  # a compiled step (slot_cache.py)

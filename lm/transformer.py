@@ -153,7 +153,8 @@ class Transformer(nn.Module):
         angles = self.rotary.angles(positions)
         if cache is not None and mask.dtype == torch.bool and bool(mask.all()):
             mask = None  # a decoding step that sees every cached key: the unmasked kernel
-        mask = MaskRuns.of(mask) or mask  # few runs of equal rows: unmasked pieces
+        elif cache is None:  # training, uncached sampling: few runs of equal rows as pieces
+            mask = MaskRuns.of(mask) or mask
         # modulation once per run of equal vectors (a frame), and once per frame in a session
         mods = self.modulations(cond_BND, cache)
         for layer, block in enumerate(self.blocks):

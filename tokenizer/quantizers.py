@@ -69,8 +69,8 @@ class LibraryQuantizer(Bottleneck):
             raise ValueError(f"LibraryQuantizer cannot build bottleneck.kind={config.kind!r}")
         if config.kind in ("vq", "rvq"):
             use_indexed_codebooks(self.quantizer)  # same codes, no N×K one-hot matrices
-        if config.kind in ("vq", "rvq") and config.dead_code_sampling == "error":
-            use_error_weighted_restarts(self.quantizer, seed=config.msvq_seed)
+            if config.dead_code_sampling == "error":
+                use_error_weighted_restarts(self.quantizer, seed=config.msvq_seed)
 
     def forward(
         self, z_BCTHW: torch.Tensor, generator: torch.Generator | None = None
