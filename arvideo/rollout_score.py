@@ -41,6 +41,15 @@ class BallScore:
 
 
 @dataclass
+class WindowScores:
+    """Per held-out window and horizon step (windows × horizon lists), for paired comparisons
+    of two models on the same windows and for intervals over windows. Capped as the means."""
+
+    psnr_db: list[list[float]]
+    foreground_psnr_db: list[list[float]]  # NaN where a truth frame has no foreground
+
+
+@dataclass
 class RolloutScore:
     windows: int
     horizon: int
@@ -49,6 +58,7 @@ class RolloutScore:
     ball: BallScore | None  # Pong only
     foreground_psnr_by_step_db: list[float] = field(default_factory=list)  # per horizon step
     psnr_by_step_db: list[float] = field(default_factory=list)  # per horizon step
+    by_window: WindowScores | None = None  # only when asked for (`per_window=True`)
 
 
 @dataclass
@@ -130,8 +140,9 @@ def _share(distances: list[float]) -> float:
 
 
 def score_video(
-    truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW: torch.Tensor, pong: bool
-) -> RolloutScore:
+    truth_BCTHW: torch.Tensor, fake_BCTHW: torch.Tensor, background_CHW: torch.Tensor, pong: bool,
+    per_window: bool = False,
+) -> RolloutScore:  # fmt: skip
     fg = foreground_psnr(truth_BCTHW, fake_BCTHW, background_CHW).clamp(max=PSNR_CAP_DB)
     whole = psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB)
     ball = None
@@ -145,6 +156,7 @@ def score_video(
         ball=ball,
         foreground_psnr_by_step_db=[float(v) for v in fg.nanmean(dim=0)],
         psnr_by_step_db=[float(v) for v in whole.mean(dim=0)],
+        by_window=WindowScores(whole.tolist(), fg.tolist()) if per_window else None,
     )
 
 
@@ -161,20 +173,22 @@ def score_world_model(
     seed: int = 0,
     split: str = "val",
     background_CHW: torch.Tensor | None = None,
+    per_window: bool = False,
     **sampling,
 ) -> WorldModelScore:
     """Model vs copy-last on `windows` windows of `data` (a clip data set folder); `split`
     "val" is the held-out episodes; `background_CHW`: the foreground reference (None = the
     median of the training split's first frames; pass it to score many models on one data
-    set without reading it again); `sampling`: temperature, top_k, ... as in generate."""
+    set without reading it again); `per_window`: keep every window's scores too
+    (`RolloutScore.by_window`); `sampling`: temperature, top_k, ... as in generate."""
     chosen = held_out_windows(data, context + horizon, windows, split)
     background = background_CHW if background_CHW is not None else training_background(data)
-    return score_windows(generator, chosen, context, background, seed, **sampling)
+    return score_windows(generator, chosen, context, background, seed, per_window, **sampling)
 
 
 def score_windows(
     generator, chosen: Windows, context: int, background_CHW: torch.Tensor, seed: int = 0,
-    **sampling,
+    per_window: bool = False, **sampling,
 ) -> WorldModelScore:  # fmt: skip
     """Model vs copy-last on given windows: each window's first `context` frames are real,
     the rest are generated with its true actions and scored. `sampling` as in
@@ -208,10 +222,12 @@ def score_windows(
     truth = chosen.video_BCTHW[:, :, context:]
     pong = (generator.info.game or "").lower() == "pong"
     baseline = copy_last_frame(chosen.video_BCTHW[:, :, :context], horizon)
-    plain = score_video(truth, as_float(video), background_CHW, pong)
+    plain = score_video(truth, as_float(video), background_CHW, pong, per_window)
     return WorldModelScore(
-        model=score_video(truth, as_float(kept), background_CHW, pong) if keeps else plain,
-        copy_last=score_video(truth, baseline, background_CHW, pong),
+        model=score_video(truth, as_float(kept), background_CHW, pong, per_window)
+        if keeps
+        else plain,
+        copy_last=score_video(truth, baseline, background_CHW, pong, per_window),
         model_plain=plain if keeps else None,
     )
 

@@ -22,7 +22,10 @@ complete teacher forcing (a clean copy of the clip ahead of a noisy one: all 8 i
 
 Every stage is reused when its folder is complete and every score is saved as it comes
 (`<work>/scores.json`), so an interrupted run resumes. Prints PSNR and foreground PSNR at
-horizons 1, 8, 32 and 128 (or the last) beside copy-last-frame.
+horizons 1, 8, 32 and 128 (or the last) beside copy-last-frame, then each DF level against
+each NFD model on the same windows at horizons >= 32: the mean over windows of the paired
+difference (each window averaged over those steps first), a 95% interval (1.96 standard
+errors over windows), and in how many windows DF is the closer.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 
 CONTEXT = 4
 REPORTED = (1, 8, 32, 128)
+LONG = 32  # the claim's horizons: >= 32 frames after the context
 ORDERS = {
     "nfd": "next_frame_flow", "nfd_complete": "next_frame_flow", "nfd_x0": "next_frame_flow",
     "df": "diffusion_forcing",
@@ -128,6 +132,34 @@ def line(key: str, model: dict, copy: dict) -> str:
     return f"{key}: PSNR/fg dB " + ", ".join(cells)
 
 
+def paired(df: dict, nfd: dict, metric: str) -> str:
+    """DF minus NFD in `metric` ("psnr_db" or "foreground_psnr_db") over horizons >= LONG,
+    paired by window: mean ± 1.96 standard errors, and DF's wins."""
+    import torch
+
+    a = torch.tensor(df["by_window"][metric])[:, LONG - 1 :].nanmean(1)
+    b = torch.tensor(nfd["by_window"][metric])[:, LONG - 1 :].nanmean(1)
+    diff = (a - b)[(a - b).isfinite()]
+    half = 1.96 * float(diff.std()) / len(diff) ** 0.5
+    wins = int((diff > 0).sum())
+    return f"{float(diff.mean()):+.2f} ± {half:.2f} dB (DF closer in {wins}/{len(diff)})"
+
+
+def compare(scores: dict, keys: list[str]) -> None:
+    """Every DF level against every NFD model scored on the same windows, with per-window
+    values kept."""
+    kept = [k for k in keys if scores[k]["model"].get("by_window")]
+    for d in (k for k in kept if k.startswith("df|")):
+        for n in (k for k in kept if k.startswith("nfd")):
+            df, nfd = scores[d]["model"], scores[n]["model"]
+            print(
+                f"{d.split('|')[1]} DF - {n.split('|')[0]}, h>={LONG}: "
+                f"PSNR {paired(df, nfd, 'psnr_db')}, "
+                f"fg {paired(df, nfd, 'foreground_psnr_db')}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", default="outputs/demo", help="the main job's folder")
@@ -155,9 +187,11 @@ def main() -> None:
     runs = [(name, 0.0) for name in args.models if name != "df"]
     runs += [("df", level) for level in args.stabilization if "df" in args.models]
     scores_file = work / "scores.json"
+    keys = []
     for name, level in runs:
         key = f"{name}|stabilization={level}|steps={args.denoise_steps}|h={args.horizon}"
         key += f"|windows={args.windows}"  # a score is reused only for the same windows
+        keys.append(key)
         scores = json.loads(scores_file.read_text()) if scores_file.exists() else {}
         if key not in scores:
             folder = generator(name, data, work, args.steps, args.train_seed)
@@ -165,10 +199,13 @@ def main() -> None:
             score = score_world_model(
                 model, clips, CONTEXT, args.horizon, windows=args.windows,
                 background_CHW=background, steps=args.denoise_steps, stabilization=level,
+                per_window=True,
             )  # fmt: skip
             scores[key] = {"model": asdict(score.model), "copy": asdict(score.copy_last)}
             scores_file.write_text(json.dumps(scores, indent=1, default=str))
         print(line(key, scores[key]["model"], scores[key]["copy"]), flush=True)
+    if args.horizon >= LONG:
+        compare(scores, keys)
 
 
 if __name__ == "__main__":

@@ -43,3 +43,19 @@ def test_copy_last_is_worse_than_the_truth_where_things_move(pong_dir):
     assert torch.isfinite(torch.tensor(copied.psnr_db))
     whole = copied.psnr_by_step_db  # per step, and its mean is the clip's PSNR
     assert len(whole) == 6 and math.isclose(sum(whole) / 6, copied.psnr_db, rel_tol=1e-5)
+
+
+def test_per_window_scores_are_the_windows_behind_the_means(pong_dir):
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    fake = video.clone()
+    fake[0] = background[:, None]  # one window blanked, the others perfect
+    score = score_video(video, fake, background, pong=False, per_window=True)
+    rows = torch.tensor(score.by_window.psnr_db)
+    assert rows.shape == (6, 8)
+    assert (rows[1:] == 100.0).all() and (rows[0] < 100.0).all()
+    assert torch.allclose(rows.mean(0), torch.tensor(score.psnr_by_step_db))
+    fg = torch.tensor(score.by_window.foreground_psnr_db)
+    assert torch.allclose(fg.nanmean(0), torch.tensor(score.foreground_psnr_by_step_db))
+    assert score_video(video, fake, background, pong=False).by_window is None
