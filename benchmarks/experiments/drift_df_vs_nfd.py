@@ -22,10 +22,10 @@ complete teacher forcing (a clean copy of the clip ahead of a noisy one: all 8 i
 
 Every stage is reused when its folder is complete and every score is saved as it comes
 (`<work>/scores.json`), so an interrupted run resumes. Prints PSNR and foreground PSNR at
-horizons 1, 8, 32 and 128 (or the last) beside copy-last-frame, then each DF level against
-each NFD model on the same windows at horizons >= 32: the mean over windows of the paired
-difference (each window averaged over those steps first), a 95% interval (1.96 standard
-errors over windows), and in how many windows DF is the closer.
+horizons 1, 8, 32 and 128 (or the last) beside copy-last-frame, then every two models on
+the same windows at horizons 1-8 and >= 32: the mean over windows of the paired difference
+(each window averaged over those steps first), a 95% interval (1.96 standard errors over
+windows), and in how many windows the one is closer than the other.
 """
 
 from __future__ import annotations
@@ -132,32 +132,39 @@ def line(key: str, model: dict, copy: dict) -> str:
     return f"{key}: PSNR/fg dB " + ", ".join(cells)
 
 
-def paired(df: dict, nfd: dict, metric: str) -> str:
-    """DF minus NFD in `metric` ("psnr_db" or "foreground_psnr_db") over horizons >= LONG,
-    paired by window: mean ± 1.96 standard errors, and DF's wins."""
+def paired(a: dict, b: dict, metric: str, steps: slice) -> str:
+    """a minus b in `metric` ("psnr_db" or "foreground_psnr_db") over the horizon `steps`,
+    paired by window (each window averaged over those steps first): mean ± 1.96 standard
+    errors over windows, and in how many windows a is the closer."""
     import torch
 
-    a = torch.tensor(df["by_window"][metric])[:, LONG - 1 :].nanmean(1)
-    b = torch.tensor(nfd["by_window"][metric])[:, LONG - 1 :].nanmean(1)
-    diff = (a - b)[(a - b).isfinite()]
+    diff = torch.tensor(a["by_window"][metric])[:, steps].nanmean(1) - torch.tensor(
+        b["by_window"][metric]
+    )[:, steps].nanmean(1)
+    diff = diff[diff.isfinite()]
     half = 1.96 * float(diff.std()) / len(diff) ** 0.5
-    wins = int((diff > 0).sum())
-    return f"{float(diff.mean()):+.2f} ± {half:.2f} dB (DF closer in {wins}/{len(diff)})"
+    return (
+        f"{float(diff.mean()):+.2f} ± {half:.2f} dB (closer in {int((diff > 0).sum())}/{len(diff)})"
+    )
 
 
-def compare(scores: dict, keys: list[str]) -> None:
-    """Every DF level against every NFD model scored on the same windows, with per-window
-    values kept."""
+def compare(scores: dict, keys: list[str], horizon: int) -> None:
+    """Every pair of models scored here with per-window values (a later one against an
+    earlier one), at horizons 1-8 and, for long rollouts, >= LONG (the drift claim)."""
     kept = [k for k in keys if scores[k]["model"].get("by_window")]
-    for d in (k for k in kept if k.startswith("df|")):
-        for n in (k for k in kept if k.startswith("nfd")):
-            df, nfd = scores[d]["model"], scores[n]["model"]
-            print(
-                f"{d.split('|')[1]} DF - {n.split('|')[0]}, h>={LONG}: "
-                f"PSNR {paired(df, nfd, 'psnr_db')}, "
-                f"fg {paired(df, nfd, 'foreground_psnr_db')}",
-                flush=True,
-            )
+    ranges = {"h1-8": slice(0, 8)} | (
+        {f"h>={LONG}": slice(LONG - 1, None)} if horizon >= LONG else {}
+    )
+    for i, b in enumerate(kept):
+        for a in kept[i + 1 :]:
+            for label, steps in ranges.items():
+                x, y = scores[a]["model"], scores[b]["model"]
+                print(
+                    f"{a.split('|steps')[0]} - {b.split('|steps')[0]}, {label}: "
+                    f"PSNR {paired(x, y, 'psnr_db', steps)}, "
+                    f"fg {paired(x, y, 'foreground_psnr_db', steps)}",
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -204,8 +211,7 @@ def main() -> None:
             scores[key] = {"model": asdict(score.model), "copy": asdict(score.copy_last)}
             scores_file.write_text(json.dumps(scores, indent=1, default=str))
         print(line(key, scores[key]["model"], scores[key]["copy"]), flush=True)
-    if args.horizon >= LONG:
-        compare(scores, keys)
+    compare(scores, keys, args.horizon)
 
 
 if __name__ == "__main__":
