@@ -129,7 +129,8 @@ def line(key: str, model: dict, copy: dict) -> str:
         for h in REPORTED
         if h <= len(psnr)
     ]
-    return f"{key}: PSNR/fg dB " + ", ".join(cells)
+    # the windows scored: fewer than asked when the episodes hold fewer of this length
+    return f"{key} ({model['windows']} windows): PSNR/fg dB " + ", ".join(cells)
 
 
 def paired(a: dict, b: dict, metric: str, steps: slice) -> str:
@@ -177,6 +178,12 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=16)
     parser.add_argument("--denoise_steps", type=int, default=4)
     parser.add_argument("--train_seed", type=int, default=0, help="generators' seed_everything")
+    parser.add_argument(
+        "--eval_clips", default=None,
+        help="clips to score on (default: the demo's Pong clips); a collection the models "
+        "never saw (another --seed) gives more windows than the held-out split",
+    )  # fmt: skip
+    parser.add_argument("--eval_split", default="val", choices=["train", "val"])
     parser.add_argument("--stabilization", type=float, nargs="+", default=[0.0, 0.05, 0.1])
     parser.add_argument(
         "--models", nargs="+", default=["nfd", "df"], choices=sorted(ORDERS),
@@ -189,7 +196,7 @@ def main() -> None:
     demo, work = Path(args.demo), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     data = latents(demo, work, continuous_tokenizer(demo, work, args.tokenizer_steps))
-    clips = str(demo / "data" / "pong")
+    clips = args.eval_clips or str(demo / "data" / "pong")
     background = training_background(clips)
     runs = [(name, 0.0) for name in args.models if name != "df"]
     runs += [("df", level) for level in args.stabilization if "df" in args.models]
@@ -198,6 +205,8 @@ def main() -> None:
     for name, level in runs:
         key = f"{name}|stabilization={level}|steps={args.denoise_steps}|h={args.horizon}"
         key += f"|windows={args.windows}"  # a score is reused only for the same windows
+        if args.eval_clips:
+            key += f"|clips={args.eval_clips}|split={args.eval_split}"
         keys.append(key)
         scores = json.loads(scores_file.read_text()) if scores_file.exists() else {}
         if key not in scores:
@@ -206,7 +215,7 @@ def main() -> None:
             score = score_world_model(
                 model, clips, CONTEXT, args.horizon, windows=args.windows,
                 background_CHW=background, steps=args.denoise_steps, stabilization=level,
-                per_window=True,
+                per_window=True, split=args.eval_split,
             )  # fmt: skip
             scores[key] = {"model": asdict(score.model), "copy": asdict(score.copy_last)}
             scores_file.write_text(json.dumps(scores, indent=1, default=str))

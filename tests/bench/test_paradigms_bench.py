@@ -122,6 +122,9 @@ def test_episode_stitching_and_windows():
     windows = evaluation_windows(EpisodeSet([stitched], [actions], [0]), 6, 2)
     assert windows.video_BCTHW.shape == (2, 3, 6, 2, 2)
     assert windows.actions_BT[:, 0].tolist() == [0, 12]
+    with pytest.warns(RuntimeWarning, match="5 windows of 6 frames asked for; .* only 3"):
+        fewer = evaluation_windows(EpisodeSet([stitched], [actions], [0]), 6, 5)
+    assert fewer.actions_BT[:, 0].tolist() == [0, 6, 12]
 
 
 def test_window_spread_is_between_windows_not_seeds():

@@ -10,6 +10,7 @@ about models or metrics.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def _to_video(frames_BTHWC: np.ndarray) -> torch.Tensor:
 
 
 def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows:
-    """`count` windows of `length` frames, spread evenly over the episodes (deterministic)."""
+    """`count` windows of `length` frames, spread evenly over the episodes (deterministic);
+    fewer, with a warning, when the episodes hold fewer non-overlapping ones."""
     starts = [
         (e, s)
         for e, frames in enumerate(episodes.frames)
@@ -102,6 +104,13 @@ def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows
     ]
     if not starts:
         raise ValueError(f"no val episode holds {length} frames (context + horizon)")
+    if len(starts) < count:
+        warnings.warn(
+            f"{count} windows of {length} frames asked for; the episodes hold only "
+            f"{len(starts)}: scoring {len(starts)}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     picks = np.linspace(0, len(starts) - 1, min(count, len(starts))).round().astype(int)
     chosen = [starts[i] for i in picks]
     frames = np.stack([episodes.frames[e][s : s + length] for e, s in chosen])
