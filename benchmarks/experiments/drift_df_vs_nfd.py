@@ -135,18 +135,20 @@ def line(key: str, model: dict, copy: dict) -> str:
 
 def paired(a: dict, b: dict, metric: str, steps: slice) -> str:
     """a minus b in `metric` ("psnr_db" or "foreground_psnr_db") over the horizon `steps`,
-    paired by window (each window averaged over those steps first): mean ± 1.96 standard
-    errors over windows, and in how many windows a is the closer."""
+    paired by window (each window averaged over those steps first): mean ± the 95% interval
+    of the paradigm bench (`window_spread`), and in how many windows a is the closer."""
     import torch
 
-    diff = torch.tensor(a["by_window"][metric])[:, steps].nanmean(1) - torch.tensor(
-        b["by_window"][metric]
-    )[:, steps].nanmean(1)
+    from arvideo.bench.paradigms.rollout_eval import window_spread
+
+    def per_window(score: dict) -> torch.Tensor:
+        return torch.tensor(score["by_window"][metric])[:, steps].nanmean(1)
+
+    diff = per_window(a) - per_window(b)
     diff = diff[diff.isfinite()]
-    half = 1.96 * float(diff.std()) / len(diff) ** 0.5
-    return (
-        f"{float(diff.mean()):+.2f} ± {half:.2f} dB (closer in {int((diff > 0).sum())}/{len(diff)})"
-    )
+    half = window_spread(diff[None, :, None])
+    closer = f"closer in {int((diff > 0).sum())}/{len(diff)}"
+    return f"{float(diff.mean()):+.2f} ± {half or float('nan'):.2f} dB ({closer})"
 
 
 def compare(scores: dict, keys: list[str], horizon: int) -> None:
