@@ -30,6 +30,7 @@ COMMANDS: dict[str, str | dict[str, str]] = {
     "bench": {
         "tokenizer": "arvideo.bench.tokenizers:bench_tokenizer",
         "paradigms": "arvideo.bench.paradigms.run:bench_paradigms",
+        "paradigms_join": "arvideo.bench.paradigms.join:join_paradigm_results",
         "speed": "arvideo.bench.speed:bench_speed",
         "learning": "arvideo.bench.learning:bench_learning",
         "sampling": "arvideo.bench.sampling:bench_sampling",

@@ -298,3 +298,25 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
             budget="smoke", data=str(pong_dir), out=str(tmp_path / "other"), seed=1,
             paradigms=chosen, reuse=[str(out / "paradigms.json")],
         )  # fmt: skip
+
+    # the same join from the results files alone, with no data: the first file wins a row,
+    # the paradigms keep the benchmark's order, and other references are refused
+    from arvideo.bench.paradigms.join import join_paradigm_results
+
+    newer = json.loads((out / "paradigms.json").read_text())
+    newer["paradigms"] = [{**newer["paradigms"][-1], "train_steps": 99}]
+    files = [str(tmp_path / "newer.json"), str(out / "paradigms.json")]
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    alone = join_paradigm_results(files, str(tmp_path / "alone"))
+    finished = [row["paradigm"] for row in saved["paradigms"] if row["status"] == "ok"]
+    assert [row["paradigm"] for row in alone["paradigms"]] == finished
+    assert alone["paradigms"][-1]["train_steps"] == 99
+    assert alone["paradigms"][0]["reused_from"] == files[1]
+    assert alone["joined_from"] == files and alone["baseline"] == saved["baseline"]
+    joined_md = (tmp_path / "alone" / "paradigms.md").read_text()
+    assert f"- `{files[0]}`: diffusion_forcing × velocity" in joined_md
+    assert len(list((tmp_path / "alone" / "samples").glob("*.gif"))) == 7  # newer.json has none
+    newer["baseline"]["actions"]["psnr"] += 1.0
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    with pytest.raises(ValueError, match="different baseline rows"):
+        join_paradigm_results(files[::-1], str(tmp_path / "refused"))

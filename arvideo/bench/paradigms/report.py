@@ -198,8 +198,19 @@ def paradigms_markdown(result: dict) -> str:
     ]  # fmt: skip
     if failed:
         sections += ["## Failed (traceback in the run's log)", "\n".join(failed)]
+    if sources := _row_sources(result["paradigms"]):
+        sections += ["## Rows reused from earlier runs (with the same settings)", sources]
     sections += [NOTES, "Plots: paradigms_psnr.png, paradigms_speed.png"]
     return "\n\n".join(sections)
+
+
+def _row_sources(rows: list[dict]) -> str:
+    """One line per results file that rows were taken from, naming those rows."""
+    by_file: dict[str, list[str]] = {}
+    for row in rows:
+        if "reused_from" in row:
+            by_file.setdefault(row["reused_from"], []).append(row["paradigm"])
+    return "\n".join(f"- `{file}`: {', '.join(names)}" for file, names in by_file.items())
 
 
 def order_fd_meaningful(classifier: dict) -> bool:
