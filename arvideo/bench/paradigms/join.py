@@ -23,9 +23,7 @@ from arvideo.bench.report import command_line
 REFERENCE_KEYS = ("truth", "baseline", "action_directions")
 
 
-def join_paradigm_results(
-    files: list[str] | None = None, out: str = "benchmarks/results"
-) -> dict:
+def join_paradigm_results(files: list[str] | None = None, out: str = "benchmarks/results") -> dict:
     """One paradigms.md/.json/.png in `out` from the rows of earlier results files.
 
     Args:
