@@ -2,9 +2,10 @@
 changes cells it is unsure of? Keep each cell's previous code unless the model's likeliest
 code has probability >= tau (tau 0: plain greedy; tau -> 1: copy-last exactly).
 
-usage: sticky_decoding.py CLIPS MODEL TAU [TAU ...]
+usage: sticky_decoding.py CLIPS MODEL TAU [TAU ...] [--real N]
 
-64 held-out 16-frame windows: 9 real frames then 7 generated with the true actions; a
+64 held-out 16-frame windows: 9 real frames (--real: N) then the rest generated with the true
+actions (--real 3 is the main job's protocol on 4x4 cells: 3 real, 13 generated); a
 model with a shorter window sees the last real frames that fit, so every model is scored
 on the same frames against the same copy-last. Sticky decoding (tau > 0) needs a next-block
 model without refinement (one head call per frame, cells in raster order); any other model
@@ -43,11 +44,11 @@ def sticky_sample(previous_BN: torch.Tensor, tau: float, counts: dict):
     return sample
 
 
-def main(data: str, model: str, taus: list[float]) -> None:
+def main(data: str, model: str, taus: list[float], real: int = REAL) -> None:
     generator = VideoGenerator.from_pretrained(model)
     windows = held_out_windows(data, LENGTH, WINDOWS)
-    context = min(REAL, generator.max_context_frames)
-    drop = REAL - context
+    context = min(real, generator.max_context_frames)
+    drop = real - context
     video, actions = windows.video_BCTHW[:, :, drop:], windows.actions_BT[:, drop:]
     windows = replace(windows, video_BCTHW=video, actions_BT=actions)
     background = training_background(data)
@@ -73,11 +74,17 @@ def main(data: str, model: str, taus: list[float]) -> None:
         steps = zip(model.foreground_psnr_by_step_db, copy.foreground_psnr_by_step_db)
         print(
             f"tau {tau}: fg {model_fg:.2f} (copy-last {copy_fg:.2f}); cells the model changed "
-            f"{counts['changed']}, kept back {counts['kept']}; h1-7 model/copy "
+            f"{counts['changed']}, kept back {counts['kept']}; per step model/copy "
             + " · ".join(f"{a:.1f}/{b:.1f}" for a, b in steps),
             flush=True,
         )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], [float(t) for t in sys.argv[3:]])
+    args = sys.argv[1:]
+    real = REAL
+    if "--real" in args:
+        at = args.index("--real")
+        real = int(args[at + 1])
+        del args[at : at + 2]
+    main(args[0], args[1], [float(t) for t in args[2:]], real)
