@@ -24,6 +24,7 @@ from arvideo.metrics import FOREGROUND_THRESHOLD, to_unit_range
 from arvideo.rollout_score import held_out_windows, score_windows, training_background
 
 LENGTH, WINDOWS, EXACT_DB = 16, 64, 99.9
+PARTS = ("copy exact, model not", "model exact, copy not", "rest")
 
 
 def split_difference(model_TW: torch.Tensor, copy_TW: torch.Tensor) -> dict[str, float]:
@@ -79,7 +80,7 @@ def main(data: str, model: str, real: int) -> None:
     print(
         f"model minus copy-last, {split['frames']} frames: "
         f"{float((model_TW - copy_TW).nanmean()):+.2f} dB = "
-        + " + ".join(f"{split[k]:+.2f} ({k})" for k in ("copy exact, model not", "model exact, copy not", "rest"))
+        + " + ".join(f"{split[k]:+.2f} ({k})" for k in PARTS)
     )
     print(
         f"copy-last exact in {split['copy exact frames']} frames; the model is not in "
@@ -88,8 +89,8 @@ def main(data: str, model: str, real: int) -> None:
     wrong = wrong_pixels(generator, windows, real, background)
     for window in wrong.nonzero()[:, 0].unique().tolist():
         steps = wrong[window].nonzero()[:, 0]
-        pixels = wrong[window][steps].tolist()
-        print(f"  window {window}: steps {[s + 1 for s in steps.tolist()]}, wrong fg pixels {pixels}")
+        pixels, at = wrong[window][steps].tolist(), [s + 1 for s in steps.tolist()]
+        print(f"  window {window}: steps {at}, wrong fg pixels {pixels}")
 
 
 if __name__ == "__main__":
