@@ -21,6 +21,7 @@ from arvideo.pong_objects import ObjectHitRates, object_error
 
 __all__ = [
     "ObjectHitRates",
+    "foreground_mask",
     "foreground_psnr",
     "frechet_distance",
     "frechet_distance_from_moments",
@@ -109,14 +110,30 @@ def foreground_psnr(
         raise ValueError(
             f"background_CHW must have shape {(C, H, W)}, got {tuple(background_CHW.shape)}"
         )
-    background = to_unit_range(background_CHW).to(real.device)
-    mask_F1HW = ((real - background).abs() > threshold).any(dim=1, keepdim=True)
+    mask_F1HW = _foreground_F1HW(real, background_CHW, threshold)
     pixels_F = mask_F1HW.sum(dim=(1, 2, 3)).float() * C
     squared_error_F = ((real - fake).square() * mask_F1HW).sum(dim=(1, 2, 3))
     mse_F = squared_error_F / pixels_F.clamp_min(1)
     values_F = -10 * torch.log10(mse_F)  # peak 1
     values_F = torch.where(pixels_F > 0, values_F, torch.full_like(values_F, float("nan")))
     return values_F.reshape(real_BCTHW.shape[0], real_BCTHW.shape[2])
+
+
+def foreground_mask(
+    video_BCTHW: torch.Tensor, background_CHW: torch.Tensor, threshold: float = FOREGROUND_THRESHOLD
+) -> torch.Tensor:
+    """B×T×H×W bool: the pixels `foreground_psnr` scores (some channel differs from
+    `background_CHW` by more than `threshold` in [0, 1] units)."""
+    B, _, T, H, W = video_BCTHW.shape
+    frames = _frames_unit(video_BCTHW, "video_BCTHW")
+    return _foreground_F1HW(frames, background_CHW, threshold).view(B, T, H, W)
+
+
+def _foreground_F1HW(
+    frames_FCHW: torch.Tensor, background_CHW: torch.Tensor, threshold: float
+) -> torch.Tensor:
+    background = to_unit_range(background_CHW).to(frames_FCHW.device)
+    return ((frames_FCHW - background).abs() > threshold).any(dim=1, keepdim=True)
 
 
 def frechet_distance_from_moments(

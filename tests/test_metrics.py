@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from arvideo.metrics import (
+    foreground_mask,
     foreground_psnr,
     frames_to_video,
     frechet_distance,
@@ -91,6 +92,10 @@ def test_foreground_psnr_counts_only_foreground():
     assert torch.isnan(foreground_psnr(empty, fake, background)).all()
     float_values = foreground_psnr(as_float(real), as_float(fake), as_float(background))
     assert torch.allclose(float_values[0, 1], values[0, 1], rtol=1e-4)
+    mask = foreground_mask(real, background)  # the pixels it scored: the square, per frame
+    assert mask.shape == (1, 2, 16, 16) and mask.dtype == torch.bool
+    assert mask[0, 1, 8:11, 8:11].all() and int(mask[0, 1].sum()) == int(mask[0, 0].sum())
+    assert not foreground_mask(empty, background).any()
 
 
 def test_frechet_distance_diagonal_closed_form():

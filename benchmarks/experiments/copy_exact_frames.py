@@ -15,30 +15,28 @@ with the model's wrong foreground pixels. Written for SpaceInvaders on 4x4 cells
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import torch
 
+from arvideo.bench.paradigms.rollout_eval import copy_last_frame
 from arvideo.generate import VideoGenerator
-from arvideo.metrics import FOREGROUND_THRESHOLD, to_unit_range
-from arvideo.rollout_score import held_out_windows, score_windows, training_background
+from arvideo.metrics import foreground_mask, foreground_psnr
+from arvideo.rollout_score import PSNR_CAP_DB, held_out_windows, training_background
 
-LENGTH, WINDOWS, EXACT_DB = 16, 64, 99.9
+LENGTH, WINDOWS = 16, 64
 PARTS = ("copy exact, model not", "model exact, copy not", "rest")
 
 
-def split_difference(model_TW: torch.Tensor, copy_TW: torch.Tensor) -> dict[str, float]:
+def split_difference(model_BT: torch.Tensor, copy_BT: torch.Tensor) -> dict[str, float]:
     """The mean model-minus-copy difference over frames with a foreground, as the sum of its
     parts: frames where only copy-last is exact, only the model, and neither or both."""
-    seen = ~(model_TW.isnan() | copy_TW.isnan())
-    copy_exact, model_exact = copy_TW >= EXACT_DB, model_TW >= EXACT_DB
-    difference = torch.where(seen, model_TW - copy_TW, torch.zeros_like(model_TW))
+    seen = ~(model_BT.isnan() | copy_BT.isnan())
+    copy_exact, model_exact = copy_BT >= PSNR_CAP_DB, model_BT >= PSNR_CAP_DB
+    difference = torch.where(seen, model_BT - copy_BT, torch.zeros_like(model_BT))
     frames = int(seen.sum())
-    parts = {
-        "copy exact, model not": copy_exact & ~model_exact,
-        "model exact, copy not": model_exact & ~copy_exact,
-        "rest": ~(copy_exact ^ model_exact),
-    }
+    parts = dict(zip(PARTS, (copy_exact & ~model_exact, model_exact & ~copy_exact,
+                             ~(copy_exact ^ model_exact))))  # fmt: skip
     split = {name: float(difference[mask & seen].sum()) / frames for name, mask in parts.items()}
     split["frames"] = frames
     split["copy exact frames"] = int((copy_exact & seen).sum())
@@ -46,47 +44,46 @@ def split_difference(model_TW: torch.Tensor, copy_TW: torch.Tensor) -> dict[str,
     return split
 
 
-def wrong_pixels(generator, windows, real: int, background_CHW: torch.Tensor) -> torch.Tensor:
-    """Per window and generated step, the model's wrong pixels on the truth's foreground
-    where copy-last has none (0 elsewhere)."""
+def rollout(generator, windows, real: int) -> torch.Tensor:
+    """The model's greedy frames after `real` real ones (still cells kept), B×C×T×H×W in
+    [-1, 1], as the scores read them."""
     video = ((windows.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
     output = generator(
         context=video[:, :real].numpy(), actions=windows.actions_BT[:, : LENGTH - 1].numpy(),
         num_frames=LENGTH - real, seed=0, progress=False, top_k=1,
     )  # fmt: skip
-    fake = torch.as_tensor(output.video)[:, real:].float() / 255
-    truth, last = video[:, real:].float() / 255, video[:, real - 1 : real].float() / 255
-    background = to_unit_range(background_CHW).permute(1, 2, 0)
-    foreground = ((truth - background).abs() > FOREGROUND_THRESHOLD).any(-1)
-    model_wrong = ((truth - fake).abs().amax(-1) > 0) & foreground
-    copy_wrong = ((truth - last).abs().amax(-1) > 0) & foreground
-    copy_exact = ~copy_wrong.flatten(2).any(-1) & foreground.flatten(2).any(-1)
-    return model_wrong.flatten(2).sum(-1) * copy_exact
+    frames = torch.as_tensor(output.video)[:, real:]
+    return frames.permute(0, 4, 1, 2, 3).float() / 127.5 - 1
 
 
 def main(data: str, model: str, real: int) -> None:
     generator = VideoGenerator.from_pretrained(model)
     windows = held_out_windows(data, LENGTH, WINDOWS)
     background = training_background(data)
-    score = score_windows(generator, windows, real, background, 0, per_window=True, top_k=1)
-    model_TW = torch.tensor(score.model.by_window.foreground_psnr_db)
-    copy_TW = torch.tensor(score.copy_last.by_window.foreground_psnr_db)
+    truth = windows.video_BCTHW[:, :, real:]
+    fake = rollout(generator, windows, real)
+    copy = copy_last_frame(windows.video_BCTHW[:, :, :real], LENGTH - real)
+    model_BT, copy_BT = (foreground_psnr(truth, video, background).clamp(max=PSNR_CAP_DB)
+                         for video in (fake, copy))  # fmt: skip
     print(
-        f"fg PSNR: model {score.model.foreground_psnr_db:.2f}, copy-last "
-        f"{score.copy_last.foreground_psnr_db:.2f} dB ({real} real frames, "
+        f"fg PSNR: model {float(model_BT.nanmean()):.2f}, copy-last "
+        f"{float(copy_BT.nanmean()):.2f} dB ({real} real frames, "
         f"{LENGTH - real} generated, {WINDOWS} windows)"
     )
-    split = split_difference(model_TW, copy_TW)
+    split = split_difference(model_BT, copy_BT)
     print(
         f"model minus copy-last, {split['frames']} frames: "
-        f"{float((model_TW - copy_TW).nanmean()):+.2f} dB = "
+        f"{float((model_BT - copy_BT).nanmean()):+.2f} dB = "
         + " + ".join(f"{split[k]:+.2f} ({k})" for k in PARTS)
     )
     print(
         f"copy-last exact in {split['copy exact frames']} frames; the model is not in "
         f"{split['copy exact, model not: frames']} of them:"
     )
-    wrong = wrong_pixels(generator, windows, real, background)
+    # the model's wrong foreground pixels in those frames
+    wrong_BTHW = ((truth - fake).abs().amax(1) > 0) & foreground_mask(truth, background)
+    missed = (copy_BT >= PSNR_CAP_DB) & (model_BT < PSNR_CAP_DB)
+    wrong = wrong_BTHW.flatten(2).sum(-1) * missed
     for window in wrong.nonzero()[:, 0].unique().tolist():
         steps = wrong[window].nonzero()[:, 0]
         pixels, at = wrong[window][steps].tolist(), [s + 1 for s in steps.tolist()]
@@ -94,10 +91,9 @@ def main(data: str, model: str, real: int) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    real = 3
-    if "--real" in args:
-        at = args.index("--real")
-        real = int(args[at + 1])
-        del args[at : at + 2]
-    main(args[0], args[1], real)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clips")
+    parser.add_argument("model")
+    parser.add_argument("--real", type=int, default=3, help="real frames before the rollout")
+    args = parser.parse_args()
+    main(args.clips, args.model, args.real)

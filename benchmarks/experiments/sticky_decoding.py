@@ -15,7 +15,7 @@ is scored at tau 0 only, plain greedy. Written for SpaceInvaders on 4x4 cells
 
 from __future__ import annotations
 
-import sys
+import argparse
 from dataclasses import replace
 
 import torch
@@ -81,10 +81,10 @@ def main(data: str, model: str, taus: list[float], real: int = REAL) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    real = REAL
-    if "--real" in args:
-        at = args.index("--real")
-        real = int(args[at + 1])
-        del args[at : at + 2]
-    main(args[0], args[1], [float(t) for t in args[2:]], real)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clips")
+    parser.add_argument("model")
+    parser.add_argument("taus", type=float, nargs="+")
+    parser.add_argument("--real", type=int, default=REAL, help="real frames before the rollout")
+    args = parser.parse_args()
+    main(args.clips, args.model, args.taus, args.real)

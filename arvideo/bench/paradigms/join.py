@@ -10,13 +10,12 @@ benchmark's order.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from arvideo.bench.paradigms.budget import PARADIGMS
 from arvideo.bench.paradigms.report import write_paradigm_report
-from arvideo.bench.paradigms.reuse import carry_samples, reusable_rows
+from arvideo.bench.paradigms.reuse import carry_samples, read_results, rows_of_results
 from arvideo.bench.report import command_line
 
 # must be equal in every joined file: the rows are scored against them
@@ -34,27 +33,21 @@ def join_paradigm_results(files: list[str] | None = None, out: str = "benchmarks
     """
     if not files:
         raise ValueError(f"files={files}: name at least one results file")
-    first = _read(files[0])
-    rows = reusable_rows(files, first.get("settings", {}))  # other settings raise
-    for path in files[1:]:
-        _check_references(first, _read(path), files[0], path)
+    results = {str(path): read_results(path) for path in files}
+    first_path, first = next(iter(results.items()))
+    rows = rows_of_results(results, first.get("settings", {}))  # other settings raise
+    for path, other in results.items():
+        _check_references(first, other, first_path, path)
     paradigms = [rows[p.name] for p in PARADIGMS if p.name in rows]
     missing = [p.name for p in PARADIGMS if p.name not in rows]
     if missing:
         print(f"join: no finished row for {', '.join(missing)}", file=sys.stderr)
-    result = {**first, "paradigms": paradigms, "tokenizers": _tokenizer_rows(files)}
+    result = {**first, "paradigms": paradigms, "tokenizers": _tokenizer_rows(results.values())}
     result["command"] = command_line()
-    result["joined_from"] = [str(path) for path in files]
+    result["joined_from"] = list(results)
     carry_samples(paradigms, Path(out) / "samples")
     write_paradigm_report(out, result)
     return result
-
-
-def _read(path: str) -> dict:
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"files: {path!r}: no such results file")
-    return json.loads(file.read_text())
 
 
 def _check_references(first: dict, other: dict, first_path: str, other_path: str) -> None:
@@ -66,10 +59,10 @@ def _check_references(first: dict, other: dict, first_path: str, other_path: str
             )
 
 
-def _tokenizer_rows(files: list[str]) -> list[dict]:
+def _tokenizer_rows(results) -> list[dict]:
     """Each tokenizer's row, from the first file that measured it (a split run measures
     only the tokenizers its paradigms read), in the order of the file that measured most."""
-    tables = [_read(path).get("tokenizers", []) for path in files]
+    tables = [result.get("tokenizers", []) for result in results]
     rows: dict[str, dict] = {}
     for table in tables:
         for row in table:

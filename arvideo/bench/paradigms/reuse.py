@@ -46,13 +46,22 @@ def reusable_rows(paths: list[str], settings: dict) -> dict[str, dict]:
     paradigms.partial.json a run keeps as it goes), by paradigm name; each marked with the
     file it came from. A file whose settings differ from `settings` raises, naming the
     settings that differ: its rows would not be comparable."""
+    return rows_of_results({path: read_results(path) for path in paths}, settings)
+
+
+def read_results(path: str) -> dict:
+    """A results file of the paradigm benchmark; a missing one raises, naming it."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"reuse={path!r}: no such results file")
+    return json.loads(file.read_text())
+
+
+def rows_of_results(results: dict[str, dict], settings: dict) -> dict[str, dict]:
+    """`reusable_rows` of results already read (path -> its contents), in that order."""
     settings = json.loads(json.dumps(settings))  # as a results file holds them
     rows: dict[str, dict] = {}
-    for path in paths:
-        file = Path(path)
-        if not file.is_file():
-            raise FileNotFoundError(f"reuse={path!r}: no such results file")
-        earlier = json.loads(file.read_text())
+    for path, earlier in results.items():
         differ = _differences(earlier.get("settings", {}), settings)
         if differ:
             raise ValueError(
@@ -61,7 +70,7 @@ def reusable_rows(paths: list[str], settings: dict) -> dict[str, dict]:
             )
         for row in earlier.get("paradigms", []):
             if row.get("status") == "ok" and row["paradigm"] not in rows:
-                rows[row["paradigm"]] = {**row, "reused_from": str(file)}
+                rows[row["paradigm"]] = {**row, "reused_from": str(path)}
     return rows
 
 
