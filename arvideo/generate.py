@@ -280,7 +280,9 @@ class VideoGenerator:
         order but full_sequence_flow), keep_still_cells (None: wherever it applies;
         still_cells.py); for models that denoise, `steps` (per frame for the
         frame-denoising orders) and `solver` ("euler" or "heun"); for frame-denoising orders
-        `stabilization` (the noise level history is shown at, Diffusion Forcing). Unset
+        `stabilization` (the noise level history is shown at, Diffusion Forcing); for
+        next-block models of codes `change_threshold` (a cell keeps the frame before's code
+        unless the model gives its new one at least this probability; lm/change_gate.py). Unset
         sampling options take the model's defaults (`VideoLMConfig.sampling`); an option
         the model never reads is refused. full_sequence_flow does not stream (use
         __call__)."""

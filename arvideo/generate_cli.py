@@ -81,6 +81,7 @@ def generate(
     schedule: str | None = None,
     uncertainty: int | None = None,
     stabilization: float | None = None,
+    change_threshold: float | None = None,
     overlap: int | None = None,
     keep_still_cells: bool | None = None,
     refine_steps: int = 1,
@@ -114,6 +115,9 @@ def generate(
             full_sequence; default: the model's.
         uncertainty: rows between neighbouring frames' starts (pyramid, trapezoid).
         stabilization: frame-denoising orders: the noise level history is shown at.
+        change_threshold: next-block models of codes: a generated cell keeps the frame
+            before's code unless the model gives its new code at least this probability
+            (0 = off; lm/change_gate.py); default: the model's.
         overlap: full_sequence_flow past its clip length: latent frames each window
             shares with the one before (default half a clip).
         keep_still_cells: generated cells whose codes did not change show the frame
@@ -143,7 +147,8 @@ def generate(
     )  # fmt: skip
     sampling = dict(
         steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
-        stabilization=stabilization, overlap=overlap, keep_still_cells=keep_still_cells,
+        stabilization=stabilization, change_threshold=change_threshold, overlap=overlap,
+        keep_still_cells=keep_still_cells,
     )  # fmt: skip
     options.update({name: value for name, value in sampling.items() if value is not None})
     truth = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
+from . import change_gate
 from .conditioning import ConditionerConfig
 from .heads import head_class
 from .heads.base import DENOISER_SETTINGS, FRAME_DENOISING_SETTINGS, SamplingSettings, Values
@@ -109,4 +110,6 @@ def inapplicable_settings(config: VideoLMConfig) -> tuple[str, ...]:
     unused = () if head_class(config.head).values == "latents" else DENOISER_SETTINGS
     if not order_class(config.order).denoising:
         unused += FRAME_DENOISING_SETTINGS
+    if change_gate.why_not(config) is not None:
+        unused += ("change_threshold",)
     return unused

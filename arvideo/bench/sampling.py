@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from arvideo.bench.report import (
@@ -49,6 +49,9 @@ class SettingScore:
     psnr_db: float
     ball_within_2px: float | None  # Pong only
     agent_paddle_within_1px: float | None
+    # per horizon step, mean over seeds (empty in partial files of older runs)
+    foreground_psnr_by_step_db: list[float] = field(default_factory=list)
+    copy_last_foreground_psnr_by_step_db: list[float] = field(default_factory=list)
 
     def value(self, criterion: str) -> float:
         return self.foreground_psnr_db if criterion == "foreground_psnr" else self.ball_within_2px
@@ -110,6 +113,11 @@ def score_setting(generator, windows, context, background, setting, seeds, laten
         ball_within_2px=None if balls[0] is None else statistics.fmean(b.within_2px for b in balls),
         agent_paddle_within_1px=None if balls[0] is None
         else statistics.fmean(b.agent_paddle_within_1px for b in balls),
+        foreground_psnr_by_step_db=[
+            statistics.fmean(step) for step in zip(*(s.model.foreground_psnr_by_step_db
+                                                     for s in scores))
+        ],
+        copy_last_foreground_psnr_by_step_db=scores[0].copy_last.foreground_psnr_by_step_db,
     )  # fmt: skip
 
 
@@ -245,11 +253,13 @@ def _write_default(model: Path, setting: dict) -> None:
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
+REPORTED_STEPS = 4  # the first horizon steps shown per setting (issue targets: h1-4)
 COLUMNS = [
     Column("setting"), Column("seeds"), Column("fg", "fg PSNR"),
     Column("fg_range", "fg PSNR seed range"),
     Column("copy_fg", "copy-last fg"), Column("psnr", "PSNR"),
     Column("ball", "ball ≤2px", 3), Column("paddle", "agent paddle ≤1px", 3),
+    Column("steps", f"fg / copy-last fg, h1-{REPORTED_STEPS}"),
 ]  # fmt: skip
 
 
@@ -259,6 +269,11 @@ def _row(name: str, score: SettingScore) -> dict:
         "fg_range": f"{score.foreground_psnr_min_db:.2f}–{score.foreground_psnr_max_db:.2f}",
         "copy_fg": score.copy_last_foreground_psnr_db, "psnr": score.psnr_db,
         "ball": score.ball_within_2px, "paddle": score.agent_paddle_within_1px,
+        "steps": " · ".join(
+            f"{a:.1f}/{b:.1f}"
+            for a, b in zip(score.foreground_psnr_by_step_db[:REPORTED_STEPS],
+                            score.copy_last_foreground_psnr_by_step_db)
+        ) or "–",
     }  # fmt: skip
 
 

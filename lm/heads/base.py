@@ -43,6 +43,9 @@ class SamplingSettings:
     schedule: str | None = None
     uncertainty: int = 1
     stabilization: float = 0.0
+    # categorical x next_block frame blocks only (lm/change_gate.py): a generated cell keeps
+    # the frame before's code unless the model gives its new code at least this probability
+    change_threshold: float | None = None
 
     def check(self) -> None:
         """ValueError naming the first setting out of range (a model's saved defaults; user
@@ -53,6 +56,10 @@ class SamplingSettings:
             "schedule": (self.schedule is None or self.schedule in SCHEDULES, sorted(SCHEDULES)),
             "uncertainty": (self.uncertainty >= 0, ">= 0"),
             "stabilization": (0 <= self.stabilization < 1, "in [0, 1)"),
+            "change_threshold": (
+                self.change_threshold is None or 0 <= self.change_threshold <= 1,
+                "in [0, 1] or None",
+            ),
         }
         for name, (fine, expected) in accepted.items():
             if not fine:

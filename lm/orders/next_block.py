@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ..change_gate import gate_changes
 from ..sequence import TokenLayout
 from .base import (
     Decoder,
@@ -188,6 +189,10 @@ class NextBlockOrder(TokenOrder):
                 fraction_shown = 1 - math.cos(math.pi / 2 * (step + 1) / refine_steps)
                 target = min(G - 1, math.ceil(G * fraction_shown))  # keep the last step real
                 revealed = self._reveal_more(decoder, out, sampled, revealed, target)
+        threshold = decoder.settings.change_threshold
+        if threshold and previous is not None:  # frame blocks: previous[:, -G:] = frame before
+            confidence = decoder.confidence(out, values)
+            values = gate_changes(values, previous[:, -G:], confidence, threshold)
         return GenerationTrace(values, out.z_BND, refine_steps, revealed if self.refine else None)
 
     def _reveal_more(self, decoder, out, sampled, revealed, target: int) -> torch.Tensor:

@@ -53,12 +53,19 @@ def test_bench_chooses_on_one_half_reports_on_the_other_and_writes(
     model, two_val_episodes, tmp_path
 ):  # noqa: E501
     out = tmp_path / "out"
-    grid = {"temperature": [0.5, 1.0], "top_k": [1, None]}
+    grid = {"temperature": [0.5, 1.0], "top_k": [1, None], "change_threshold": [0.0]}
     bench_sampling(str(model), str(two_val_episodes), grid=grid, seeds=2, windows=2,
                    context=2, horizon=2, write=True, out=str(out))  # fmt: skip
     data = json.loads((out / "sampling.json").read_text())
     assert set(data["choice_episodes"]).isdisjoint(data["report_episodes"])
-    choice = {json.dumps(s["setting"], sort_keys=True): s for s in data["choice"]}
+    for score in data["choice"]:  # the horizon steps, beside copy-last's
+        assert len(score["foreground_psnr_by_step_db"]) == 2
+        assert len(score["copy_last_foreground_psnr_by_step_db"]) == 2
+    choice = {
+        json.dumps({k: v for k, v in s["setting"].items() if k != "change_threshold"},
+                   sort_keys=True): s
+        for s in data["choice"]
+    }  # fmt: skip
     assert len(choice) == 3  # greedy once, two stochastic settings
     assert choice['{"top_k": 1}']["seeds"] == 1
     assert all(s["seeds"] == 2 for key, s in choice.items() if key != '{"top_k": 1}')
