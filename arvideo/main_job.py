@@ -302,6 +302,13 @@ def rollout(
         copy_last_psnr_db=mean_psnr(truth[c:], copy_last),
         ms_per_frame=output.timings.ms_per_frame,
         score=score_world_model(
-            generator, str(clips), c, len(truth) - c, windows=eval_windows, seed=seed, **sampling
-        ),
+            generator,
+            str(clips),
+            c,
+            len(truth) - c,
+            windows=eval_windows,
+            seed=seed,
+            per_window=True,
+            **sampling,
+        ),  # per window: the report's paired model - copy-last intervals
     )

@@ -25,6 +25,7 @@ from arvideo.metrics import foreground_psnr, median_background, psnr, video_to_f
 from arvideo.pong_objects import locate_objects
 
 PSNR_CAP_DB = 100.0
+GAP_STEPS_SHOWN = 4  # the report's paired model - copy-last steps (the games target: h1-4)
 
 
 BALL_TOLERANCE_PX = 2.0  # the targets: the ball within 2 px of the truth,
@@ -62,6 +63,38 @@ class RolloutScore:
 
 
 @dataclass
+class PairedGap:
+    """Model minus copy-last at one horizon step, paired by window (both capped as the
+    means): the mean difference and the half-width of its 95% interval over windows (normal
+    approximation; None under two windows). Windows without foreground are left out."""
+
+    mean_db: float
+    ci95_db: float | None
+    windows: int
+
+    def describe(self) -> str:
+        spread = "" if self.ci95_db is None else f" ± {self.ci95_db:.1f}"
+        return f"{self.mean_db:+.1f}{spread}"
+
+
+def paired_gaps(model: RolloutScore, copy_last: RolloutScore, metric: str) -> list[PairedGap]:
+    """Per horizon step, `metric` ("foreground_psnr_db" or "psnr_db") of model minus
+    copy-last over the same windows; both scores need `by_window` (`per_window=True`)."""
+    if model.by_window is None or copy_last.by_window is None:
+        raise ValueError("paired gaps need per-window scores: score with per_window=True")
+    diff_WT = torch.tensor(getattr(model.by_window, metric)) - torch.tensor(
+        getattr(copy_last.by_window, metric)
+    )
+    gaps = []
+    for step in diff_WT.T:
+        step = step[step.isfinite()]
+        half = 1.96 * float(step.std()) / math.sqrt(len(step)) if len(step) > 1 else None
+        mean = float(step.mean()) if len(step) else math.nan
+        gaps.append(PairedGap(mean, half, len(step)))
+    return gaps
+
+
+@dataclass
 class WorldModelScore:
     model: RolloutScore
     copy_last: RolloutScore
@@ -71,6 +104,13 @@ class WorldModelScore:
 
     def beats_copy_last(self) -> bool:
         return self.model.foreground_psnr_db > self.copy_last.foreground_psnr_db
+
+    def foreground_gaps(self) -> list[PairedGap] | None:
+        """Model minus copy-last foreground PSNR per horizon step, paired by window (None
+        when scored without `per_window`)."""
+        if self.model.by_window is None:
+            return None
+        return paired_gaps(self.model, self.copy_last, "foreground_psnr_db")
 
     def report(self) -> str:
         lines = [
@@ -92,6 +132,13 @@ class WorldModelScore:
                     f"{score.ball.agent_paddle_within_1px:.0%}"
                 )
             lines.append(line)
+        gaps = self.foreground_gaps()
+        if gaps:
+            shown = gaps[:GAP_STEPS_SHOWN]
+            lines.append(
+                f"  model minus copy-last, foreground PSNR per step h1-{len(shown)} (dB, ± 95% "
+                f"over windows): {' · '.join(gap.describe() for gap in shown)}"
+            )
         return "\n".join(lines)
 
 

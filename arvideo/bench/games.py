@@ -30,6 +30,7 @@ from arvideo.bench.report import (
     write_png,
     write_results,
 )
+from arvideo.rollout_score import PairedGap
 
 HORIZONS_CHECKED = 4  # the issue's target: fg PSNR >= copy-last at horizons 1-4
 SHEET_CONTEXT, SHEET_HORIZON = 4, 4
@@ -60,6 +61,9 @@ class GameRow:
     # for a model that does not keep them, or a row measured before they existed
     model_fg_psnr_plain: float | None = None
     cell: int | None = None  # the tokenizer's cell side (pixels); None: a row from before
+    # model minus copy-last fg PSNR per horizon step, paired by window: rollout_score.PairedGap
+    # fields (None: a row scored before per-window scores were kept)
+    fg_gaps: list[dict] | None = None
 
     @property
     def beats_copy_early(self) -> bool:
@@ -157,7 +161,7 @@ def _measure_game(game, folder, frames, windows, seed, quick) -> GameRow:
 
 def _world_model_fields(score) -> dict:
     """GameRow's world-model columns from a `WorldModelScore`."""
-    plain = score.model_plain
+    plain, gaps = score.model_plain, score.foreground_gaps()
     return dict(
         model_psnr=score.model.psnr_db,
         copy_last_psnr=score.copy_last.psnr_db,
@@ -167,6 +171,7 @@ def _world_model_fields(score) -> dict:
         copy_last_fg_by_step=list(score.copy_last.foreground_psnr_by_step_db),
         windows=score.model.windows,
         model_fg_psnr_plain=None if plain is None else plain.foreground_psnr_db,
+        fg_gaps=None if gaps is None else [asdict(gap) for gap in gaps],
     )
 
 
@@ -183,7 +188,7 @@ def _rescored(row: GameRow, folder: Path, windows: int, seed: int) -> GameRow:
     generator = VideoGenerator.from_pretrained(folder / "model")
     data = str(folder / "data" / row.game.lower())
     score = score_world_model(
-        generator, data, context, horizon, windows=windows, seed=seed,
+        generator, data, context, horizon, windows=windows, seed=seed, per_window=True,
         temperature=job["temperature"], top_k=job["top_k"],
     )  # fmt: skip
     row = GameRow(**{**asdict(row), **_world_model_fields(score)})
@@ -261,6 +266,7 @@ COLUMNS = [
     Column("copy_last_fg_psnr", "copy-last fg PSNR dB"),
     Column("fg_h1_4", "WM / copy-last fg PSNR at h1-4"),
     Column("beats_copy_early", "WM >= copy-last at h1-4"),
+    Column("fg_gaps_h1_4", "WM - copy-last fg at h1-4, ± 95% over windows"),
     Column("tokenizer_steps", "tok steps"),
     Column("generator_steps", "WM steps"),
     Column("job_seconds", "job s", 0),
@@ -270,7 +276,15 @@ COLUMNS = [
 def _table_row(row: GameRow) -> dict:
     pairs = zip(row.model_fg_by_step[:HORIZONS_CHECKED], row.copy_last_fg_by_step)
     fg = " · ".join(f"{m:.1f}/{c:.1f}" for m, c in pairs)
-    return {**asdict(row), "fg_h1_4": fg, "beats_copy_early": row.beats_copy_early}
+    gaps = (
+        "–"
+        if row.fg_gaps is None
+        else " · ".join(PairedGap(**gap).describe() for gap in row.fg_gaps[:HORIZONS_CHECKED])
+    )
+    return {
+        **asdict(row), "fg_h1_4": fg, "beats_copy_early": row.beats_copy_early,
+        "fg_gaps_h1_4": gaps,
+    }  # fmt: skip
 
 
 def _one_or_all(values) -> int | str:

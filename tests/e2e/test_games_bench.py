@@ -21,7 +21,13 @@ def test_games_bench_measures_each_game_and_resumes(tmp_path):
         assert row["cell"] == 8  # a quick data set's census: few patches per code
         assert 0 <= row["stable_kept"] <= 1 and row["psnr"] > 0
         assert len(row["model_fg_by_step"]) == len(row["copy_last_fg_by_step"]) >= 4
+        gaps = row["fg_gaps"]  # paired by window: the mean gap is the gap of the means
+        assert len(gaps) == len(row["model_fg_by_step"])
+        assert all(gap["windows"] <= 2 for gap in gaps)
+        first = row["model_fg_by_step"][0] - row["copy_last_fg_by_step"][0]
+        assert abs(gaps[0]["mean_db"] - first) < 1e-3 or gaps[0]["windows"] < 2
     assert "WM >= copy-last at h1-4" in open(paths["md"]).read()
+    assert "± 95% over windows" in open(paths["md"]).read()
     assert (out / "games.png").stat().st_size > 0
     saved = runs / "breakout" / "games_row.json"
     stamp = saved.stat().st_mtime_ns

@@ -27,6 +27,7 @@ def test_quick_main_job_writes_readable_videos(tmp_path):
     assert score.model.windows == score.copy_last.windows >= 1
     assert score.model.ball is not None and 0 <= score.model.ball.within_2px <= 1
     assert "copy-last-frame" in summary.report()
+    assert "model minus copy-last, foreground PSNR per step" in summary.report()
     from arvideo.lm.model import VideoLM  # the folder samples as the main job scored it
 
     saved = VideoLM.from_pretrained(tmp_path / "demo" / "model" / "generator")

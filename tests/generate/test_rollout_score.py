@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import pytest
 import torch
 
 from arvideo.bench.paradigms.rollout_eval import copy_last_frame
 from arvideo.metrics import median_background
-from arvideo.rollout_score import held_out_windows, score_video
+from arvideo.rollout_score import (
+    RolloutScore,
+    WindowScores,
+    WorldModelScore,
+    held_out_windows,
+    paired_gaps,
+    score_video,
+)
 
 
 def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
@@ -59,3 +68,30 @@ def test_per_window_scores_are_the_windows_behind_the_means(pong_dir):
     fg = torch.tensor(score.by_window.foreground_psnr_db)
     assert torch.allclose(fg.nanmean(0), torch.tensor(score.foreground_psnr_by_step_db))
     assert score_video(video, fake, background, pong=False).by_window is None
+
+
+def _score(values_WT: list[list[float]]) -> RolloutScore:
+    fg = torch.tensor(values_WT)
+    return RolloutScore(
+        windows=len(values_WT), horizon=len(values_WT[0]), psnr_db=0.0,
+        foreground_psnr_db=float(fg.nanmean()), ball=None,
+        by_window=WindowScores(values_WT, values_WT),
+    )  # fmt: skip
+
+
+def test_paired_gaps_difference_windows_and_leave_out_those_without_foreground():
+    nan = math.nan
+    model = _score([[30.0, 40.0], [32.0, 40.0], [34.0, nan]])
+    copy = _score([[31.0, 100.0], [31.0, 100.0], [31.0, nan]])
+    first, second = paired_gaps(model, copy, "foreground_psnr_db")
+    assert math.isclose(first.mean_db, 1.0) and first.windows == 3  # -1, +1, +3
+    assert math.isclose(first.ci95_db, 1.96 * 2.0 / math.sqrt(3), rel_tol=1e-6)
+    assert second.mean_db == -60.0 and second.windows == 2 and second.ci95_db == 0.0
+    assert first.describe() == "+1.0 ± 2.3"
+    score = WorldModelScore(model, copy)
+    assert score.foreground_gaps() == [first, second]
+    assert "h1-2 (dB, ± 95% over windows): +1.0 ± 2.3 · -60.0 ± 0.0" in score.report()
+    bare = WorldModelScore(replace(model, by_window=None), copy)
+    assert bare.foreground_gaps() is None and "minus copy-last" not in bare.report()
+    with pytest.raises(ValueError, match="per_window=True"):
+        paired_gaps(bare.model, copy, "foreground_psnr_db")
