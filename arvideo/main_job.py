@@ -95,6 +95,7 @@ def main_job(
     eval_windows: int = 64,
     temperature: float = 1.0,
     top_k: int | None = 1,
+    change_threshold: float | None = None,
     capacity: str = "auto",
 ) -> DemoSummary:
     """Collect real Atari data, train tiny models, and generate an action-conditioned video.
@@ -117,6 +118,10 @@ def main_job(
             windows of the main job's model: foreground PSNR 19.47 dB greedy, 19.09 at
             temperature 0.5, 18.19 at 1.0 (copy-last 17.31): independent sampling of a
             frame's tokens draws ghost paddles.
+        change_threshold: a generated cell keeps the frame before's code unless the model
+            gives its new code at least this probability (lm/change_gate.py; None: off).
+            Off by default: chosen on validation episodes it was 0.8 on SpaceInvaders, where
+            the rollout then equals copy-last (benchmarks/results/change_gate.md).
         capacity: the tokenizer's cell size. "auto" counts the distinct 8x8 patches of the
             training frames and halves the cell to 4x4 when they exceed 10 per code (so
             SpaceInvaders and MsPacman get 4x4 cells, Pong and Breakout 8x8); "8" or "4"
@@ -194,6 +199,8 @@ def main_job(
     ensure_sample_clip(model_dir, clips)  # a folder exported before samples were saved
     console.rule("generate")
     sampling = {"temperature": temperature, "top_k": top_k}
+    if change_threshold is not None:
+        sampling["change_threshold"] = change_threshold
     with times.timed("generate and score"):
         summary = rollout(
             model_dir, clips, work, context_frames, num_frames, seed, eval_windows, sampling

@@ -51,8 +51,13 @@ def gate_changes(
     threshold: float,
 ) -> torch.Tensor:
     """`values_Bn` with every changed slot whose log-probability is below log(threshold)
-    set back to `before_Bn` (the same slots of the frame before)."""
+    set back to `before_Bn` (the same slots of the frame before). Codes of several residual
+    depths (B×n×depth) change as one, with their joint log-probability."""
     if threshold <= 0:
         return values_Bn
-    unsure = log_probability_Bn < math.log(threshold)
-    return torch.where((values_Bn != before_Bn) & unsure, before_Bn, values_Bn)
+    changed = values_Bn != before_Bn
+    if changed.dim() > 2:
+        changed = changed.flatten(2).any(-1)
+    back = changed & (log_probability_Bn < math.log(threshold))
+    back = back.reshape(*back.shape, *([1] * (values_Bn.dim() - 2)))
+    return torch.where(back, before_Bn, values_Bn)

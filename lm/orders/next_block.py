@@ -191,6 +191,8 @@ class NextBlockOrder(TokenOrder):
                 revealed = self._reveal_more(decoder, out, sampled, revealed, target)
         threshold = decoder.settings.change_threshold
         if threshold and previous is not None:  # frame blocks: previous[:, -G:] = frame before
+            if G != self.tokens_per_frame or self.refine:
+                raise ValueError("change_threshold needs frame blocks without refinement")
             confidence = decoder.confidence(out, values)
             values = gate_changes(values, previous[:, -G:], confidence, threshold)
         return GenerationTrace(values, out.z_BND, refine_steps, revealed if self.refine else None)

@@ -30,6 +30,10 @@ def test_only_unsure_changes_go_back_to_the_frame_before():
     assert gate_changes(values, before, log_p, 0.55).tolist() == [[1, 2, 6, 4]]
     assert gate_changes(values, before, log_p, 0.0).tolist() == values.tolist()
     assert gate_changes(values, before, log_p, 1.0).tolist() == [[1, 2, 3, 4]]
+    deep_before = torch.tensor([[[1, 1], [2, 2]]])  # B×n×depth: one depth changed is a change
+    deep = torch.tensor([[[1, 9], [3, 3]]])
+    kept = gate_changes(deep, deep_before, torch.tensor([[0.3, 0.9]]).log(), 0.5)
+    assert kept.tolist() == [[[1, 1], [3, 3]]]
 
 
 def test_a_threshold_of_one_copies_the_last_context_frame_and_zero_changes_nothing(gen):
@@ -94,3 +98,12 @@ def test_out_of_range_thresholds_are_refused(gen, builders):
         _codes(gen, change_threshold=1.5)
     with pytest.raises(ValueError, match="change_threshold must be in"):
         builders[1](sampling={"change_threshold": -0.1})
+
+
+def test_the_order_itself_refuses_blocks_that_are_not_frames(builders):
+    from arvideo.lm.heads.base import SamplingSettings
+
+    lm = builders[1](block_rows=2)  # bands of 2 rows: the block before is not the frame before
+    context = torch.zeros(1, 1, 4, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="frame blocks"):
+        lm.generate(context, None, 2, SamplingSettings(change_threshold=0.5))
