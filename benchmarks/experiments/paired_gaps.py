@@ -34,7 +34,8 @@ def chosen_windows(clips: str, length: int, count: int, episodes: str):
 
 
 def changed_cells(generator, windows, context: int, threshold: float) -> int:
-    """Generated cells whose code differs from the frame before's (the gate's count)."""
+    """Generated cells whose code differs from the frame before's (the gate's count). A
+    second, identical rollout (same seed): `score_windows` keeps no codes."""
     frames = ((windows.video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
     horizon = frames.shape[1] - context
     out = generator(
