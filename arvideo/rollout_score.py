@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from arvideo.bench.paradigms.episodes import Windows, evaluation_windows, load_episodes
-from arvideo.bench.paradigms.rollout_eval import copy_last_frame
+from arvideo.bench.paradigms.rollout_eval import copy_last_frame, window_spread
 from arvideo.metrics import foreground_psnr, median_background, psnr, video_to_frames
 from arvideo.pong_objects import locate_objects
 
@@ -86,11 +86,10 @@ def paired_gaps(model: RolloutScore, copy_last: RolloutScore, metric: str) -> li
         getattr(copy_last.by_window, metric)
     )
     gaps = []
-    for step in diff_WT.T:
-        step = step[step.isfinite()]
-        half = 1.96 * float(step.std()) / math.sqrt(len(step)) if len(step) > 1 else None
-        mean = float(step.mean()) if len(step) else math.nan
-        gaps.append(PairedGap(mean, half, len(step)))
+    for step in diff_WT.T:  # the scores are capped already; the differences are not capped
+        half = window_spread(step[None, :, None], cap=math.inf)
+        seen = step[step.isfinite()]
+        gaps.append(PairedGap(float(seen.mean()) if len(seen) else math.nan, half, len(seen)))
     return gaps
 
 

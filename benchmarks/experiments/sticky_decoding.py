@@ -1,6 +1,8 @@
 """Sticky greedy decoding: does a cell-token world model lose to copy-last because it
 changes cells it is unsure of? Keep each cell's previous code unless the model's likeliest
-code has probability >= tau (tau 0: plain greedy; tau -> 1: copy-last exactly).
+code has probability >= tau (tau 0: plain greedy; tau -> 1: copy-last exactly). The rule is
+the library's `change_threshold` (lm/change_gate.py); this script wraps the head's sampler
+only to count the changes the model wanted and those the gate held back.
 
 usage: sticky_decoding.py CLIPS MODEL TAU [TAU ...] [--real N]
 
@@ -21,6 +23,7 @@ from dataclasses import replace
 import torch
 
 from arvideo.generate import VideoGenerator
+from arvideo.lm.change_gate import gate_changes
 from arvideo.lm.heads.categorical import CategoricalHead
 from arvideo.rollout_score import held_out_windows, score_windows, training_background
 
@@ -32,14 +35,13 @@ def sticky_sample(previous_BN: torch.Tensor, tau: float, counts: dict):
     state = {"previous": previous_BN}
 
     def sample(head, z_BND, generator, settings, z_uncond_BND=None, cfg_scale=1.0):
-        probs = head.guided_logits(z_BND, z_uncond_BND, cfg_scale).float().softmax(-1)
-        confidence, codes = probs.max(-1)
-        changed = codes != state["previous"]
-        keep = changed & (confidence < tau)
-        counts["changed"] += int(changed.sum())
-        counts["kept"] += int(keep.sum())
-        state["previous"] = torch.where(keep, state["previous"], codes)
-        return state["previous"]
+        log_probs = head.guided_logits(z_BND, z_uncond_BND, cfg_scale).float().log_softmax(-1)
+        confidence, codes = log_probs.max(-1)
+        gated = gate_changes(codes, state["previous"], confidence, tau)  # the library's rule
+        counts["changed"] += int((codes != state["previous"]).sum())
+        counts["kept"] += int((gated != codes).sum())
+        state["previous"] = gated
+        return gated
 
     return sample
 
