@@ -6,11 +6,13 @@ usage: paired_gaps.py MODEL CLIPS [--context C] [--horizon H] [--windows W]
                       [--thresholds 0 0.7 ...] [--steps S] [--episodes all|choice|report]
 
 Each line: the threshold, the mean fg PSNR of model and copy-last, the cells the model
-changed from the frame before (summed over windows and steps), and per step h1..hS the paired
-gap "mean ± half-width". The windows are `held_out_windows(CLIPS, C + H, W)`, the ones the
-main job scores (`arvideo demo`: C 4, H 12; a 4-frame-clip model: C 3, H 13), or with
-`--episodes report` (choice) the same count from the half of the val episodes that `arvideo
-bench sampling` reports on (chooses on), so a threshold chosen there is scored on the other.
+changed from the frame before (summed over windows and steps), per step h1..hS the paired
+gap "mean ± half-width", and per step the foreground PSNR of the error pooled over windows,
+model/copy-last (no 100 dB cap deciding a step). The windows are `held_out_windows(CLIPS,
+C + H, W)`, the ones the main job scores (`arvideo demo`: C 4, H 12; a 4-frame-clip model:
+C 3, H 13), or with `--episodes report` (choice) the same count from the half of the val
+episodes that `arvideo bench sampling` reports on (chooses on), so a threshold chosen there
+is scored on the other.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def changed_cells(generator, windows, context: int, threshold: float) -> int:
     return int((codes[:, context:] != codes[:, context - 1 : -1]).sum())
 
 
+def pooled_steps(score, steps: int) -> str:
+    """'model/copy-last' pooled foreground PSNR for the first `steps` horizon steps."""
+    pairs = zip(
+        score.model.foreground_pooled_psnr_by_step_db,
+        score.copy_last.foreground_pooled_psnr_by_step_db,
+    )
+    return " · ".join(f"{m:.1f}/{c:.1f}" for m, c in list(pairs)[:steps])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -72,7 +83,9 @@ def main() -> None:
             f"threshold {threshold}: fg {score.model.foreground_psnr_db:.2f} (copy-last "
             f"{score.copy_last.foreground_psnr_db:.2f}), cells changed {changed}; model - "
             f"copy-last per step (dB, ± 95% over {gaps[0].windows} windows): "
-            + " · ".join(gap.describe() for gap in gaps),
+            + " · ".join(gap.describe() for gap in gaps)
+            + "; pooled fg model/copy-last: "
+            + pooled_steps(score, args.steps),
             flush=True,
         )
 

@@ -16,6 +16,7 @@ from arvideo.rollout_score import (
     WorldModelScore,
     held_out_windows,
     paired_gaps,
+    pooled_foreground_psnr,
     score_video,
 )
 
@@ -95,3 +96,28 @@ def test_paired_gaps_difference_windows_and_leave_out_those_without_foreground()
     assert bare.foreground_gaps() is None and "minus copy-last" not in bare.report()
     with pytest.raises(ValueError, match="per_window=True"):
         paired_gaps(bare.model, copy, "foreground_psnr_db")
+
+
+def test_pooled_foreground_psnr_weighs_errors_not_exact_frames():
+    inf, nan = math.inf, math.nan
+    # step 1: one exact window and one at 20 dB (error 0.01): pooled error 0.005 = 23.0 dB,
+    # where the capped mean says 60; step 2: no foreground in one window; step 3: all exact
+    psnr_BT = torch.tensor([[inf, 30.0, inf], [20.0, nan, inf]])
+    first, second, third = pooled_foreground_psnr(psnr_BT)
+    assert math.isclose(first, 10 * math.log10(200), rel_tol=1e-6)
+    assert math.isclose(second, 30.0, rel_tol=1e-6) and third == 100.0
+    assert math.isnan(pooled_foreground_psnr(torch.tensor([[nan], [nan]]))[0])
+
+
+def test_score_video_pools_the_foreground_error_per_step(pong_dir):
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    copied = score_video(video[:, :, 2:], copy_last_frame(video[:, :, :2], 6), background, False)
+    pooled = copied.foreground_pooled_psnr_by_step_db
+    assert len(pooled) == 6 and pooled[0] > pooled[-1]
+    assert all(p <= m for p, m in zip(pooled, copied.foreground_psnr_by_step_db))  # Jensen
+    perfect = score_video(video, video.clone(), background, pong=False)
+    assert perfect.foreground_pooled_psnr_by_step_db == [100.0] * 8
+    report = WorldModelScore(copied, copied).report()
+    assert f"h1-4 (dB): {pooled[0]:.1f}/{pooled[0]:.1f}" in report
