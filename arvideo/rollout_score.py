@@ -141,15 +141,19 @@ class WorldModelScore:
                 f"  model minus copy-last, foreground PSNR per step h1-{len(shown)} (dB, ± 95% "
                 f"over windows): {' · '.join(gap.describe() for gap in shown)}"
             )
-        pooled = zip(self.model.foreground_pooled_psnr_by_step_db,
-                     self.copy_last.foreground_pooled_psnr_by_step_db)  # fmt: skip
-        pairs = [f"{m:.1f}/{c:.1f}" for m, c in list(pooled)[:GAP_STEPS_SHOWN]]
-        if pairs:
+        steps = min(GAP_STEPS_SHOWN, len(self.model.foreground_pooled_psnr_by_step_db))
+        if steps:
             lines.append(
                 f"  foreground PSNR of the error pooled over windows, model/copy-last, "
-                f"h1-{len(pairs)} (dB): {' · '.join(pairs)}"
+                f"h1-{steps} (dB): {self.pooled_foreground_steps(steps)}"
             )
         return "\n".join(lines)
+
+    def pooled_foreground_steps(self, steps: int) -> str:
+        """'model/copy-last' pooled foreground PSNR for the first `steps` horizon steps."""
+        model = self.model.foreground_pooled_psnr_by_step_db[:steps]
+        copy_last = self.copy_last.foreground_pooled_psnr_by_step_db[:steps]
+        return " · ".join(f"{m:.1f}/{c:.1f}" for m, c in zip(model, copy_last))
 
 
 def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore:

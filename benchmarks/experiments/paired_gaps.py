@@ -48,15 +48,6 @@ def changed_cells(generator, windows, context: int, threshold: float) -> int:
     return int((codes[:, context:] != codes[:, context - 1 : -1]).sum())
 
 
-def pooled_steps(score, steps: int) -> str:
-    """'model/copy-last' pooled foreground PSNR for the first `steps` horizon steps."""
-    pairs = zip(
-        score.model.foreground_pooled_psnr_by_step_db,
-        score.copy_last.foreground_pooled_psnr_by_step_db,
-    )
-    return " · ".join(f"{m:.1f}/{c:.1f}" for m, c in list(pairs)[:steps])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -85,7 +76,7 @@ def main() -> None:
             f"copy-last per step (dB, ± 95% over {gaps[0].windows} windows): "
             + " · ".join(gap.describe() for gap in gaps)
             + "; pooled fg model/copy-last: "
-            + pooled_steps(score, args.steps),
+            + score.pooled_foreground_steps(args.steps),
             flush=True,
         )
 
