@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from arvideo.cli import COMMANDS, _load
 
 
@@ -36,7 +38,7 @@ def test_bench_learning_reads_its_generator_yaml_from_the_command_line(tmp_path,
     seen = {}
 
     def fake_train(size, tokens, steps, every_steps, config, curve_file, *rest):
-        seen["config"] = config
+        seen["config"], seen["compile"] = config, rest[-1]
         curve_file.parent.mkdir(parents=True)
         curve_file.write_text("")
 
@@ -60,6 +62,27 @@ def test_bench_learning_reads_its_generator_yaml_from_the_command_line(tmp_path,
             str(tmp_path / "runs"),
             "--out",
             str(tmp_path),
+            "--compile_backbone",
+            "true",
         ]
     )
-    assert seen["config"] == str(yaml)
+    assert seen["config"] == str(yaml) and seen["compile"] is True
+
+
+@pytest.mark.parametrize("compile_backbone", [None, True, False])
+def test_bench_learning_passes_compile_to_fit_only_when_given(
+    tmp_path, monkeypatch, compile_backbone
+):
+    import arvideo.bench.learning as learning
+    import arvideo.training.cli as training_cli
+
+    calls = []
+    monkeypatch.setattr(training_cli, "run_lightning_cli", calls.append)
+    curve = tmp_path / "w8_d1" / "curve.jsonl"
+    learning._train(learning.ModelSize(8, 1), "t", 2, 1, None, curve, 4, 4, 8, 0, compile_backbone)
+    args = calls[0]
+    flag = "--model.init_args.compile_backbone"
+    if compile_backbone is None:
+        assert flag not in args
+    else:
+        assert args[args.index(flag) + 1] == str(compile_backbone).lower()

@@ -23,11 +23,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .base import Head, HeadLoss, SamplingSettings
 from .filters import sample_logits
+from .linear_cross_entropy import linear_cross_entropy
 
 if TYPE_CHECKING:
     from ..model_config import VideoLMConfig
@@ -55,14 +55,18 @@ class CategoricalHead(Head):
 
     def logits(self, z_BND: torch.Tensor) -> torch.Tensor:
         """B×N×V (depth 1) or B×N×L×V (depth L > 1)."""
-        if z_BND.ndim != 3 or z_BND.shape[-1] != self.width:
-            raise ValueError(f"z_BND must be B×N×{self.width}, got {tuple(z_BND.shape)}")
+        self._check_z(z_BND)
         logits = self.proj(z_BND)
         if self.depth == 1:
             return logits
         return logits.unflatten(-1, (self.depth, self.vocab_size))
 
+    def _check_z(self, z_BND: torch.Tensor) -> None:
+        if z_BND.ndim != 3 or z_BND.shape[-1] != self.width:
+            raise ValueError(f"z_BND must be B×N×{self.width}, got {tuple(z_BND.shape)}")
+
     def _check_target(self, z_BND: torch.Tensor, target: torch.Tensor) -> None:
+        self._check_z(z_BND)
         expected = tuple(z_BND.shape[:2]) + ((self.depth,) if self.depth > 1 else ())
         if tuple(target.shape) != expected:
             layout = "B×N" if self.depth == 1 else f"B×N×{self.depth}"
@@ -83,10 +87,7 @@ class CategoricalHead(Head):
         loss is sum(w·ce) / sum(w) (0 when every weight is 0).
         """
         self._check_target(z_BND, target)
-        logits = self.logits(z_BND).float()
-        ce = F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none")
-        ce_BNQ = ce.view(*z_BND.shape[:2], self.depth)
-        correct_BNQ = (logits.argmax(-1).view_as(ce_BNQ) == target.view_as(ce_BNQ)).float()
+        ce_BNQ, correct_BNQ = self._row_losses(z_BND, target)
         ce_BN, accuracy_BN = ce_BNQ.mean(-1), correct_BNQ.mean(-1)
         if weight_BN is None:
             loss, accuracy = ce_BN.mean(), accuracy_BN.mean()
@@ -101,6 +102,21 @@ class CategoricalHead(Head):
             accuracy = (accuracy_BN * weight_BN).sum() / total
         metrics = {"accuracy": accuracy.detach(), "nll": loss.detach()}
         return HeadLoss(loss=loss, metrics=metrics)
+
+    def _row_losses(self, z_BND: torch.Tensor, target: torch.Tensor):
+        """Cross-entropy and argmax hits B×N×L, one depth's rows of logits at a time
+        (linear_cross_entropy.py: never the whole B×N×L×V logits tensor)."""
+        x_ND = z_BND.flatten(0, 1)
+        target_NQ = target.reshape(x_ND.shape[0], self.depth)
+        ce, correct = [], []
+        for q in range(self.depth):
+            rows = slice(q * self.vocab_size, (q + 1) * self.vocab_size)
+            bias = None if self.proj.bias is None else self.proj.bias[rows]
+            losses = linear_cross_entropy(x_ND, self.proj.weight[rows], bias, target_NQ[:, q])
+            ce.append(losses.ce_N)
+            correct.append(losses.correct_N)
+        shape = (*z_BND.shape[:2], self.depth)
+        return torch.stack(ce, -1).view(shape), torch.stack(correct, -1).view(shape).float()
 
     def guided_logits(
         self,
