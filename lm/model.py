@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
+from .change_weights import changed_code_weights
 from .conditioning import ConditionEmbedding, Conditioner, Conditions
 from .corruption import corrupt_codes
 from .decoding import DecodeOptions, DecodingSession, GeneratedTokens
@@ -203,13 +204,23 @@ class VideoLM(nn.Module):
     def loss(self, batch: TokenBatch, generator: torch.Generator | None = None) -> LMLoss:
         z, values, forcing = self.head_inputs(batch, generator)
         target = values if forcing.target is None else forcing.target
-        head_loss = self.head.loss(z, target, forcing.weight_BN, generator)
+        head_loss = self.head.loss(z, target, self._loss_weights(batch, forcing), generator)
         metrics = {k: v.detach() for k, v in head_loss.metrics.items()}
         tokens = float(values.shape[0] * values.shape[1])
         metrics["tokens"] = torch.tensor(tokens, device=head_loss.loss.device)
         return LMLoss(head_loss.loss, metrics)
 
     forward = loss
+
+    def _loss_weights(self, batch: TokenBatch, forcing: TeacherForcing) -> torch.Tensor | None:
+        """The order's slot weights, times the changed-code weights when `change_weight`."""
+        if self.config.change_weight == 1:
+            return forcing.weight_BN
+        weights = changed_code_weights(
+            self.values_of(batch), self.config.change_weight, self.config.code_depth
+        )
+        weights_BN = self.order.flatten(weights)
+        return weights_BN if forcing.weight_BN is None else forcing.weight_BN * weights_BN
 
     # -- sampling ---------------------------------------------------------------------------
 

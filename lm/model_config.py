@@ -45,6 +45,9 @@ class VideoLMConfig:
     # (corruption.py; targets stay clean), against drift in long rollouts. 0 = off.
     # Frame-denoising orders: the highest noise level of history frames (noise_layouts.py).
     history_corruption: float = 0.0
+    # codes: weigh positions whose code changed from the frame before by this in the loss,
+    # the others by 1 (change_weights.py; the moving objects are a few % of the codes). 1 = off.
+    change_weight: float = 1.0
     # Default sampling settings (SamplingSettings fields; a caller's own settings win):
     # steps and solver for heads that denoise, schedule / uncertainty / stabilization for
     # frame-denoising orders, temperature etc. for all. {} = SamplingSettings' defaults.
@@ -68,6 +71,14 @@ class VideoLMConfig:
             raise ValueError(
                 f"history_corruption={self.history_corruption} corrupts codes; head "
                 f"{self.head!r} predicts {self.values} (noisy latent history is not built yet)"
+            )
+
+        if self.change_weight <= 0:
+            raise ValueError(f"change_weight={self.change_weight}: use > 0 (1 = off)")
+        if self.change_weight != 1 and self.values != "codes":
+            raise ValueError(
+                f"change_weight={self.change_weight} weighs changed codes; head "
+                f"{self.head!r} predicts {self.values}"
             )
 
         self.sampling_settings().check()
