@@ -118,19 +118,8 @@ def _complete(curve_file: Path, steps: int) -> bool:
     return bool(points) and points[-1]["step"] >= steps
 
 
-def _train(
-    size,
-    tokens,
-    steps,
-    every_steps,
-    config,
-    curve_file,
-    windows,
-    context,
-    horizon,
-    seed,
-    compile_backbone=None,
-):
+def _train(size, tokens, steps, every_steps, config, curve_file, windows, context, horizon, seed,
+           compile_backbone=None):  # fmt: skip
     from arvideo.training.cli import run_lightning_cli
 
     if curve_file.parent.exists():  # a run stopped short: its curve restarts from step 0
@@ -140,11 +129,8 @@ def _train(
         "init_args": {"out": str(curve_file), "every_steps": every_steps, "windows": windows,
                       "context": context, "horizon": horizon, "seed": seed},
     }  # fmt: skip
-    compiled = (
-        []
-        if compile_backbone is None
-        else ["--model.init_args.compile_backbone", str(compile_backbone).lower()]
-    )
+    compiled = [] if compile_backbone is None else [
+        "--model.init_args.compile_backbone", str(compile_backbone).lower()]  # fmt: skip
     run_lightning_cli([
         "fit", "--config", str(config or DEMO_GENERATOR), "--data.init_args.path", tokens,
         "--model.init_args.lm.width", str(size.width),

@@ -11,8 +11,9 @@ Same numbers up to float rounding, a fraction of the memory traffic
 (benchmarks/results/linear_cross_entropy.md).
 
 The forward also says which rows the logits' argmax gets right (the accuracy metric), since
-it holds each chunk's logits anyway. Everything runs in float32, autocast or not, as the
-head's `.float()` logits did.
+it holds each chunk's logits anyway. The matmuls and the softmax run in float32 even under
+autocast (the head's code before computed the logits in the autocast dtype, then cast them to
+float32): exact on CPU, where training is fp32 anyway.
 """
 
 from __future__ import annotations
