@@ -1,18 +1,30 @@
 """Score several exported world models on the same held-out windows of one clip data set:
-foreground PSNR, the ball within 2 px per horizon step and the agent's paddle within 1 px,
-beside copy-last. For models trained on different data sets (more episodes, another
-collection), scored on the episodes none of them saw.
+foreground PSNR, the ball within 2 px per horizon step, the agent's paddle within 1 px and
+action-following (with `--action_following`), beside copy-last and the truth. For models
+trained on different data sets (more episodes, another collection), scored on the episodes
+none of them saw.
 
 usage: score_models.py CLIPS MODEL [MODEL ...] [--context C] [--horizon H] [--windows W]
 
 The windows are `held_out_windows(CLIPS, C + H, W)` (the learning bench's: C 4, H 8), greedy,
-true actions, the foreground against CLIPS' training split.
+true actions, the foreground against CLIPS' training split. Action-following is the paradigm
+bench's (`rollout_eval.action_following`: directions measured on CLIPS' training episodes,
+the step from the last real frame included); the truth's own score is its ceiling.
 """
 
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
+import torch
+
+from arvideo.bench.paradigms.episodes import load_episodes
+from arvideo.bench.paradigms.rollout_eval import (
+    action_following,
+    episode_directions,
+    paddle_rows,
+)
 from arvideo.generate import VideoGenerator
 from arvideo.rollout_score import held_out_windows, score_windows, training_background
 
@@ -28,6 +40,26 @@ def describe(name: str, score) -> str:
     return line
 
 
+def as_frames(video_BCTHW: torch.Tensor) -> torch.Tensor:
+    return ((video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+class ActionFollowing:
+    """Scores rollouts (B×T×H×W×C uint8, the generated frames) of the windows' true actions;
+    the step from the last context frame into the rollout counts."""
+
+    def __init__(self, clips: str, windows, context: int):
+        train = load_episodes(clips, "train")
+        num_actions = int(max(a.max() for a in train.actions)) + 1
+        self.directions = episode_directions(train.frames, train.actions, num_actions)
+        self.last = as_frames(windows.video_BCTHW[:, :, context - 1 : context])
+        self.taken = windows.actions_BT[:, context - 1 :].numpy()
+
+    def __call__(self, rollout_BTHWC: torch.Tensor) -> float:
+        rows = paddle_rows(torch.cat([self.last, torch.as_tensor(rollout_BTHWC)], dim=1))
+        return action_following(rows, self.taken, self.directions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips")
@@ -35,15 +67,31 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=8)
     parser.add_argument("--windows", type=int, default=64)
+    parser.add_argument("--action_following", action="store_true")
     args = parser.parse_args()
-    windows = held_out_windows(args.clips, args.context + args.horizon, args.windows)
+    C = args.context
+    windows = held_out_windows(args.clips, C + args.horizon, args.windows)
     background = training_background(args.clips)
+    follow = ActionFollowing(args.clips, windows, C) if args.action_following else None
+    if follow is not None:
+        truth = as_frames(windows.video_BCTHW[:, :, C:])
+        print(f"truth: action-following {follow(truth):.3f}")
+        copy_last = follow.last.expand_as(truth)
+        print(f"copy-last: action-following {follow(copy_last):.3f}")
     for index, model in enumerate(args.models):
         generator = VideoGenerator.from_pretrained(model)
-        score = score_windows(generator, windows, args.context, background, 0, top_k=1)
+        score = score_windows(generator, windows, C, background, 0, top_k=1)
         if index == 0:
             print(describe("copy-last", score.copy_last))
-        print(describe(model, score.model), flush=True)
+        line = describe(model, score.model)
+        if follow is not None:  # the same greedy rollout, still cells kept as scored above
+            rollout = generator(
+                context=as_frames(windows.video_BCTHW[:, :, :C]).numpy(),
+                actions=windows.actions_BT[:, : C + args.horizon - 1].numpy(),
+                num_frames=args.horizon, seed=0, progress=False, top_k=1,
+            )  # fmt: skip
+            line += f", action-following {follow(np.asarray(rollout.video)[:, C:]):.3f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
