@@ -58,7 +58,7 @@ def main() -> None:
         video = windows.video_BCTHW
         parts = [generator.tokenizer(video[i : i + 8]).video for i in range(0, len(video), 8)]
     rebuilt = as_frames(torch.cat(parts).clamp(-1, 1))[:, C:]
-    counts, by_step = Counter(), [Counter() for _ in range(H)]
+    counts, by_step, appears = Counter(), [Counter() for _ in range(H)], Counter()
     for b in range(len(windows)):
         for t in range(H):
             real = locate_objects(frames[b, C + t]).ball
@@ -67,12 +67,18 @@ def main() -> None:
             tokenizer_ok = rollout_bin(real, locate_objects(rebuilt[b, t]).ball) == BINS[0][1]
             outcome = rollout_bin(real, locate_objects(fake[b, t]).ball)
             counts["tokenizer ok" if tokenizer_ok else "tokenizer misses", outcome] += 1
+            if locate_objects(frames[b, C + t - 1]).ball is None:
+                appears[outcome] += 1
             by_step[t][outcome] += 1
     total = sum(counts.values())
     print(f"{args.model}: {total} frames with a real ball, {len(windows)} windows x {H}")
     for (tokenizer, outcome), count in sorted(counts.items()):
         print(f"  {tokenizer:17s} | model {outcome:12s} {count:5d}  {count / total:.3f}")
     names = [name for _, name in BINS] + ["missing"]
+    print(
+        f"  the ball not in the real frame before: {sum(appears.values())} frames, model",
+        ", ".join(f"{name} {appears[name]}" for name in names),
+    )
     steps = [f"h{t + 1} " + "/".join(str(step[n]) for n in names) for t, step in enumerate(by_step)]
     print("  by step:", " · ".join(steps), f"({'/'.join(names)})")
 
