@@ -20,14 +20,11 @@ from collections import Counter
 import torch
 
 from arvideo.generate import VideoGenerator
+from arvideo.metrics import video_to_frames
 from arvideo.pong_objects import locate_objects
 from arvideo.rollout_score import held_out_windows
 
 BINS = ((2.0, "within 2 px"), (4.0, "2-4 px"), (10.0, "4-10 px"), (math.inf, "> 10 px"))
-
-
-def as_frames(video_BCTHW: torch.Tensor) -> torch.Tensor:
-    return ((video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def rollout_bin(real, fake) -> str:
@@ -48,7 +45,7 @@ def main() -> None:
     C, H = args.context, args.horizon
     windows = held_out_windows(args.clips, C + H, args.windows)
     generator = VideoGenerator.from_pretrained(args.model)
-    frames = as_frames(windows.video_BCTHW)
+    frames = video_to_frames(windows.video_BCTHW)
     rollout = generator(
         context=frames[:, :C].numpy(), actions=windows.actions_BT[:, : C + H - 1].numpy(),
         num_frames=H, seed=0, progress=False, top_k=1,
@@ -57,7 +54,7 @@ def main() -> None:
     with torch.no_grad():
         video = windows.video_BCTHW
         parts = [generator.tokenizer(video[i : i + 8]).video for i in range(0, len(video), 8)]
-    rebuilt = as_frames(torch.cat(parts).clamp(-1, 1))[:, C:]
+    rebuilt = video_to_frames(torch.cat(parts).clamp(-1, 1))[:, C:]
     counts, by_step, appears = Counter(), [Counter() for _ in range(H)], Counter()
     for b in range(len(windows)):
         for t in range(H):

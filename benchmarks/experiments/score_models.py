@@ -26,6 +26,7 @@ from arvideo.bench.paradigms.rollout_eval import (
     paddle_rows,
 )
 from arvideo.generate import VideoGenerator
+from arvideo.metrics import video_to_frames
 from arvideo.rollout_score import held_out_windows, score_windows, training_background
 
 
@@ -40,10 +41,6 @@ def describe(name: str, score) -> str:
     return line
 
 
-def as_frames(video_BCTHW: torch.Tensor) -> torch.Tensor:
-    return ((video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
 class ActionFollowing:
     """Scores rollouts (B×T×H×W×C uint8, the generated frames) of the windows' true actions;
     the step from the last context frame into the rollout counts."""
@@ -52,7 +49,7 @@ class ActionFollowing:
         train = load_episodes(clips, "train")
         num_actions = int(max(a.max() for a in train.actions)) + 1
         self.directions = episode_directions(train.frames, train.actions, num_actions)
-        self.last = as_frames(windows.video_BCTHW[:, :, context - 1 : context])
+        self.last = video_to_frames(windows.video_BCTHW[:, :, context - 1 : context])
         self.taken = windows.actions_BT[:, context - 1 :].numpy()
 
     def __call__(self, rollout_BTHWC: torch.Tensor) -> float:
@@ -74,7 +71,7 @@ def main() -> None:
     background = training_background(args.clips)
     follow = ActionFollowing(args.clips, windows, C) if args.action_following else None
     if follow is not None:
-        truth = as_frames(windows.video_BCTHW[:, :, C:])
+        truth = video_to_frames(windows.video_BCTHW[:, :, C:])
         print(f"truth: action-following {follow(truth):.3f}")
         copy_last = follow.last.expand_as(truth)
         print(f"copy-last: action-following {follow(copy_last):.3f}")
@@ -86,7 +83,7 @@ def main() -> None:
         line = describe(model, score.model)
         if follow is not None:  # the same greedy rollout, still cells kept as scored above
             rollout = generator(
-                context=as_frames(windows.video_BCTHW[:, :, :C]).numpy(),
+                context=video_to_frames(windows.video_BCTHW[:, :, :C]).numpy(),
                 actions=windows.actions_BT[:, : C + args.horizon - 1].numpy(),
                 num_frames=args.horizon, seed=0, progress=False, top_k=1,
             )  # fmt: skip
