@@ -39,6 +39,9 @@ class BallScore:
     error_px: float  # mean distance where both show one (NaN if never)
     within_2px_by_step: list[float] = field(default_factory=list)  # per horizon step
     agent_paddle_within_1px: float = math.nan  # frames showing the agent's (right) paddle
+    # half-width of a 95% interval of within_2px over windows (`clustered_share_ci95`): a
+    # lost ball stays lost for the rest of its window, so frames are not independent
+    within_2px_ci95: float | None = None
 
 
 @dataclass
@@ -160,9 +163,10 @@ def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore
     """Where the rollout puts the ball (and the agent's paddle) against the truth, frame by
     frame; per-step shares are over the frames of that step that show a real ball."""
     steps = truth_BTHWC.shape[1]
-    shown, near = np.zeros(steps), np.zeros(steps)
+    windows = truth_BTHWC.shape[0]
+    shown, near = np.zeros((windows, steps)), np.zeros((windows, steps))
     drawn, errors, paddle = 0, [], []  # errors: one per frame where both show a ball
-    for b in range(truth_BTHWC.shape[0]):
+    for b in range(windows):
         for t in range(steps):
             real = locate_objects(truth_BTHWC[b, t])
             fake = locate_objects(fake_BTHWC[b, t])
@@ -170,21 +174,40 @@ def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore
                 paddle.append(_distance(real.right_paddle, fake.right_paddle, max))
             if real.ball is None:
                 continue
-            shown[t] += 1
+            shown[b, t] += 1
             if fake.ball is not None:
                 drawn += 1
                 errors.append(_distance(real.ball, fake.ball, math.hypot))
-                near[t] += errors[-1] <= BALL_TOLERANCE_PX
+                near[b, t] += errors[-1] <= BALL_TOLERANCE_PX
     total = shown.sum()
     if not total:
         return BallScore(math.nan, math.nan, math.nan, [math.nan] * steps, _share(paddle))
+    by_step_shown, by_step_near = shown.sum(0), near.sum(0)
     return BallScore(
         within_2px=float(near.sum() / total),
         drawn=drawn / total,
         error_px=float(np.mean(errors)) if errors else math.nan,
-        within_2px_by_step=[float(n / s) if s else math.nan for n, s in zip(near, shown)],
+        within_2px_by_step=[
+            float(n / s) if s else math.nan for n, s in zip(by_step_near, by_step_shown)
+        ],
         agent_paddle_within_1px=_share(paddle),
+        within_2px_ci95=clustered_share_ci95(near.sum(1), shown.sum(1)),
     )
+
+
+def clustered_share_ci95(hits_W: np.ndarray, counts_W: np.ndarray) -> float | None:
+    """Half-width of a 95% interval (1.96 standard errors) of the share sum(hits)/sum(counts)
+    when the counted items come in clusters (frames in windows): the ratio estimator's
+    variance over clusters, sum((hits - share * counts)^2) / (n (n - 1) mean(counts)^2), with
+    n the clusters that count anything. None under two such clusters."""
+    kept = counts_W > 0
+    hits, counts = hits_W[kept].astype(float), counts_W[kept].astype(float)
+    n = len(counts)
+    if n < 2:
+        return None
+    share = hits.sum() / counts.sum()
+    variance = ((hits - share * counts) ** 2).sum() / (n * (n - 1) * counts.mean() ** 2)
+    return float(1.96 * math.sqrt(variance))
 
 
 def _distance(real, fake, combine) -> float:

@@ -146,7 +146,8 @@ ROW_COLUMNS = [
     Column("tokens_seen", "tokens seen"), Column("val_loss", "val loss", 3),
     Column("fg_h1", "fg PSNR h1"), Column("fg_hN", "fg PSNR last h"),
     Column("fg", "fg PSNR mean"), Column("copy_fg", "copy-last fg mean"),
-    Column("ball", "ball ≤2px", 3), Column("ball_h1", "ball ≤2px h1", 3),
+    Column("ball", "ball ≤2px", 3), Column("ball_ci95", "± (95%, windows)", 3),
+    Column("ball_h1", "ball ≤2px h1", 3),
     Column("ball_hN", "ball ≤2px last h", 3), Column("paddle", "agent paddle ≤1px", 3),
 ]  # fmt: skip
 
@@ -164,7 +165,8 @@ def curve_rows(curves: dict[str, list[dict]]) -> list[dict]:
                 "tokens_seen": point["tokens_seen"], "val_loss": point["val_loss"],
                 "fg_h1": fg_steps[0], "fg_hN": fg_steps[-1],
                 "fg": model["foreground_psnr_db"], "copy_fg": copy["foreground_psnr_db"],
-                "ball": ball.get("within_2px"), "ball_h1": by_step[0], "ball_hN": by_step[-1],
+                "ball": ball.get("within_2px"), "ball_ci95": ball.get("within_2px_ci95"),
+                "ball_h1": by_step[0], "ball_hN": by_step[-1],
                 "paddle": ball.get("agent_paddle_within_1px"),
             })  # fmt: skip
     return rows

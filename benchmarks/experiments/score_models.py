@@ -30,12 +30,17 @@ from arvideo.metrics import video_to_frames
 from arvideo.rollout_score import held_out_windows, score_windows, training_background
 
 
+def _spread(half: float | None) -> str:
+    return "" if half is None else f" ± {half:.3f}"
+
+
 def describe(name: str, score) -> str:
     line = f"{name}: fg {score.foreground_psnr_db:.2f} dB"
     if score.ball is not None:
         steps = " ".join(f"{x:.2f}" for x in score.ball.within_2px_by_step)
         line += (
-            f", ball ≤2px {score.ball.within_2px:.3f} (by step {steps}), "
+            f", ball ≤2px {score.ball.within_2px:.3f}{_spread(score.ball.within_2px_ci95)}"
+            f" (by step {steps}), "
             f"paddle ≤1px {score.ball.agent_paddle_within_1px:.3f}"
         )
     return line

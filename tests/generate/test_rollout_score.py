@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,6 +15,7 @@ from arvideo.rollout_score import (
     RolloutScore,
     WindowScores,
     WorldModelScore,
+    clustered_share_ci95,
     held_out_windows,
     paired_gaps,
     pooled_foreground_psnr,
@@ -30,6 +32,7 @@ def test_truth_scores_perfectly_and_an_empty_court_draws_no_ball(pong_dir):
     assert perfect.ball.drawn == perfect.ball.within_2px == 1.0 and perfect.ball.error_px == 0.0
     assert perfect.ball.agent_paddle_within_1px == 1.0
     assert perfect.foreground_psnr_by_step_db == perfect.psnr_by_step_db == [100.0] * 8
+    assert perfect.ball.within_2px_ci95 == 0.0  # every window all hits: no spread
     steps = perfect.ball.within_2px_by_step
     assert len(steps) == 8 and all(v == 1.0 or math.isnan(v) for v in steps)
     empty = background[None, :, None].expand_as(video)
@@ -121,3 +124,29 @@ def test_score_video_pools_the_foreground_error_per_step(pong_dir):
     assert perfect.foreground_pooled_psnr_by_step_db == [100.0] * 8
     report = WorldModelScore(copied, copied).report()
     assert f"h1-4 (dB): {pooled[0]:.1f}/{pooled[0]:.1f}" in report
+
+
+def test_clustered_share_interval_hand_computed():
+    # share 4/6; residuals -1/3, +1/3; variance (2/9) / (2 * 1 * 3^2) = 1/81
+    half = clustered_share_ci95(np.array([1, 3]), np.array([2, 4]))
+    assert half == pytest.approx(1.96 / 9)
+    # a window that counts nothing is not a cluster; one cluster gives no interval
+    assert clustered_share_ci95(np.array([1, 0, 3]), np.array([2, 0, 4])) == pytest.approx(half)
+    assert clustered_share_ci95(np.array([1, 0]), np.array([2, 0])) is None
+    # the same share in every window: no spread, however many frames
+    assert clustered_share_ci95(np.array([1, 2, 4]), np.array([2, 4, 8])) == 0.0
+
+
+def test_ball_interval_comes_from_windows_that_differ(pong_dir):
+    """A perfect rollout has no spread; blanking one window's frames drops the share and
+    opens an interval."""
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    blank = background[None, :, None].expand_as(video)
+    perfect = score_video(video, video.clone(), background, pong=True).ball
+    one_window = video.clone()
+    one_window[0] = blank[0]
+    gathered = score_video(video, one_window, background, pong=True).ball
+    assert perfect.within_2px_ci95 == 0.0
+    assert gathered.within_2px < 1.0 and gathered.within_2px_ci95 > 0.0
