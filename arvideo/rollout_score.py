@@ -159,9 +159,13 @@ class WorldModelScore:
         return " · ".join(f"{m:.1f}/{c:.1f}" for m, c in zip(model, copy_last))
 
 
-def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore:
+def ball_score(
+    truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor, window_of_row: np.ndarray | None = None
+) -> BallScore:
     """Where the rollout puts the ball (and the agent's paddle) against the truth, frame by
-    frame; per-step shares are over the frames of that step that show a real ball."""
+    frame; per-step shares are over the frames of that step that show a real ball.
+    `window_of_row`: the held-out window each row rolls out (rows of several sampling seeds of
+    one window are one cluster of the interval); None = every row its own window."""
     steps = truth_BTHWC.shape[1]
     windows = truth_BTHWC.shape[0]
     shown, near = np.zeros((windows, steps)), np.zeros((windows, steps))
@@ -191,8 +195,21 @@ def ball_score(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> BallScore
             float(n / s) if s else math.nan for n, s in zip(by_step_near, by_step_shown)
         ],
         agent_paddle_within_1px=_share(paddle),
-        within_2px_ci95=clustered_share_ci95(near.sum(1), shown.sum(1)),
+        within_2px_ci95=clustered_share_ci95(*_by_window(near, shown, window_of_row)),
     )
+
+
+def _by_window(near_BT: np.ndarray, shown_BT: np.ndarray, window_of_row: np.ndarray | None):
+    """Hits and counts per window: rows summed over steps, and over rows of one window."""
+    hits, counts = near_BT.sum(1), shown_BT.sum(1)
+    if window_of_row is None:
+        return hits, counts
+    window_of_row = np.asarray(window_of_row)
+    if window_of_row.shape != hits.shape:
+        raise ValueError(
+            f"window_of_row has shape {window_of_row.shape}, the rollout {hits.shape[0]} rows"
+        )
+    return np.bincount(window_of_row, hits), np.bincount(window_of_row, counts)
 
 
 def clustered_share_ci95(hits_W: np.ndarray, counts_W: np.ndarray) -> float | None:

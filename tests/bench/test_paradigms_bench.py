@@ -252,6 +252,8 @@ def test_smoke_budget_writes_every_paradigm(pong_dir, tmp_path, monkeypatch, cap
     assert "## Long rollouts: who drifts" in markdown and "fg PSNR h6" in markdown
     assert "## Foreground PSNR dB per horizon step" in markdown and "fg ± 95%" in markdown
     assert 0 <= baseline["agent_paddle_within_1px"] <= 1 and baseline["foreground_psnr_ci95"] > 0
+    ball_spread = baseline["ball_within_2px_ci95"]  # None where under two windows show a ball
+    assert (ball_spread is None or ball_spread >= 0) and "ball ± 95%" in markdown
     assert {t["tokenizer"] for t in result["tokenizers"]} <= {"vq", "msvq", "continuous"}
     for row in result["tokenizers"]:  # trained here with the tokenizer benchmark's recipe
         kind = row["tokenizer"]

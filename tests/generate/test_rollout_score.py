@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from arvideo.bench.paradigms.rollout_eval import copy_last_frame
-from arvideo.metrics import median_background
+from arvideo.metrics import median_background, video_to_frames
 from arvideo.rollout_score import (
     RolloutScore,
     WindowScores,
     WorldModelScore,
+    ball_score,
     clustered_share_ci95,
     held_out_windows,
     paired_gaps,
@@ -150,3 +151,20 @@ def test_ball_interval_comes_from_windows_that_differ(pong_dir):
     gathered = score_video(video, one_window, background, pong=True).ball
     assert perfect.within_2px_ci95 == 0.0
     assert gathered.within_2px < 1.0 and gathered.within_2px_ci95 > 0.0
+
+
+def test_ball_interval_clusters_the_seeds_of_one_window(pong_dir):
+    """Two sampling seeds of 6 windows (rows seed-major): with `window_of_row` the interval
+    is over 6 windows, not 12 rows; the share is the same either way."""
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    truth = video_to_frames(video.repeat(2, 1, 1, 1, 1))
+    fake = truth.clone()
+    fake[6] = video_to_frames(background[None, :, None].expand_as(video))[0]  # seed 1, window 0
+    ids = np.tile(np.arange(6), 2)
+    as_rows, as_windows = ball_score(truth, fake), ball_score(truth, fake, ids)
+    assert as_rows.within_2px == as_windows.within_2px < 1.0
+    assert as_rows.within_2px_ci95 != pytest.approx(as_windows.within_2px_ci95)
+    with pytest.raises(ValueError, match="window_of_row"):
+        ball_score(truth, fake, np.arange(6))

@@ -44,7 +44,8 @@ def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
     taken = actions_BT[:, bench.budget.context_frames - 1 :].repeat(R, 1).numpy()
     mean = lambda values: float(np.nanmean(values)) if np.isfinite(values).any() else None
     # the targets: the ball within 2 px, the agent's paddle within 1 px
-    ball = ball_score(video_to_frames(truth), video_to_frames(fake))
+    windows = np.tile(np.arange(bench.truth.shape[0]), R)  # rows: seed-major, R × B
+    ball = ball_score(video_to_frames(truth), video_to_frames(fake), windows)
     per_window = foreground_psnr(truth, fake, bench.background_CHW).unflatten(0, (R, -1))
     return {
         "psnr": mean(scores.psnr), "foreground_psnr": mean(scores.foreground_psnr),
@@ -60,6 +61,7 @@ def score(bench: Bench, video_RBCTHW: torch.Tensor, actions_BT: torch.Tensor) ->
         "diversity": seed_diversity(video_RBCTHW),
         "ball_within_2px": _finite(ball.within_2px),
         "ball_within_2px_by_step": ball.within_2px_by_step,
+        "ball_within_2px_ci95": ball.within_2px_ci95,
         "agent_paddle_within_1px": _finite(ball.agent_paddle_within_1px),
         "foreground_psnr_ci95": window_spread(per_window),
     }  # fmt: skip
