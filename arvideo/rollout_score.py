@@ -166,11 +166,10 @@ def ball_score(
     frame; per-step shares are over the frames of that step that show a real ball.
     `window_of_row`: the held-out window each row rolls out (rows of several sampling seeds of
     one window are one cluster of the interval); None = every row its own window."""
-    steps = truth_BTHWC.shape[1]
-    windows = truth_BTHWC.shape[0]
-    shown, near = np.zeros((windows, steps)), np.zeros((windows, steps))
+    rows, steps = truth_BTHWC.shape[:2]
+    shown, near = np.zeros((rows, steps)), np.zeros((rows, steps))
     drawn, errors, paddle = 0, [], []  # errors: one per frame where both show a ball
-    for b in range(windows):
+    for b in range(rows):
         for t in range(steps):
             real = locate_objects(truth_BTHWC[b, t])
             fake = locate_objects(fake_BTHWC[b, t])
@@ -298,6 +297,19 @@ def score_world_model(
     chosen = held_out_windows(data, context + horizon, windows, split)
     background = background_CHW if background_CHW is not None else training_background(data)
     return score_windows(generator, chosen, context, background, seed, per_window, **sampling)
+
+
+def rollout_windows(generator, chosen: Windows, context: int, seed: int = 0, **sampling):
+    """The generated frames (B×H×H×W×C uint8 tensor) of each window: its first `context`
+    frames real, the rest sampled with its true actions (`sampling` as in generate; still
+    cells as the model folder decodes by default)."""
+    horizon = chosen.video_BCTHW.shape[2] - context
+    output = generator(
+        context=video_to_frames(chosen.video_BCTHW[:, :, :context]).numpy(),
+        actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),
+        num_frames=horizon, seed=seed, progress=False, **sampling,
+    )  # fmt: skip
+    return torch.from_numpy(output.video)[:, context:]
 
 
 def score_windows(

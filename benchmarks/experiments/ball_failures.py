@@ -22,7 +22,7 @@ import torch
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
 from arvideo.pong_objects import locate_objects
-from arvideo.rollout_score import held_out_windows
+from arvideo.rollout_score import held_out_windows, rollout_windows
 
 BINS = ((2.0, "within 2 px"), (4.0, "2-4 px"), (10.0, "4-10 px"), (math.inf, "> 10 px"))
 
@@ -46,11 +46,7 @@ def main() -> None:
     windows = held_out_windows(args.clips, C + H, args.windows)
     generator = VideoGenerator.from_pretrained(args.model)
     frames = video_to_frames(windows.video_BCTHW)
-    rollout = generator(
-        context=frames[:, :C].numpy(), actions=windows.actions_BT[:, : C + H - 1].numpy(),
-        num_frames=H, seed=0, progress=False, top_k=1,
-    )  # fmt: skip
-    fake = torch.from_numpy(rollout.video)[:, C:]
+    fake = rollout_windows(generator, windows, C, top_k=1)
     with torch.no_grad():
         video = windows.video_BCTHW
         parts = [generator.tokenizer(video[i : i + 8]).video for i in range(0, len(video), 8)]

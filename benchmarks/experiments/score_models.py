@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 
 from arvideo.bench.paradigms.episodes import load_episodes
@@ -27,7 +26,12 @@ from arvideo.bench.paradigms.rollout_eval import (
 )
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
-from arvideo.rollout_score import held_out_windows, score_windows, training_background
+from arvideo.rollout_score import (
+    held_out_windows,
+    rollout_windows,
+    score_windows,
+    training_background,
+)
 
 
 def _spread(half: float | None) -> str:
@@ -87,12 +91,8 @@ def main() -> None:
             print(describe("copy-last", score.copy_last))
         line = describe(model, score.model)
         if follow is not None:  # the same greedy rollout, still cells kept as scored above
-            rollout = generator(
-                context=video_to_frames(windows.video_BCTHW[:, :, :C]).numpy(),
-                actions=windows.actions_BT[:, : C + args.horizon - 1].numpy(),
-                num_frames=args.horizon, seed=0, progress=False, top_k=1,
-            )  # fmt: skip
-            line += f", action-following {follow(np.asarray(rollout.video)[:, C:]):.3f}"
+            rollout = rollout_windows(generator, windows, C, top_k=1)
+            line += f", action-following {follow(rollout):.3f}"
         print(line, flush=True)
 
 

@@ -7,18 +7,15 @@ usage: window_subsets.py CLIPS MODEL [--windows 256] [--subsets 4] [--context 4]
 
 import argparse
 
-import numpy as np
-import torch
-
-from arvideo.bench.paradigms.episodes import load_episodes
+from arvideo.bench.paradigms.episodes import (
+    evaluation_windows,
+    evenly_spaced_indices,
+    load_episodes,
+    window_starts,
+)
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
-from arvideo.rollout_score import ball_score, held_out_windows
-
-
-def evenly_spaced(candidates: int, count: int) -> np.ndarray:
-    """The indices `evaluation_windows` picks among its non-overlapping starts."""
-    return np.linspace(0, candidates - 1, min(count, candidates)).round().astype(int)
+from arvideo.rollout_score import ball_score, rollout_windows
 
 
 def main() -> None:
@@ -31,14 +28,10 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=8)
     args = parser.parse_args()
     C, H = args.context, args.horizon
-    windows = held_out_windows(args.clips, C + H, args.windows)
+    episodes = load_episodes(args.clips, "val")
+    windows = evaluation_windows(episodes, C + H, args.windows)
     generator = VideoGenerator.from_pretrained(args.model)
-    rollout = generator(
-        context=video_to_frames(windows.video_BCTHW[:, :, :C]).numpy(),
-        actions=windows.actions_BT[:, : C + H - 1].numpy(),
-        num_frames=H, seed=0, progress=True, top_k=1,
-    )  # fmt: skip
-    fake = torch.as_tensor(np.asarray(rollout.video)[:, C:])
+    fake = rollout_windows(generator, windows, C, top_k=1)
     truth = video_to_frames(windows.video_BCTHW[:, :, C:])
 
     def line(name: str, rows) -> str:
@@ -49,13 +42,9 @@ def main() -> None:
     print(line("all", list(range(count))))
     for i in range(args.subsets):
         print(line(f"subset {i}", list(range(i, count, args.subsets))))
-    length = C + H
-    candidates = sum(
-        (len(f) - length) // length + 1 for f in load_episodes(args.clips, "val").frames
-        if len(f) >= length
-    )  # fmt: skip
-    picked = evenly_spaced(candidates, args.windows)
-    bench = set(evenly_spaced(candidates, args.windows // args.subsets).tolist())
+    candidates = len(window_starts(episodes, C + H))
+    picked = evenly_spaced_indices(candidates, args.windows)
+    bench = set(evenly_spaced_indices(candidates, args.windows // args.subsets).tolist())
     shared = [row for row, start in enumerate(picked) if start in bench]
     print(f"{candidates} non-overlapping windows to pick from")
     print(line(f"the bench's {len(bench)} picks, {len(shared)} of them among these", shared))

@@ -168,3 +168,19 @@ def test_ball_interval_clusters_the_seeds_of_one_window(pong_dir):
     assert as_rows.within_2px_ci95 != pytest.approx(as_windows.within_2px_ci95)
     with pytest.raises(ValueError, match="window_of_row"):
         ball_score(truth, fake, np.arange(6))
+
+
+def test_rollout_windows_returns_the_generated_frames_only(gen):
+    """Windows of 2 real + 3 generated frames: a B×3×H×W×C uint8 rollout, the same for the
+    same seed."""
+    from arvideo.bench.paradigms.episodes import Windows
+    from arvideo.rollout_score import rollout_windows
+
+    size = gen.info.frame_size
+    noise = torch.Generator().manual_seed(0)
+    video = torch.rand(2, 3, 5, *size, generator=noise) * 2 - 1
+    actions = torch.tensor([[0, 2, 2, 2, 2], [0, 3, 3, 3, 3]])
+    chosen = Windows(video, actions)
+    first = rollout_windows(gen, chosen, 2, seed=0, top_k=1)
+    assert first.shape == (2, 3, *size, 3) and first.dtype == torch.uint8
+    assert torch.equal(first, rollout_windows(gen, chosen, 2, seed=0, top_k=1))

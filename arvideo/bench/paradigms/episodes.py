@@ -94,14 +94,34 @@ def _to_video(frames_BTHWC: np.ndarray) -> torch.Tensor:
     return video.float() / 127.5 - 1.0
 
 
+def window_starts(
+    episodes: EpisodeSet, length: int, stride: int | None = None
+) -> list[tuple[int, int]]:
+    """(episode, first frame) of every window of `length` frames at `stride` (None = length:
+    non-overlapping), in order."""
+    return [
+        (e, s)
+        for e, frames in enumerate(episodes.frames)
+        for s in range(0, len(frames) - length + 1, stride or length)
+    ]
+
+
+def _gather(episodes: EpisodeSet, starts: list[tuple[int, int]], length: int) -> Windows:
+    frames = np.stack([episodes.frames[e][s : s + length] for e, s in starts])
+    actions = np.stack([episodes.actions[e][s : s + length] for e, s in starts])
+    return Windows(_to_video(frames), torch.from_numpy(actions))
+
+
+def evenly_spaced_indices(candidates: int, count: int) -> np.ndarray:
+    """Indices of `count` picks (fewer if there are fewer) spread evenly over `candidates`,
+    first and last included (deterministic): the ones `evaluation_windows` scores."""
+    return np.linspace(0, candidates - 1, min(count, candidates)).round().astype(int)
+
+
 def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows:
     """`count` windows of `length` frames, spread evenly over the episodes (deterministic);
     fewer, with a warning, when the episodes hold fewer non-overlapping ones."""
-    starts = [
-        (e, s)
-        for e, frames in enumerate(episodes.frames)
-        for s in range(0, len(frames) - length + 1, length)
-    ]
+    starts = window_starts(episodes, length)
     if not starts:
         raise ValueError(f"no val episode holds {length} frames (context + horizon)")
     if len(starts) < count:
@@ -111,11 +131,8 @@ def evaluation_windows(episodes: EpisodeSet, length: int, count: int) -> Windows
             RuntimeWarning,
             stacklevel=2,
         )
-    picks = np.linspace(0, len(starts) - 1, min(count, len(starts))).round().astype(int)
-    chosen = [starts[i] for i in picks]
-    frames = np.stack([episodes.frames[e][s : s + length] for e, s in chosen])
-    actions = np.stack([episodes.actions[e][s : s + length] for e, s in chosen])
-    return Windows(_to_video(frames), torch.from_numpy(actions))
+    picks = evenly_spaced_indices(len(starts), count)
+    return _gather(episodes, [starts[i] for i in picks], length)
 
 
 def training_windows(
@@ -124,19 +141,12 @@ def training_windows(
     """Every window of `length` frames at `stride` in the given episodes, or `count` of them
     evenly spaced (first and last kept; chosen before the frames are copied, so a large
     data set costs memory only for the windows kept)."""
-    starts = [
-        (e, s)
-        for e, frames in enumerate(episodes.frames)
-        for s in range(0, len(frames) - length + 1, stride)
-    ]
+    starts = window_starts(episodes, length, stride)
     if not starts:
         raise ValueError(f"no episode holds {length} frames (the window length)")
     if count is not None:
-        picks = np.linspace(0, len(starts) - 1, min(count, len(starts))).round().astype(int)
-        starts = [starts[i] for i in picks]
-    frames = np.stack([episodes.frames[e][s : s + length] for e, s in starts])
-    actions = np.stack([episodes.actions[e][s : s + length] for e, s in starts])
-    return Windows(_to_video(frames), torch.from_numpy(actions))
+        starts = [starts[i] for i in evenly_spaced_indices(len(starts), count)]
+    return _gather(episodes, starts, length)
 
 
 def sample_batch(windows: Windows, batch_size: int, generator: torch.Generator) -> Windows:
@@ -146,5 +156,5 @@ def sample_batch(windows: Windows, batch_size: int, generator: torch.Generator) 
 
 def evenly_spaced(windows: Windows, count: int) -> Windows:
     """At most `count` of the windows, evenly spaced (first and last kept; deterministic)."""
-    index = torch.from_numpy(np.linspace(0, len(windows) - 1, min(count, len(windows))).round())
-    return Windows(windows.video_BCTHW[index.long()], windows.actions_BT[index.long()])
+    index = torch.from_numpy(evenly_spaced_indices(len(windows), count))
+    return Windows(windows.video_BCTHW[index], windows.actions_BT[index])
