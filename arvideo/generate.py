@@ -282,7 +282,9 @@ class VideoGenerator:
         frame-denoising orders) and `solver` ("euler" or "heun"); for frame-denoising orders
         `stabilization` (the noise level history is shown at, Diffusion Forcing); for
         next-block models of codes `change_threshold` (a cell keeps the frame before's code
-        unless the model gives its new one at least this probability; lm/change_gate.py). Unset
+        unless the model gives its new one at least this probability; lm/change_gate.py) and
+        `keep_threshold` (its mirror: a cell that drew the frame before's code, given it below
+        this probability, draws among its other codes). Unset
         sampling options take the model's defaults (`VideoLMConfig.sampling`); an option
         the model never reads is refused. full_sequence_flow does not stream (use
         __call__)."""

@@ -82,6 +82,7 @@ def generate(
     uncertainty: int | None = None,
     stabilization: float | None = None,
     change_threshold: float | None = None,
+    keep_threshold: float | None = None,
     overlap: int | None = None,
     keep_still_cells: bool | None = None,
     refine_steps: int = 1,
@@ -118,6 +119,9 @@ def generate(
         change_threshold: next-block models of codes: a generated cell keeps the frame
             before's code unless the model gives its new code at least this probability
             (0 = off; lm/change_gate.py); default: the model's.
+        keep_threshold: next-block models of depth-1 codes: a cell that drew the frame
+            before's code, to which the model gives less than this probability, draws among
+            its other codes instead (0 = off; lm/change_gate.py); default: the model's.
         overlap: full_sequence_flow past its clip length: latent frames each window
             shares with the one before (default half a clip).
         keep_still_cells: generated cells whose codes did not change show the frame
@@ -147,7 +151,8 @@ def generate(
     )  # fmt: skip
     sampling = dict(
         steps=steps, solver=solver, schedule=schedule, uncertainty=uncertainty,
-        stabilization=stabilization, change_threshold=change_threshold, overlap=overlap,
+        stabilization=stabilization, change_threshold=change_threshold,
+        keep_threshold=keep_threshold, overlap=overlap,
         keep_still_cells=keep_still_cells,
     )  # fmt: skip
     options.update({name: value for name, value in sampling.items() if value is not None})

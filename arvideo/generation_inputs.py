@@ -66,7 +66,8 @@ class GenerationRequest:
 
 ALLOWED_OPTIONS = {
     "actions", "label", "text", "temperature", "top_k", "top_p", "steps", "solver",
-    "schedule", "uncertainty", "stabilization", "change_threshold", "overlap",
+    "schedule", "uncertainty", "stabilization", "change_threshold", "keep_threshold",
+    "overlap",
     "cfg_scale", "cfg_schedule", "refine_steps", "seed", "generator", "batch_size",
     "keep_still_cells", "compile",
 }  # fmt: skip
@@ -115,10 +116,12 @@ def check_applicable(gen: VideoGenerator, options: dict) -> None:
         unused.add("compile")  # full attention over the clip: no KV-cached steps
     # a switch left off (compile=False) asks for nothing the model could fail to read
     given = sorted(name for name in unused if options.get(name) not in (None, False))
-    if given == ["change_threshold"]:
-        from arvideo.lm.change_gate import why_not
+    gates = {"change_threshold": "why_not", "keep_threshold": "why_not_keep"}
+    if len(given) == 1 and given[0] in gates:
+        from arvideo.lm import change_gate
 
-        raise ValueError(f"change_threshold does not apply to this model: {why_not(config)}")
+        reason = getattr(change_gate, gates[given[0]])(config)
+        raise ValueError(f"{given[0]} does not apply to this model: {reason}")
     if given:
         raise ValueError(
             f"options {given} do not apply to this model (order {config.order!r}, head "
@@ -126,7 +129,7 @@ def check_applicable(gen: VideoGenerator, options: dict) -> None:
             "velocity); schedule, uncertainty and stabilization a frame-denoising order; "
             "overlap an order that tiles long videos (full_sequence_flow); compile an order "
             "that decodes with a KV cache (every order but full_sequence_flow); "
-            "change_threshold a next_block model of codes with frame blocks"
+            "change_threshold and keep_threshold a next_block model of codes with frame blocks"
         )
 
 

@@ -85,6 +85,7 @@ SETTINGS_CHECKS = {
     "uncertainty": lambda v: whole_number("uncertainty", v, 0, 10_001),
     "stabilization": _stabilization,
     "change_threshold": lambda v: real_number("change_threshold", v, 0.0, 1.0),
+    "keep_threshold": lambda v: real_number("keep_threshold", v, 0.0, 1.0),
 }
 
 

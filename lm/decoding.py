@@ -106,14 +106,18 @@ class DecodingSession:
         z, z_uncond = h.chunk(2, dim=0)
         return StepOutput(z, z_uncond)
 
-    def sample(self, step: StepOutput, fraction: float) -> torch.Tensor:
+    def sample(
+        self, step: StepOutput, fraction: float, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
         scale = cfg_schedule(self.options.cfg_schedule, self.options.cfg_scale, fraction)
+        excluding = {} if exclude is None else {"exclude": exclude}  # categorical heads only
         return self.model.head.sample(
             step.z_BND,
             self.generator,
             self.settings,
             z_uncond_BND=step.z_uncond_BND if self.guided else None,
             cfg_scale=scale,
+            **excluding,
         )
 
     def confidence(self, step: StepOutput, values: torch.Tensor) -> torch.Tensor:

@@ -123,4 +123,6 @@ def inapplicable_settings(config: VideoLMConfig) -> tuple[str, ...]:
         unused += FRAME_DENOISING_SETTINGS
     if change_gate.why_not(config) is not None:
         unused += ("change_threshold",)
+    if change_gate.why_not_keep(config) is not None:
+        unused += ("keep_threshold",)
     return unused

@@ -5,9 +5,10 @@ trained on different data sets (more episodes, another collection), scored on th
 none of them saw.
 
 usage: score_models.py CLIPS MODEL [MODEL ...] [--context C] [--horizon H] [--windows W]
+                       [--sampling JSON]
 
-The windows are `held_out_windows(CLIPS, C + H, W)` (the learning bench's: C 4, H 8), greedy,
-true actions, the foreground against CLIPS' training split. Action-following is the paradigm
+The windows are `held_out_windows(CLIPS, C + H, W)` (the learning bench's: C 4, H 8), greedy
+(plus `--sampling`'s options, e.g. '{"keep_threshold": 0.7}'), true actions, the foreground against CLIPS' training split. Action-following is the paradigm
 bench's (`rollout_eval.action_following`: directions measured on CLIPS' training episodes,
 the step from the last real frame included); the truth's own score is its ceiling.
 """
@@ -15,6 +16,7 @@ the step from the last real frame included); the truth's own score is its ceilin
 from __future__ import annotations
 
 import argparse
+import json
 
 import torch
 
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=8)
     parser.add_argument("--windows", type=int, default=64)
     parser.add_argument("--action_following", action="store_true")
+    parser.add_argument("--sampling", type=json.loads, default={}, help="JSON generate options")
     args = parser.parse_args()
     C = args.context
     windows = held_out_windows(args.clips, C + args.horizon, args.windows)
@@ -86,12 +89,13 @@ def main() -> None:
         print(f"copy-last: action-following {follow(copy_last):.3f}")
     for index, model in enumerate(args.models):
         generator = VideoGenerator.from_pretrained(model)
-        score = score_windows(generator, windows, C, background, 0, top_k=1)
+        sampling = {"top_k": 1, **args.sampling}
+        score = score_windows(generator, windows, C, background, 0, **sampling)
         if index == 0:
             print(describe("copy-last", score.copy_last))
         line = describe(model, score.model)
         if follow is not None:  # the same greedy rollout, still cells kept as scored above
-            rollout = rollout_windows(generator, windows, C, top_k=1)
+            rollout = rollout_windows(generator, windows, C, **sampling)
             line += f", action-following {follow(rollout):.3f}"
         print(line, flush=True)
 

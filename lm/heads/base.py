@@ -46,6 +46,9 @@ class SamplingSettings:
     # categorical x next_block frame blocks only (lm/change_gate.py): a generated cell keeps
     # the frame before's code unless the model gives its new code at least this probability
     change_threshold: float | None = None
+    # the mirror gate (same models, depth-1 codes): a cell that drew the frame before's code
+    # draws again among its other codes where the model gives that code less than this
+    keep_threshold: float | None = None
 
     def check(self) -> None:
         """ValueError naming the first setting out of range (a model's saved defaults; user
@@ -58,6 +61,10 @@ class SamplingSettings:
             "stabilization": (0 <= self.stabilization < 1, "in [0, 1)"),
             "change_threshold": (
                 self.change_threshold is None or 0 <= self.change_threshold <= 1,
+                "in [0, 1] or None",
+            ),
+            "keep_threshold": (
+                self.keep_threshold is None or 0 <= self.keep_threshold <= 1,
                 "in [0, 1] or None",
             ),
         }

@@ -170,7 +170,16 @@ class CategoricalHead(Head):
         settings: SamplingSettings,
         z_uncond_BND: torch.Tensor | None = None,
         cfg_scale: float | torch.Tensor = 1.0,
+        exclude: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Codes B×N (depth 1) or B×N×L, drawn from the guided, filtered logits."""
+        """Codes B×N (depth 1) or B×N×L, drawn from the guided, filtered logits; with
+        `exclude` (B×N codes, depth 1) each position draws among its other codes."""
         logits = self.guided_logits(z_BND, z_uncond_BND, cfg_scale)
+        if exclude is not None:
+            if self.depth != 1 or exclude.shape != logits.shape[:-1]:
+                raise ValueError(
+                    f"exclude must be B×N codes {tuple(logits.shape[:-1])} of a depth-1 head, "
+                    f"got {tuple(exclude.shape)} (depth {self.depth})"
+                )
+            logits = logits.scatter(-1, exclude.unsqueeze(-1), float("-inf"))
         return sample_logits(logits, generator, settings)

@@ -115,8 +115,11 @@ class Decoder(Protocol):
         """Forward slots [start, stop) given their inputs; commit=False rolls the cache back;
         cond_BnD is added to the slots' conditioning (frame denoising: noise levels)."""
 
-    def sample(self, step: StepOutput, fraction: float) -> torch.Tensor:
-        """Draw values from the head; `fraction` of generation done drives CFG schedules."""
+    def sample(
+        self, step: StepOutput, fraction: float, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Draw values from the head; `fraction` of generation done drives CFG schedules;
+        `exclude` (B×n codes, categorical heads of depth 1) bans one code per slot."""
 
     def confidence(self, step: StepOutput, values: torch.Tensor) -> torch.Tensor:
         """B×n score of sampled values (higher = surer; random for heads without one)."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from ..change_gate import gate_changes
+from ..change_gate import gate_changes, redraw_unsure_keeps
 from ..sequence import TokenLayout
 from .base import (
     Decoder,
@@ -189,13 +189,25 @@ class NextBlockOrder(TokenOrder):
                 fraction_shown = 1 - math.cos(math.pi / 2 * (step + 1) / refine_steps)
                 target = min(G - 1, math.ceil(G * fraction_shown))  # keep the last step real
                 revealed = self._reveal_more(decoder, out, sampled, revealed, target)
-        threshold = decoder.settings.change_threshold
-        if threshold and previous is not None:  # frame blocks: previous[:, -G:] = frame before
-            if G != self.tokens_per_frame or self.refine:
-                raise ValueError("change_threshold needs frame blocks without refinement")
-            confidence = decoder.confidence(out, values)
-            values = gate_changes(values, previous[:, -G:], confidence, threshold)
+        if previous is not None:
+            values = self._gate(decoder, out, values, previous[:, -G:], fraction)
         return GenerationTrace(values, out.z_BND, refine_steps, revealed if self.refine else None)
+
+    def _gate(self, decoder, out, values, before, fraction: float) -> torch.Tensor:
+        """The keep gate, then the change gate (lm/change_gate.py), where set; `before` is
+        the frame before's codes (frame blocks: slot j of the block before is the same cell)."""
+        keep, change = decoder.settings.keep_threshold, decoder.settings.change_threshold
+        if (keep or change) and (self.block_tokens != self.tokens_per_frame or self.refine):
+            raise ValueError(
+                "keep_threshold and change_threshold need frame blocks without refinement"
+            )
+        if keep:
+            redrawn = decoder.sample(out, fraction, exclude=before)
+            confidence = decoder.confidence(out, before)
+            values = redraw_unsure_keeps(values, before, confidence, redrawn, keep)
+        if change:
+            values = gate_changes(values, before, decoder.confidence(out, values), change)
+        return values
 
     def _reveal_more(self, decoder, out, sampled, revealed, target: int) -> torch.Tensor:
         """Reveal the most confident hidden slots until `target` per sample are revealed."""
