@@ -8,9 +8,10 @@ usage: score_models.py CLIPS MODEL [MODEL ...] [--context C] [--horizon H] [--wi
                        [--sampling JSON]
 
 The windows are `held_out_windows(CLIPS, C + H, W)` (the learning bench's: C 4, H 8), greedy
-(plus `--sampling`'s options, e.g. '{"keep_threshold": 0.7}'), true actions, the foreground against CLIPS' training split. Action-following is the paradigm
-bench's (`rollout_eval.action_following`: directions measured on CLIPS' training episodes,
-the step from the last real frame included); the truth's own score is its ceiling.
+(plus `--sampling`'s options, e.g. '{"keep_threshold": 0.7}'), true actions, the foreground
+against CLIPS' training split. Action-following is the paradigm bench's
+(`rollout_eval.action_following`: directions measured on CLIPS' training episodes, the step
+from the last real frame included); the truth's own score is its ceiling.
 """
 
 from __future__ import annotations
