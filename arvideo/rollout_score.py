@@ -51,6 +51,10 @@ class WindowScores:
 
     psnr_db: list[list[float]]
     foreground_psnr_db: list[list[float]]  # NaN where a truth frame has no foreground
+    # Pong: per window, the generated frames showing a real ball, and those of them where
+    # the rollout's is within 2 px (`paired_ball_gap`); None for other games
+    ball_shown: list[float] | None = None
+    ball_hits: list[float] | None = None
 
 
 @dataclass
@@ -97,6 +101,34 @@ def paired_gaps(model: RolloutScore, copy_last: RolloutScore, metric: str) -> li
         seen = step[step.isfinite()]
         gaps.append(PairedGap(float(seen.mean()) if len(seen) else math.nan, half, len(seen)))
     return gaps
+
+
+@dataclass
+class ShareGap:
+    """One share minus another over the same frames, paired by window: the difference and
+    the half-width of its 95% interval over windows (`clustered_share_ci95` of the per-window
+    differences; None under two windows that count)."""
+
+    gap: float
+    ci95: float | None
+    windows: int
+
+
+def paired_ball_gap(a: RolloutScore, b: RolloutScore) -> ShareGap:
+    """The ball within 2 px of rollout a minus rollout b, on the same Pong windows; both
+    scores need `by_window` (`per_window=True`). Two models, or two samplings of one, rank
+    far more surely this way than by their separate intervals: a window hard for one is
+    hard for the other."""
+    a_w, b_w = a.by_window, b.by_window
+    if a_w is None or b_w is None or a_w.ball_shown is None or b_w.ball_shown is None:
+        raise ValueError("a paired ball gap needs per-window Pong scores: per_window=True")
+    shown = np.asarray(a_w.ball_shown)
+    if not np.array_equal(shown, np.asarray(b_w.ball_shown)):
+        raise ValueError("a paired ball gap needs the same windows: their real balls differ")
+    diff = np.asarray(a_w.ball_hits) - np.asarray(b_w.ball_hits)
+    total = shown.sum()
+    gap = float(diff.sum() / total) if total else math.nan
+    return ShareGap(gap, clustered_share_ci95(diff, shown), int((shown > 0).sum()))
 
 
 @dataclass
@@ -166,22 +198,42 @@ def ball_score(
     frame; per-step shares are over the frames of that step that show a real ball.
     `window_of_row`: the held-out window each row rolls out (rows of several sampling seeds of
     one window are one cluster of the interval); None = every row its own window."""
+    return _ball_score(_ball_frames(truth_BTHWC, fake_BTHWC), window_of_row)
+
+
+@dataclass
+class _BallFrames:
+    """Per row and step, a real ball shown and the rollout's near it; the rest pooled."""
+
+    shown_BT: np.ndarray
+    near_BT: np.ndarray
+    drawn: int
+    errors: list[float]  # one per frame where both show a ball
+    paddle: list[float]  # one per frame showing the agent's paddle
+
+
+def _ball_frames(truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor) -> _BallFrames:
     rows, steps = truth_BTHWC.shape[:2]
-    shown, near = np.zeros((rows, steps)), np.zeros((rows, steps))
-    drawn, errors, paddle = 0, [], []  # errors: one per frame where both show a ball
+    frames = _BallFrames(np.zeros((rows, steps)), np.zeros((rows, steps)), 0, [], [])
     for b in range(rows):
         for t in range(steps):
             real = locate_objects(truth_BTHWC[b, t])
             fake = locate_objects(fake_BTHWC[b, t])
             if real.right_paddle is not None:
-                paddle.append(_distance(real.right_paddle, fake.right_paddle, max))
+                frames.paddle.append(_distance(real.right_paddle, fake.right_paddle, max))
             if real.ball is None:
                 continue
-            shown[b, t] += 1
+            frames.shown_BT[b, t] += 1
             if fake.ball is not None:
-                drawn += 1
-                errors.append(_distance(real.ball, fake.ball, math.hypot))
-                near[b, t] += errors[-1] <= BALL_TOLERANCE_PX
+                frames.drawn += 1
+                frames.errors.append(_distance(real.ball, fake.ball, math.hypot))
+                frames.near_BT[b, t] += frames.errors[-1] <= BALL_TOLERANCE_PX
+    return frames
+
+
+def _ball_score(frames: _BallFrames, window_of_row: np.ndarray | None) -> BallScore:
+    shown, near, steps = frames.shown_BT, frames.near_BT, frames.shown_BT.shape[1]
+    drawn, errors, paddle = frames.drawn, frames.errors, frames.paddle
     total = shown.sum()
     if not total:
         return BallScore(math.nan, math.nan, math.nan, [math.nan] * steps, _share(paddle))
@@ -257,9 +309,12 @@ def score_video(
     uncapped = foreground_psnr(truth_BCTHW, fake_BCTHW, background_CHW)
     fg = uncapped.clamp(max=PSNR_CAP_DB)
     whole = psnr(truth_BCTHW, fake_BCTHW).clamp(max=PSNR_CAP_DB)
-    ball = None
+    ball, by_window = None, WindowScores(whole.tolist(), fg.tolist())
     if pong:
-        ball = ball_score(video_to_frames(truth_BCTHW), video_to_frames(fake_BCTHW))
+        frames = _ball_frames(video_to_frames(truth_BCTHW), video_to_frames(fake_BCTHW))
+        ball = _ball_score(frames, None)
+        by_window.ball_shown = frames.shown_BT.sum(1).tolist()
+        by_window.ball_hits = frames.near_BT.sum(1).tolist()
     return RolloutScore(
         windows=truth_BCTHW.shape[0],
         horizon=truth_BCTHW.shape[2],
@@ -268,7 +323,7 @@ def score_video(
         ball=ball,
         foreground_psnr_by_step_db=[float(v) for v in fg.nanmean(dim=0)],
         psnr_by_step_db=[float(v) for v in whole.mean(dim=0)],
-        by_window=WindowScores(whole.tolist(), fg.tolist()) if per_window else None,
+        by_window=by_window if per_window else None,
         foreground_pooled_psnr_by_step_db=pooled_foreground_psnr(uncapped),
     )
 

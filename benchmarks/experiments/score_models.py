@@ -5,13 +5,17 @@ trained on different data sets (more episodes, another collection), scored on th
 none of them saw.
 
 usage: score_models.py CLIPS MODEL [MODEL ...] [--context C] [--horizon H] [--windows W]
-                       [--sampling JSON]
+                       [--sampling JSON] [--arms JSON]
 
 The windows are `held_out_windows(CLIPS, C + H, W)` (the learning bench's: C 4, H 8), greedy
 (plus `--sampling`'s options, e.g. '{"keep_threshold": 0.7}'), true actions, the foreground
 against CLIPS' training split. Action-following is the paradigm bench's
 (`rollout_eval.action_following`: directions measured on CLIPS' training episodes, the step
 from the last real frame included); the truth's own score is its ceiling.
+
+`--arms '[{}, {"keep_threshold": 0.7}]'` scores every model once per arm (sampling options
+on top of `--sampling`). Every row after the first also prints its ball share minus the
+first row's, paired by window (`rollout_score.paired_ball_gap`), with its 95% interval.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
 from arvideo.rollout_score import (
     held_out_windows,
+    paired_ball_gap,
     rollout_windows,
     score_windows,
     training_background,
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=64)
     parser.add_argument("--action_following", action="store_true")
     parser.add_argument("--sampling", type=json.loads, default={}, help="JSON generate options")
+    parser.add_argument("--arms", type=json.loads, default=[{}], help="JSON list of options")
     args = parser.parse_args()
     C = args.context
     windows = held_out_windows(args.clips, C + args.horizon, args.windows)
@@ -88,17 +94,24 @@ def main() -> None:
         print(f"truth: action-following {follow(truth):.3f}")
         copy_last = follow.last.expand_as(truth)
         print(f"copy-last: action-following {follow(copy_last):.3f}")
-    for index, model in enumerate(args.models):
+    first = None
+    for model in args.models:
         generator = VideoGenerator.from_pretrained(model)
-        sampling = {"top_k": 1, **args.sampling}
-        score = score_windows(generator, windows, C, background, 0, **sampling)
-        if index == 0:
-            print(describe("copy-last", score.copy_last))
-        line = describe(model, score.model)
-        if follow is not None:  # the same greedy rollout, still cells kept as scored above
-            rollout = rollout_windows(generator, windows, C, **sampling)
-            line += f", action-following {follow(rollout):.3f}"
-        print(line, flush=True)
+        for arm in args.arms:
+            sampling = {"top_k": 1, **args.sampling, **arm}
+            score = score_windows(generator, windows, C, background, 0, True, **sampling)
+            if first is None:
+                print(describe("copy-last", score.copy_last))
+            name = model if arm == {} else f"{model} {json.dumps(arm)}"
+            line = describe(name, score.model)
+            if first is not None and score.model.ball is not None:
+                gap = paired_ball_gap(score.model, first)
+                line += f", ball − first row {gap.gap:+.3f}{_spread(gap.ci95)} (paired)"
+            if follow is not None:  # the same greedy rollout, still cells kept as scored above
+                rollout = rollout_windows(generator, windows, C, **sampling)
+                line += f", action-following {follow(rollout):.3f}"
+            print(line, flush=True)
+            first = score.model if first is None else first
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from arvideo.rollout_score import (
     ball_score,
     clustered_share_ci95,
     held_out_windows,
+    paired_ball_gap,
     paired_gaps,
     pooled_foreground_psnr,
     score_video,
@@ -151,6 +152,32 @@ def test_ball_interval_comes_from_windows_that_differ(pong_dir):
     gathered = score_video(video, one_window, background, pong=True).ball
     assert perfect.within_2px_ci95 == 0.0
     assert gathered.within_2px < 1.0 and gathered.within_2px_ci95 > 0.0
+
+
+def test_paired_ball_gap_differences_the_same_windows(pong_dir):
+    """Blanking one window costs that window's balls, and the paired interval sees only that
+    window differ; a perfect rollout against itself is no gap at all."""
+    windows = held_out_windows(str(pong_dir), 8, 6)
+    video = windows.video_BCTHW
+    background = median_background(video[:, :, :1])
+    perfect = score_video(video, video.clone(), background, pong=True, per_window=True)
+    one_window = video.clone()
+    one_window[0] = background[:, None]
+    blanked = score_video(video, one_window, background, pong=True, per_window=True)
+    shown = np.asarray(perfect.by_window.ball_shown)
+    assert shown.sum() > shown[0] > 0  # window 0 and others show the ball
+    assert perfect.by_window.ball_hits == perfect.by_window.ball_shown
+    gap = paired_ball_gap(perfect, blanked)
+    assert gap.gap == pytest.approx(shown[0] / shown.sum())
+    assert gap.gap == pytest.approx(perfect.ball.within_2px - blanked.ball.within_2px)
+    assert gap.ci95 > 0 and gap.windows == int((shown > 0).sum())
+    same = paired_ball_gap(perfect, perfect)
+    assert same.gap == 0.0 and same.ci95 == 0.0
+    with pytest.raises(ValueError, match="per_window=True"):
+        paired_ball_gap(perfect, score_video(video, one_window, background, pong=True))
+    other = score_video(video[1:], video[1:].clone(), background, pong=True, per_window=True)
+    with pytest.raises(ValueError, match="same windows"):
+        paired_ball_gap(perfect, other)
 
 
 def test_ball_interval_clusters_the_seeds_of_one_window(pong_dir):
