@@ -96,6 +96,7 @@ def main_job(
     temperature: float = 1.0,
     top_k: int | None = 1,
     change_threshold: float | None = None,
+    keep_threshold: float | None = None,
     capacity: str = "auto",
 ) -> DemoSummary:
     """Collect real Atari data, train tiny models, and generate an action-conditioned video.
@@ -122,6 +123,9 @@ def main_job(
             gives its new code at least this probability (lm/change_gate.py; None: off).
             Off by default: chosen on validation episodes it was 0.8 on SpaceInvaders, where
             the rollout then equals copy-last (benchmarks/results/change_gate.md).
+        keep_threshold: the change gate's mirror: a cell that drew the frame before's code,
+            to which the model gives less than this, draws among its other codes (None:
+            off; +1-3 points of Pong's ball at 4x4 cells, benchmarks/results/keep_gate.md).
         capacity: the tokenizer's cell size. "auto" counts the distinct 8x8 patches of the
             training frames and halves the cell to 4x4 when they exceed 10 per code (so
             SpaceInvaders and MsPacman get 4x4 cells, Pong and Breakout 8x8); "8" or "4"
@@ -199,8 +203,8 @@ def main_job(
     ensure_sample_clip(model_dir, clips)  # a folder exported before samples were saved
     console.rule("generate")
     sampling = {"temperature": temperature, "top_k": top_k}
-    if change_threshold is not None:
-        sampling["change_threshold"] = change_threshold
+    gates = {"change_threshold": change_threshold, "keep_threshold": keep_threshold}
+    sampling.update({name: value for name, value in gates.items() if value is not None})
     with times.timed("generate and score"):
         summary = rollout(
             model_dir, clips, work, context_frames, num_frames, seed, eval_windows, sampling
