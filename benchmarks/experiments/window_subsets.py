@@ -7,6 +7,7 @@ usage: window_subsets.py CLIPS MODEL [--windows 256] [--subsets 4] [--context 4]
 
 import argparse
 
+from arvideo.ball_score import ball_score
 from arvideo.bench.paradigms.episodes import (
     evaluation_windows,
     evenly_spaced_indices,
@@ -15,7 +16,7 @@ from arvideo.bench.paradigms.episodes import (
 )
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
-from arvideo.rollout_score import ball_score, rollout_windows
+from arvideo.rollout_score import rollout_windows
 
 
 def main() -> None:

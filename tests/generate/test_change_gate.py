@@ -81,16 +81,18 @@ def test_a_model_default_threshold_applies_and_a_caller_overrides_it(tmp_path, b
         ({"block_rows": 2}, "not single frames"),
     ],
 )
-def test_models_it_cannot_apply_to_refuse_it_by_name(tmp_path, builders, overrides, reason):
+@pytest.mark.parametrize("gate", ["change_threshold", "keep_threshold"])
+def test_models_it_cannot_apply_to_refuse_it_by_name(tmp_path, builders, overrides, reason, gate):
+    """Both gates (the keep gate: tests/generate/test_keep_gate.py) refuse by name."""
     from arvideo.generate import VideoGenerator
 
     tokenizer, lm, info = builders
     save_model_folder(tmp_path / "m", tokenizer(), lm(**overrides), info())
     gen = VideoGenerator.from_pretrained(tmp_path / "m")
-    with pytest.raises(ValueError, match=f"change_threshold does not apply.*{reason}"):
-        _codes(gen, change_threshold=0.5)
-    with pytest.raises(ValueError, match="change_threshold"):
-        lm(sampling={"change_threshold": 0.5}, **overrides)
+    with pytest.raises(ValueError, match=f"{gate} does not apply.*{reason}"):
+        _codes(gen, **{gate: 0.5})
+    with pytest.raises(ValueError, match=gate):
+        lm(sampling={gate: 0.5}, **overrides)
 
 
 def test_out_of_range_thresholds_are_refused(gen, builders):

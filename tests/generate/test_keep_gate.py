@@ -93,22 +93,6 @@ def test_a_model_default_applies_and_a_caller_overrides_it(tmp_path, builders):
     assert _kept(_codes(gen, top_k=1, keep_threshold=0.0)) > 0
 
 
-@pytest.mark.parametrize(
-    ("overrides", "reason"),
-    [({"order": "next_token"}, "not next_block"), ({"block_rows": 2}, "not single frames")],
-)
-def test_models_it_cannot_apply_to_refuse_it_by_name(tmp_path, builders, overrides, reason):
-    from arvideo.generate import VideoGenerator
-
-    tokenizer, lm, info = builders
-    save_model_folder(tmp_path / "m", tokenizer(), lm(**overrides), info())
-    gen = VideoGenerator.from_pretrained(tmp_path / "m")
-    with pytest.raises(ValueError, match=f"keep_threshold does not apply.*{reason}"):
-        _codes(gen, keep_threshold=0.5)
-    with pytest.raises(ValueError, match="keep_threshold"):
-        lm(sampling={"keep_threshold": 0.5}, **overrides)
-
-
 def test_residual_codes_and_out_of_range_thresholds_are_refused(gen, builders):
     with pytest.raises(ValueError, match="keep_threshold"):
         builders[1](sampling={"keep_threshold": 0.5}, code_depth=2)

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from arvideo.ball_score import ball_score, clustered_share_ci95
 from arvideo.bench.paradigms.rollout_eval import copy_last_frame
 from arvideo.metrics import median_background, video_to_frames
 from arvideo.rollout_score import (
     RolloutScore,
     WindowScores,
     WorldModelScore,
-    ball_score,
-    clustered_share_ci95,
     held_out_windows,
     paired_ball_gap,
     paired_gaps,

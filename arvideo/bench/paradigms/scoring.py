@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from arvideo.ball_score import ball_score
 from arvideo.bench.paradigms import models
 from arvideo.bench.paradigms.budget import PARADIGMS
 from arvideo.bench.paradigms.evaluate import decode_values
@@ -25,7 +26,6 @@ from arvideo.bench.paradigms.rollout_eval import (
     window_spread,
 )
 from arvideo.metrics import foreground_psnr, video_to_frames
-from arvideo.rollout_score import ball_score
 from arvideo.tokenizer import StabilityMeter, TokenStability, VideoTokenizer
 
 if TYPE_CHECKING:
