@@ -41,6 +41,16 @@ class ShareGap:
     windows: int
 
 
+def share_gap(hits_a_W: np.ndarray, hits_b_W: np.ndarray, counts_W: np.ndarray) -> ShareGap:
+    """Share a minus share b over the same counted frames, clustered by window: the hits of
+    two rollouts (or their means over seeds) on windows that show `counts_W` real balls."""
+    diff = np.asarray(hits_a_W, dtype=float) - np.asarray(hits_b_W, dtype=float)
+    counts = np.asarray(counts_W, dtype=float)
+    total = counts.sum()
+    gap = float(diff.sum() / total) if total else math.nan
+    return ShareGap(gap, clustered_share_ci95(diff, counts), int((counts > 0).sum()))
+
+
 def ball_score(
     truth_BTHWC: torch.Tensor, fake_BTHWC: torch.Tensor, window_of_row: np.ndarray | None = None
 ) -> BallScore:

@@ -23,8 +23,8 @@ from arvideo.ball_score import (
     BallScore,
     ShareGap,
     ball_frames,
-    clustered_share_ci95,
     score_ball_frames,
+    share_gap,
 )
 from arvideo.bench.paradigms.episodes import Windows, evaluation_windows, load_episodes
 from arvideo.bench.paradigms.rollout_eval import copy_last_frame, window_spread
@@ -72,6 +72,13 @@ class PairedGap:
     ci95_db: float | None
     windows: int
 
+    @classmethod
+    def of(cls, diff_W: torch.Tensor) -> PairedGap:
+        """From per-window differences (NaN: a window without foreground, left out)."""
+        half = window_spread(diff_W[None, :, None], cap=math.inf)  # differences: no cap
+        seen = diff_W[diff_W.isfinite()]
+        return cls(float(seen.mean()) if len(seen) else math.nan, half, len(seen))
+
     def describe(self) -> str:
         spread = "" if self.ci95_db is None else f" ± {self.ci95_db:.1f}"
         return f"{self.mean_db:+.1f}{spread}"
@@ -85,12 +92,7 @@ def paired_gaps(model: RolloutScore, copy_last: RolloutScore, metric: str) -> li
     diff_WT = torch.tensor(getattr(model.by_window, metric)) - torch.tensor(
         getattr(copy_last.by_window, metric)
     )
-    gaps = []
-    for step in diff_WT.T:  # the scores are capped already; the differences are not capped
-        half = window_spread(step[None, :, None], cap=math.inf)
-        seen = step[step.isfinite()]
-        gaps.append(PairedGap(float(seen.mean()) if len(seen) else math.nan, half, len(seen)))
-    return gaps
+    return [PairedGap.of(step) for step in diff_WT.T]  # the scores are capped already
 
 
 def paired_ball_gap(a: RolloutScore, b: RolloutScore) -> ShareGap:
@@ -104,10 +106,7 @@ def paired_ball_gap(a: RolloutScore, b: RolloutScore) -> ShareGap:
     shown = np.asarray(a_w.ball_shown)
     if not np.array_equal(shown, np.asarray(b_w.ball_shown)):
         raise ValueError("a paired ball gap needs the same windows: their real balls differ")
-    diff = np.asarray(a_w.ball_hits) - np.asarray(b_w.ball_hits)
-    total = shown.sum()
-    gap = float(diff.sum() / total) if total else math.nan
-    return ShareGap(gap, clustered_share_ci95(diff, shown), int((shown > 0).sum()))
+    return share_gap(a_w.ball_hits, b_w.ball_hits, shown)
 
 
 @dataclass

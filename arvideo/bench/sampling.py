@@ -21,15 +21,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from arvideo.bench.report import (
-    Column,
-    command_line,
-    machine_info,
-    markdown_table,
-    run_header,
-    write_json,
-    write_results,
-)
+from arvideo.bench.report import write_json, write_results
 
 CODES_GRID = {"temperature": [0.5, 0.8, 1.0], "top_k": [1, 2, 4, 16, None]}
 DENOISER_GRID = {"temperature": [0.6, 0.8, 1.0], "steps": [10, 25]}
@@ -52,6 +44,12 @@ class SettingScore:
     # per horizon step, mean over seeds (empty in partial files of older runs)
     foreground_psnr_by_step_db: list[float] = field(default_factory=list)
     copy_last_foreground_psnr_by_step_db: list[float] = field(default_factory=list)
+    # per window, means over seeds (empty in partial files of older runs), for the paired
+    # columns: fg PSNR over the horizon steps (NaN: no foreground); Pong's real balls shown
+    # and the rollout's hits
+    window_foreground_psnr_db: list[float] = field(default_factory=list)
+    window_ball_shown: list[float] | None = None
+    window_ball_hits: list[float] | None = None
 
     def value(self, criterion: str) -> float:
         return self.foreground_psnr_db if criterion == "foreground_psnr" else self.ball_within_2px
@@ -95,16 +93,21 @@ def split_episodes(episodes):
 
 def score_setting(generator, windows, context, background, setting, seeds, latents, keep):
     """A SettingScore of `setting` on `windows` (mean and spread over its seeds)."""
+    import numpy as np
+    import torch
+
     from arvideo.rollout_score import score_windows
 
     runs = range(1 if deterministic(setting, latents) else seeds)
     scores = [
-        score_windows(generator, windows, context, background, seed, keep_still_cells=keep,
-                      **setting)
+        score_windows(generator, windows, context, background, seed, per_window=True,
+                      keep_still_cells=keep, **setting)
         for seed in runs
     ]  # fmt: skip
     fg = [s.model.foreground_psnr_db for s in scores]
     balls = [s.model.ball for s in scores]
+    by_window = [s.model.by_window for s in scores]
+    fg_RW = torch.tensor([w.foreground_psnr_db for w in by_window]).nanmean(-1)
     return SettingScore(
         setting=setting, seeds=len(scores), foreground_psnr_db=statistics.fmean(fg),
         foreground_psnr_min_db=min(fg), foreground_psnr_max_db=max(fg),
@@ -118,6 +121,10 @@ def score_setting(generator, windows, context, background, setting, seeds, laten
                                                      for s in scores))
         ],
         copy_last_foreground_psnr_by_step_db=scores[0].copy_last.foreground_psnr_by_step_db,
+        window_foreground_psnr_db=fg_RW.mean(0).tolist(),
+        window_ball_shown=by_window[0].ball_shown,
+        window_ball_hits=None if balls[0] is None
+        else np.mean([w.ball_hits for w in by_window], axis=0).tolist(),
     )  # fmt: skip
 
 
@@ -150,6 +157,7 @@ def bench_sampling(
         out: folder of sampling.{md,json} (and sampling.partial.json while it runs).
     """
     from arvideo.bench.paradigms.episodes import evaluation_windows, load_episodes
+    from arvideo.bench.sampling_report import sampling_markdown
     from arvideo.generate import VideoGenerator
     from arvideo.lm.heads import head_class
     from arvideo.rollout_score import training_background
@@ -205,7 +213,7 @@ def bench_sampling(
         "choice": [asdict(s) for s in choice],
         "report": {name: asdict(s) for name, s in report.items()},
     }  # fmt: skip
-    markdown = _markdown(data_out, choice, report, best)
+    markdown = sampling_markdown(data_out, choice, report, best)
     paths = write_results(out, "sampling", data_out, markdown)
     partial.unlink(missing_ok=True)
     print(markdown)
@@ -251,44 +259,3 @@ def _write_default(model: Path, setting: dict) -> None:
     config = json.loads(path.read_text())
     config["sampling"] = {**config.get("sampling", {}), **setting}
     path.write_text(json.dumps(config, indent=2) + "\n")
-
-
-REPORTED_STEPS = 4  # the first horizon steps shown per setting (issue targets: h1-4)
-COLUMNS = [
-    Column("setting"), Column("seeds"), Column("fg", "fg PSNR"),
-    Column("fg_range", "fg PSNR seed range"),
-    Column("copy_fg", "copy-last fg"), Column("psnr", "PSNR"),
-    Column("ball", "ball ≤2px", 3), Column("paddle", "agent paddle ≤1px", 3),
-    Column("steps", f"fg / copy-last fg, h1-{REPORTED_STEPS}"),
-]  # fmt: skip
-
-
-def _row(name: str, score: SettingScore) -> dict:
-    return {
-        "setting": name, "seeds": score.seeds, "fg": score.foreground_psnr_db,
-        "fg_range": f"{score.foreground_psnr_min_db:.2f}–{score.foreground_psnr_max_db:.2f}",
-        "copy_fg": score.copy_last_foreground_psnr_db, "psnr": score.psnr_db,
-        "ball": score.ball_within_2px, "paddle": score.agent_paddle_within_1px,
-        "steps": " · ".join(
-            f"{a:.1f}/{b:.1f}"
-            for a, b in zip(score.foreground_psnr_by_step_db[:REPORTED_STEPS],
-                            score.copy_last_foreground_psnr_by_step_db)
-        ) or "–",
-    }  # fmt: skip
-
-
-def _describe(setting: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in setting.items()) or "(library defaults)"
-
-
-def _markdown(data: dict, choice, report, best) -> str:
-    extra = {k: data[k] for k in ("model", "data", "choose_by", "seeds", "windows", "context",
-                                  "horizon", "choice_episodes", "report_episodes")}  # fmt: skip
-    md = run_header("Sampling defaults chosen on validation", command_line(), machine_info(), extra)
-    md += "\n\n## Choice half (every setting)\n\n"
-    md += markdown_table([_row(_describe(s.setting), s) for s in choice], COLUMNS)
-    md += f"\n\nChosen by {data['choose_by']}: **{_describe(best.setting)}**"
-    md += " (written as the model's default)." if data["written"] else "."
-    md += "\n\n## Report half (episodes the choice never saw)\n\n"
-    rows = [_row(f"{name}: {_describe(s.setting)}", s) for name, s in report.items()]
-    return md + markdown_table(rows, COLUMNS) + "\n"

@@ -75,7 +75,39 @@ def test_bench_chooses_on_one_half_reports_on_the_other_and_writes(
     saved = json.loads((model / "generator" / "config.json").read_text())["sampling"]
     assert saved == data["chosen"]
     assert not (out / "sampling.partial.json").exists()
-    assert "Report half" in (out / "sampling.md").read_text()
+    for score in data["choice"]:  # per-window scores for the paired columns
+        assert len(score["window_foreground_psnr_db"]) == 2
+    markdown = (out / "sampling.md").read_text()
+    assert "Report half" in markdown and "each row minus **top_k 1**" in markdown
+
+
+def _score(setting, fg, shown=None, hits=None):
+    from arvideo.bench.sampling import SettingScore
+
+    return SettingScore(
+        setting=setting, seeds=1, foreground_psnr_db=0.0, foreground_psnr_min_db=0.0,
+        foreground_psnr_max_db=0.0, copy_last_foreground_psnr_db=0.0, psnr_db=0.0,
+        ball_within_2px=None, agent_paddle_within_1px=None, window_foreground_psnr_db=fg,
+        window_ball_shown=shown, window_ball_hits=hits,
+    )  # fmt: skip
+
+
+def test_paired_columns_difference_the_same_windows():
+    from arvideo.bench.sampling_report import paired_with, reference_of
+
+    greedy = _score({"top_k": 1}, [20.0, 30.0, float("nan")], [4, 4, 0], [2, 4, 0])
+    other = _score({"top_k": 4}, [21.0, 32.0, 25.0], [4, 4, 0], [3, 4, 0])
+    assert reference_of([other, greedy]) is greedy
+    assert reference_of([other]) is other
+    gaps = paired_with(other, greedy)
+    # fg: +1 and +2 on the two windows with foreground, their mean +1.5, 1.96 * sd / sqrt 2
+    assert gaps["fg_gap"] == "+1.5 ± 1.0 dB"
+    # ball: one more hit of 8 real balls is +12.5 points
+    assert gaps["ball_gap"].startswith("+12.5 ± ")
+    assert paired_with(greedy, greedy)["ball_gap"] == "+0.0 ± 0.0"
+    unpaired = _score({"top_k": 2}, [20.0], [1, 1, 1], [1, 1, 1])  # other windows
+    assert paired_with(unpaired, greedy) == {"fg_gap": "–", "ball_gap": "–"}
+    assert paired_with(_score({}, []), greedy)["fg_gap"] == "–"  # an older partial file
 
 
 def test_a_stopped_run_resumes_from_its_partial_scores(model, two_val_episodes, tmp_path):

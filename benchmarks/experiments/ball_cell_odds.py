@@ -1,0 +1,128 @@
+"""Why a next-block Pong world model drops the ball one step ahead: what it believes about the
+ball's cell when its context is true.
+
+usage: ball_cell_odds.py CLIPS MODEL [--windows W]
+
+On W held-out 16-frame windows, every span of the model's window is fed with its true codes
+and actions, and the model's distribution for the span's last frame is read (teacher forced:
+the horizon-1 prediction, with no drift). Each predicted frame that shows a real ball is
+decoded from the per-cell argmax and sorted into "hit" (a ball within 2 px) or "miss". For
+the cell holding the real ball it prints, per group, how the model splits that cell's
+probability: keeping the frame before's code, the true code, the best code other than the
+kept one, and all codes other than the kept one. A miss with p(other) well above the best
+other code's probability is a ball spread over several codes of one cell (a decoding
+problem: no single ball code beats "as before"); a miss with a low p(other) is the model
+expecting no change there (a modelling problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+
+import torch
+
+from arvideo.generate import VideoGenerator
+from arvideo.metrics import video_to_frames
+from arvideo.pong_objects import locate_objects, playfield_rows
+from arvideo.rollout_score import held_out_windows
+
+LENGTH, TOLERANCE_PX = 16, 2.0
+PADDLE_REACH, WALL_PX = 0.2, 3  # a paddle's side of the court (a fifth of its width); px
+BUCKETS = (0.25, 0.5, 0.75, 1.01)
+EVENTS = ("appears", "at a paddle", "at a wall", "free flight")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clips")
+    parser.add_argument("model")
+    parser.add_argument("--windows", type=int, default=64)
+    args = parser.parse_args()
+    from changed_cell_odds import last_frame_log_probs  # this folder's sibling script
+
+    generator = VideoGenerator.from_pretrained(args.model)
+    frames = generator.max_context_frames + 1
+    windows = held_out_windows(args.clips, LENGTH, args.windows)
+    with torch.no_grad():
+        codes = generator.tokenizer.encode(windows.video_BCTHW).codes
+        logp, true, before = last_frame_log_probs(generator, codes, windows.actions_BT, frames)
+        greedy = torch.cat([decoded(generator, logp[i : i + 64].argmax(-1))
+                            for i in range(0, len(logp), 64)])  # fmt: skip
+    # spans are ordered start-major: span s of window b is row s * B + b
+    B, spans = len(windows), LENGTH - frames + 1
+    real = video_to_frames(windows.video_BCTHW)
+    cell = real.shape[2] // codes.shape[-1]
+    groups = {"hit": [], "miss": []}
+    for row in range(len(logp)):
+        start, b = divmod(row, B)
+        truth = locate_objects(real[b, start + frames - 1]).ball
+        if truth is None:
+            continue
+        fake = locate_objects(greedy[row]).ball
+        hit = fake is not None and math.hypot(truth.x - fake.x, truth.y - fake.y) <= TOLERANCE_PX
+        r, c = int(truth.y) // cell, int(truth.x) // cell
+        probs = logp[row, r, c].exp()
+        keep, code = int(before[row, r, c]), int(true[row, r, c])
+        others = probs.clone()
+        others[keep] = 0
+        groups["hit" if hit else "miss"].append(
+            {"keep": float(probs[keep]), "true": float(probs[code]),
+             "best_other": float(others.max()), "other": float(others.sum()),
+             "changed": keep != code, "drawn": fake is not None,
+             "event": event(real[b, start + frames - 2], truth)}  # fmt: skip
+        )
+    print(f"{args.model}: {spans} spans x {B} windows, {frames}-frame spans, the ball's cell")
+    for name, rows in groups.items():
+        describe(name, rows)
+
+
+def event(frame_before, truth) -> str:
+    """Where the real ball is: just served (none in the frame before), at a paddle's column,
+    at the top or bottom wall, or in free flight (positions in px of the frame)."""
+    before = locate_objects(frame_before)
+    if before.ball is None:
+        return "appears"
+    H, W = frame_before.shape[:2]
+    first, end = playfield_rows(H)
+    if min(truth.x, before.ball.x) < PADDLE_REACH * W or max(truth.x, before.ball.x) > (
+        1 - PADDLE_REACH
+    ) * W:
+        return "at a paddle"
+    if min(truth.y, before.ball.y) < first + WALL_PX or max(truth.y, before.ball.y) > end - WALL_PX:
+        return "at a wall"
+    return "free flight"
+
+
+def decoded(generator, codes_BHW: torch.Tensor) -> torch.Tensor:
+    video = generator.tokenizer.decode_codes(codes_BHW[:, None]).clamp(-1, 1)
+    return video_to_frames(video)[:, 0]
+
+
+def describe(name: str, rows: list[dict]) -> None:
+    if not rows:
+        print(f"  {name}: none")
+        return
+    means = {k: statistics.fmean(r[k] for r in rows) for k in ("keep", "true", "best_other", "other")}
+    changed = sum(r["changed"] for r in rows)
+    print(
+        f"  {name}: {len(rows)} frames ({changed} with the cell's code changed); mean p(keep) "
+        f"{means['keep']:.3f}, p(true) {means['true']:.3f}, best other {means['best_other']:.3f}, "
+        f"p(other) {means['other']:.3f}"
+    )
+    drawn = sum(r["drawn"] for r in rows)
+    events = {e: sum(r["event"] == e for r in rows) for e in EVENTS}
+    print(f"    a ball drawn (by a miss: too far): {drawn}; where the real one is: "
+          + ", ".join(f"{e} {n}" for e, n in events.items()))
+    low = 0.0
+    for high in BUCKETS:
+        inside = [r for r in rows if low <= r["other"] < high]
+        spread = [r["best_other"] / r["other"] for r in inside if r["other"] > 0]
+        share = f", best other / p(other) {statistics.fmean(spread):.2f}" if spread else ""
+        print(f"    p(other) in [{low:.2f}, {min(high, 1):.2f}): {len(inside)}{share}")
+        low = high
+
+
+if __name__ == "__main__":
+    main()
