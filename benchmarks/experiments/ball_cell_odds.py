@@ -31,6 +31,7 @@ from arvideo.rollout_score import held_out_windows
 LENGTH, TOLERANCE_PX = 16, 2.0
 PADDLE_REACH, WALL_PX = 0.2, 3  # a paddle's side of the court (a fifth of its width); px
 BUCKETS = (0.25, 0.5, 0.75, 1.01)
+PROBABILITIES = ("keep", "true", "best_other", "other")
 EVENTS = ("appears", "at a paddle", "at a wall", "free flight")
 
 
@@ -68,10 +69,16 @@ def main() -> None:
         others = probs.clone()
         others[keep] = 0
         groups["hit" if hit else "miss"].append(
-            {"keep": float(probs[keep]), "true": float(probs[code]),
-             "best_other": float(others.max()), "other": float(others.sum()),
-             "changed": keep != code, "drawn": fake is not None,
-             "event": event(real[b, start + frames - 2], truth)}  # fmt: skip
+            {
+                "keep": float(probs[keep]),
+                "true": float(probs[code]),
+                "best_other": float(others.max()),
+                "other": float(others.sum()),
+                "changed": keep != code,
+                "drawn": fake is not None,
+                "event": event(real[b, start + frames - 2], truth),
+                "enters": enters_cell(real[b, start + frames - 2], (r, c), cell),
+            }  # fmt: skip
         )
     print(f"{args.model}: {spans} spans x {B} windows, {frames}-frame spans, the ball's cell")
     for name, rows in groups.items():
@@ -86,13 +93,20 @@ def event(frame_before, truth) -> str:
         return "appears"
     H, W = frame_before.shape[:2]
     first, end = playfield_rows(H)
-    if min(truth.x, before.ball.x) < PADDLE_REACH * W or max(truth.x, before.ball.x) > (
-        1 - PADDLE_REACH
-    ) * W:
+    if (
+        min(truth.x, before.ball.x) < PADDLE_REACH * W
+        or max(truth.x, before.ball.x) > (1 - PADDLE_REACH) * W
+    ):
         return "at a paddle"
     if min(truth.y, before.ball.y) < first + WALL_PX or max(truth.y, before.ball.y) > end - WALL_PX:
         return "at a wall"
     return "free flight"
+
+
+def enters_cell(frame_before, cell_rc: tuple[int, int], cell: int) -> bool:
+    """Whether the ball's cell differs from its cell in the frame before (or it had none)."""
+    before = locate_objects(frame_before).ball
+    return before is None or (int(before.y) // cell, int(before.x) // cell) != cell_rc
 
 
 def decoded(generator, codes_BHW: torch.Tensor) -> torch.Tensor:
@@ -104,17 +118,19 @@ def describe(name: str, rows: list[dict]) -> None:
     if not rows:
         print(f"  {name}: none")
         return
-    means = {k: statistics.fmean(r[k] for r in rows) for k in ("keep", "true", "best_other", "other")}
+    means = {k: statistics.fmean(r[k] for r in rows) for k in PROBABILITIES}
     changed = sum(r["changed"] for r in rows)
     print(
         f"  {name}: {len(rows)} frames ({changed} with the cell's code changed); mean p(keep) "
         f"{means['keep']:.3f}, p(true) {means['true']:.3f}, best other {means['best_other']:.3f}, "
         f"p(other) {means['other']:.3f}"
     )
-    drawn = sum(r["drawn"] for r in rows)
+    drawn, enters = sum(r["drawn"] for r in rows), sum(r["enters"] for r in rows)
     events = {e: sum(r["event"] == e for r in rows) for e in EVENTS}
-    print(f"    a ball drawn (by a miss: too far): {drawn}; where the real one is: "
-          + ", ".join(f"{e} {n}" for e, n in events.items()))
+    print(
+        f"    a ball drawn (by a miss: too far): {drawn}; entering a new cell: {enters}; "
+        "where the real one is: " + ", ".join(f"{e} {n}" for e, n in events.items())
+    )
     low = 0.0
     for high in BUCKETS:
         inside = [r for r in rows if low <= r["other"] < high]
