@@ -65,6 +65,7 @@ def bench_learning(
     seed: int = 0,
     report_only: bool = False,
     compile_backbone: bool | None = None,
+    keep_models: bool = False,
 ) -> dict:
     """Train each size for `steps` steps and report its learning curve.
 
@@ -85,6 +86,8 @@ def bench_learning(
         compile_backbone: `torch.compile` the backbone's blocks for training (None: as the
             generator YAML says; the main job's says no): faster steps, the same model up to
             float rounding.
+        keep_models: write each curve point's model as a model folder
+            (`<runs>/<size>/models/step_NNNNNN`), for diagnostics along the curve.
     """
     parsed = [ModelSize.parse(s) for s in (sizes or ["64x4", "128x4"])]
     if steps < 1 or every_steps < 1:
@@ -94,7 +97,7 @@ def bench_learning(
         curve_file = Path(runs) / size.tag / "curve.jsonl"
         if not report_only and not _complete(curve_file, steps):
             _train(size, tokens, steps, every_steps, generator_config, curve_file, windows,
-                   context, horizon, seed, compile_backbone)  # fmt: skip
+                   context, horizon, seed, compile_backbone, keep_models)  # fmt: skip
         curves[size.tag] = read_curve(curve_file)
     short = [tag for tag, points in curves.items() if not points or points[-1]["step"] < steps]
     data = {"steps": steps, "every_steps": every_steps, "curves": curves, "stopped_short": short}
@@ -119,7 +122,7 @@ def _complete(curve_file: Path, steps: int) -> bool:
 
 
 def _train(size, tokens, steps, every_steps, config, curve_file, windows, context, horizon, seed,
-           compile_backbone=None):  # fmt: skip
+           compile_backbone=None, keep_models=False):  # fmt: skip
     from arvideo.training.cli import run_lightning_cli
 
     if curve_file.parent.exists():  # a run stopped short: its curve restarts from step 0
@@ -127,7 +130,8 @@ def _train(size, tokens, steps, every_steps, config, curve_file, windows, contex
     callback = {
         "class_path": "arvideo.training.learning_curve.LearningCurve",
         "init_args": {"out": str(curve_file), "every_steps": every_steps, "windows": windows,
-                      "context": context, "horizon": horizon, "seed": seed},
+                      "context": context, "horizon": horizon, "seed": seed,
+                      "save_models": keep_models},
     }  # fmt: skip
     compiled = [] if compile_backbone is None else [
         "--model.init_args.compile_backbone", str(compile_backbone).lower()]  # fmt: skip

@@ -47,6 +47,7 @@ class LearningCurve(L.Callback):
         seed: int = 0,
         temperature: float = 1.0,
         top_k: int | None = 1,
+        save_models: bool = False,
     ) -> None:
         """
         Args:
@@ -57,6 +58,9 @@ class LearningCurve(L.Callback):
             val_batches: batches of the validation split for the token loss.
             seed, temperature, top_k: sampling of the rollouts (greedy by default, as the
                 main job).
+            save_models: also write each point's model, as scored (EMA weights where the
+                run keeps them), as a model folder `models/step_NNNNNN` beside `out`, for
+                diagnostics along the curve (`arvideo generate`, the experiment scripts).
         """
         if every_steps < 1:
             raise ValueError(f"every_steps={every_steps} must be >= 1")
@@ -64,6 +68,7 @@ class LearningCurve(L.Callback):
         self.windows, self.context, self.horizon = windows, context, horizon
         self.val_batches, self.seed = val_batches, seed
         self.sampling = {"temperature": temperature, "top_k": top_k}
+        self.save_models = save_models
         self._tokens, self._train_s, self._last = 0, 0.0, None
         self._background: torch.Tensor | None = None
         self._scored_step = -1
@@ -92,8 +97,11 @@ class LearningCurve(L.Callback):
         pl_module.eval()
         try:
             with torch.no_grad(), pl_module._eval_weights():
-                score = self._score(pl_module)
+                generator = self._generator(pl_module)
+                score = self._score(generator, pl_module)
                 loss = self._val_loss(trainer, pl_module)
+                if self.save_models:
+                    self._save(generator, trainer.global_step)
         finally:
             pl_module.train(was_training)
         point = CurvePoint(
@@ -109,15 +117,26 @@ class LearningCurve(L.Callback):
             handle.write(json.dumps(asdict(point)) + "\n")
         return point
 
-    def _score(self, pl_module):
+    @staticmethod
+    def _generator(pl_module):
         from arvideo.generate import VideoGenerator
-        from arvideo.rollout_score import score_world_model, training_background
         from arvideo.training.generator_export import model_info
+
+        return VideoGenerator(pl_module.tokenizer(), pl_module.model, model_info(pl_module))
+
+    def _save(self, generator, step: int) -> Path:
+        from arvideo.model_folder import save_model_folder
+
+        path = self.out.parent / "models" / f"step_{step:06d}"
+        return save_model_folder(path, generator.tokenizer, generator.lm, generator.info,
+                                 overwrite=True)  # fmt: skip
+
+    def _score(self, generator, pl_module):
+        from arvideo.rollout_score import score_world_model, training_background
 
         clips = self.clips or read_manifest(pl_module.hparams.dataset)["source_data"]
         if self._background is None:
             self._background = training_background(clips)
-        generator = VideoGenerator(pl_module.tokenizer(), pl_module.model, model_info(pl_module))
         return score_world_model(
             generator, clips, self.context, self.horizon, windows=self.windows,
             seed=self.seed, background_CHW=self._background, **self.sampling,

@@ -12,10 +12,11 @@ def test_learning_bench_scores_points_and_reuses_complete_curves(pong_tokens, tm
     runs, out = tmp_path / "runs", tmp_path / "results"
     args = dict(tokens=str(pong_tokens), sizes=["32x1"], steps=4, every_steps=2,
                 out=str(out), runs=str(runs), windows=2, context=2, horizon=3)  # fmt: skip
-    bench_learning(**args)
+    bench_learning(**args, keep_models=True)
     curve = runs / ModelSize.parse("32x1").tag / "curve.jsonl"
     points = read_curve(curve)
     assert [p["step"] for p in points] == [2, 4]  # every 2 steps; the end is not repeated
+    _assert_point_models_differ(curve.parent / "models", ["step_000002", "step_000004"])
     assert points[0]["tokens_seen"] < points[1]["tokens_seen"]
     assert len(points[1]["model"]["foreground_psnr_by_step_db"]) == 3
     assert points[1]["model"]["ball"] is not None  # a Pong token set scores the ball
@@ -29,6 +30,15 @@ def test_learning_bench_scores_points_and_reuses_complete_curves(pong_tokens, tm
     longer = bench_learning(**{**args, "steps": 6, "report_only": True})  # nothing trains
     assert curve.stat().st_mtime_ns == stamp
     assert "Stopped short of 6 steps" in open(longer["md"]).read()
+
+
+def _assert_point_models_differ(folder, names):
+    """Each point's model folder loads, and the two points' weights differ (trained)."""
+    from arvideo.generate import VideoGenerator
+
+    assert sorted(p.name for p in folder.iterdir()) == names
+    weights = [VideoGenerator.from_pretrained(folder / n).lm.state_dict() for n in names]
+    assert any(not (weights[0][k] == weights[1][k]).all() for k in weights[0])
 
 
 def test_sizes_are_parsed_or_refused_by_name():
