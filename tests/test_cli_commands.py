@@ -38,7 +38,7 @@ def test_bench_learning_reads_its_generator_yaml_from_the_command_line(tmp_path,
     seen = {}
 
     def fake_train(size, tokens, steps, every_steps, config, curve_file, *rest):
-        seen["config"], seen["compile"] = config, rest[-1]
+        (*_, seen["compile"], seen["keep_models"]), seen["config"] = rest, config
         curve_file.parent.mkdir(parents=True)
         curve_file.write_text("")
 
@@ -64,9 +64,12 @@ def test_bench_learning_reads_its_generator_yaml_from_the_command_line(tmp_path,
             str(tmp_path),
             "--compile_backbone",
             "true",
+            "--keep_models",
+            "true",
         ]
     )
     assert seen["config"] == str(yaml) and seen["compile"] is True
+    assert seen["keep_models"] is True
 
 
 @pytest.mark.parametrize("compile_backbone", [None, True, False])
