@@ -12,7 +12,9 @@ probability: keeping the frame before's code, the true code, the best code other
 kept one, and all codes other than the kept one. A miss with p(other) well above the best
 other code's probability is a ball spread over several codes of one cell (a decoding
 problem: no single ball code beats "as before"); a miss with a low p(other) is the model
-expecting no change there (a modelling problem).
+expecting no change there, and the expected changes it puts in the still cells around the
+ball say whether it expects the ball in a neighbouring cell instead (spread over cells) or
+nowhere near.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from arvideo.rollout_score import held_out_windows
 LENGTH, TOLERANCE_PX = 16, 2.0
 PADDLE_REACH, WALL_PX = 0.2, 3  # a paddle's side of the court (a fifth of its width); px
 BUCKETS = (0.25, 0.5, 0.75, 1.01)
-PROBABILITIES = ("keep", "true", "best_other", "other")
+PROBABILITIES = ("keep", "true", "best_other", "other", "phantom")
 EVENTS = ("appears", "at a paddle", "at a wall", "free flight")
 
 
@@ -51,18 +53,22 @@ def main() -> None:
         logp, true, before = last_frame_log_probs(generator, codes, windows.actions_BT, frames)
         greedy = torch.cat([decoded(generator, logp[i : i + 64].argmax(-1))
                             for i in range(0, len(logp), 64)])  # fmt: skip
+        matched_codes, flipped = count_matched(logp, before)
+        matched = torch.cat([decoded(generator, matched_codes[i : i + 64])
+                             for i in range(0, len(logp), 64)])  # fmt: skip
     # spans are ordered start-major: span s of window b is row s * B + b
     B, spans = len(windows), LENGTH - frames + 1
     real = video_to_frames(windows.video_BCTHW)
     cell = real.shape[2] // codes.shape[-1]
-    groups = {"hit": [], "miss": []}
+    groups, matched_hits = {"hit": [], "miss": []}, 0
     for row in range(len(logp)):
         start, b = divmod(row, B)
         truth = locate_objects(real[b, start + frames - 1]).ball
         if truth is None:
             continue
         fake = locate_objects(greedy[row]).ball
-        hit = fake is not None and math.hypot(truth.x - fake.x, truth.y - fake.y) <= TOLERANCE_PX
+        hit = near(truth, fake)
+        matched_hits += near(truth, locate_objects(matched[row]).ball)
         r, c = int(truth.y) // cell, int(truth.x) // cell
         probs = logp[row, r, c].exp()
         keep, code = int(before[row, r, c]), int(true[row, r, c])
@@ -74,6 +80,7 @@ def main() -> None:
                 "true": float(probs[code]),
                 "best_other": float(others.max()),
                 "other": float(others.sum()),
+                "phantom": phantom_change(logp[row], true[row], before[row], r, c),
                 "changed": keep != code,
                 "drawn": fake is not None,
                 "event": event(real[b, start + frames - 2], truth),
@@ -83,6 +90,45 @@ def main() -> None:
     print(f"{args.model}: {spans} spans x {B} windows, {frames}-frame spans, the ball's cell")
     for name, rows in groups.items():
         describe(name, rows)
+    shown = sum(len(rows) for rows in groups.values())
+    print(
+        f"  count-matched decoding: ball within 2 px in {matched_hits} of {shown} frames "
+        f"(greedy {len(groups['hit'])}); {float(flipped.float().mean()):.2f} cells a frame "
+        "drawn changed beyond greedy"
+    )
+
+
+def near(truth, fake) -> bool:
+    return fake is not None and math.hypot(truth.x - fake.x, truth.y - fake.y) <= TOLERANCE_PX
+
+
+def count_matched(logp_FHWV, before_FHW):
+    """Greedy codes, plus as many more changed cells as the model expects: per frame, the
+    expected count of cells that change, sum(1 - p(keep)), rounded, less those greedy
+    already changes; the kept cells likeliest to change take their best other code. A ball
+    spread over candidate cells, each below one half, is then drawn once, in the likeliest."""
+    codes = logp_FHWV.argmax(-1)
+    p_keep = logp_FHWV.gather(-1, before_FHW.unsqueeze(-1)).squeeze(-1).exp()
+    kept = codes == before_FHW
+    missing = ((1 - p_keep).flatten(1).sum(1).round() - (~kept).flatten(1).sum(1)).clamp(min=0)
+    others = logp_FHWV.scatter(-1, before_FHW.unsqueeze(-1), -math.inf).argmax(-1)
+    score = torch.where(kept, 1 - p_keep, torch.full_like(p_keep, -1.0)).flatten(1)
+    rank = score.argsort(1, descending=True).argsort(1)
+    flip = ((rank < missing[:, None]) & (score > 0)).view_as(codes)
+    return torch.where(flip, others, codes), flip.flatten(1).sum(1)
+
+
+def phantom_change(logp_HWV, true_HW, before_HW, r: int, c: int) -> float:
+    """The model's expected count of changes in the 8 cells around the ball's that truly keep
+    their code: a ball the model spreads over several candidate cells shows here (each
+    candidate below one half, so argmax draws it in none)."""
+    H, W = true_HW.shape
+    rows, cols = slice(max(r - 1, 0), min(r + 2, H)), slice(max(c - 1, 0), min(c + 2, W))
+    keep = before_HW[rows, cols]
+    p_change = 1 - logp_HWV[rows, cols].gather(-1, keep.unsqueeze(-1)).squeeze(-1).exp()
+    still = true_HW[rows, cols] == keep
+    still[r - rows.start, c - cols.start] = False
+    return float(p_change[still].sum())
 
 
 def event(frame_before, truth) -> str:
@@ -123,7 +169,8 @@ def describe(name: str, rows: list[dict]) -> None:
     print(
         f"  {name}: {len(rows)} frames ({changed} with the cell's code changed); mean p(keep) "
         f"{means['keep']:.3f}, p(true) {means['true']:.3f}, best other {means['best_other']:.3f}, "
-        f"p(other) {means['other']:.3f}"
+        f"p(other) {means['other']:.3f}; expected changes in the still cells around it "
+        f"{means['phantom']:.3f}"
     )
     drawn, enters = sum(r["drawn"] for r in rows), sum(r["enters"] for r in rows)
     events = {e: sum(r["event"] == e for r in rows) for e in EVENTS}
