@@ -41,11 +41,14 @@ class ShareGap:
     windows: int
 
 
-def share_gap(hits_a_W: np.ndarray, hits_b_W: np.ndarray, counts_W: np.ndarray) -> ShareGap:
-    """Share a minus share b over the same counted frames, clustered by window: the hits of
-    two rollouts (or their means over seeds) on windows that show `counts_W` real balls."""
+def share_gap(hits_a_W, shown_a_W, hits_b_W, shown_b_W) -> ShareGap:
+    """Share a minus share b over the same frames, clustered by window: per window, the
+    real balls shown and the rollout's hits (or their means over seeds) of two rollouts.
+    Refuses rollouts of different windows (their real balls differ)."""
+    counts = np.asarray(shown_a_W, dtype=float)
+    if not np.array_equal(counts, np.asarray(shown_b_W, dtype=float)):
+        raise ValueError("a paired ball gap needs the same windows: their real balls differ")
     diff = np.asarray(hits_a_W, dtype=float) - np.asarray(hits_b_W, dtype=float)
-    counts = np.asarray(counts_W, dtype=float)
     total = counts.sum()
     gap = float(diff.sum() / total) if total else math.nan
     return ShareGap(gap, clustered_share_ci95(diff, counts), int((counts > 0).sum()))

@@ -28,7 +28,6 @@ def paired_with(score: SettingScore, reference: SettingScore) -> dict[str, str]:
     windows: fg PSNR (dB, means over steps and seeds) and the ball within 2 px (points).
     Far tighter than the two rows' own intervals: a window hard for one is hard for both.
     "–" where a row lacks per-window scores (older partial files) or the game is not Pong."""
-    import numpy as np
     import torch
 
     from arvideo.ball_score import share_gap
@@ -39,11 +38,13 @@ def paired_with(score: SettingScore, reference: SettingScore) -> dict[str, str]:
     if a and len(a) == len(b):
         gaps["fg_gap"] = PairedGap.of(torch.tensor(a) - torch.tensor(b)).describe() + " dB"
     if score.window_ball_hits is not None and reference.window_ball_hits is not None:
-        shown = np.asarray(score.window_ball_shown)
-        if np.array_equal(shown, np.asarray(reference.window_ball_shown)):
-            gap = share_gap(score.window_ball_hits, reference.window_ball_hits, shown)
-            spread = "" if gap.ci95 is None else f" ± {100 * gap.ci95:.1f}"
-            gaps["ball_gap"] = "–" if math.isnan(gap.gap) else f"{100 * gap.gap:+.1f}{spread}"
+        try:
+            gap = share_gap(score.window_ball_hits, score.window_ball_shown,
+                            reference.window_ball_hits, reference.window_ball_shown)  # fmt: skip
+        except ValueError:  # other windows: nothing to pair
+            return gaps
+        spread = "" if gap.ci95 is None else f" ± {100 * gap.ci95:.1f}"
+        gaps["ball_gap"] = "–" if math.isnan(gap.gap) else f"{100 * gap.gap:+.1f}{spread}"
     return gaps
 
 

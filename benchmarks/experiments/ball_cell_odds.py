@@ -25,12 +25,13 @@ import statistics
 
 import torch
 
+from arvideo.ball_score import BALL_TOLERANCE_PX
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
 from arvideo.pong_objects import locate_objects, playfield_rows
 from arvideo.rollout_score import held_out_windows
 
-LENGTH, TOLERANCE_PX = 16, 2.0
+LENGTH = 16
 PADDLE_REACH, WALL_PX = 0.2, 3  # a paddle's side of the court (a fifth of its width); px
 BUCKETS = (0.25, 0.5, 0.75, 1.01)
 PROBABILITIES = ("keep", "true", "best_other", "other", "phantom")
@@ -51,11 +52,9 @@ def main() -> None:
     with torch.no_grad():
         codes = generator.tokenizer.encode(windows.video_BCTHW).codes
         logp, true, before = last_frame_log_probs(generator, codes, windows.actions_BT, frames)
-        greedy = torch.cat([decoded(generator, logp[i : i + 64].argmax(-1))
-                            for i in range(0, len(logp), 64)])  # fmt: skip
+        greedy = decoded(generator, logp.argmax(-1))
         matched_codes, flipped = count_matched(logp, before)
-        matched = torch.cat([decoded(generator, matched_codes[i : i + 64])
-                             for i in range(0, len(logp), 64)])  # fmt: skip
+        matched = decoded(generator, matched_codes)
     # spans are ordered start-major: span s of window b is row s * B + b
     B, spans = len(windows), LENGTH - frames + 1
     real = video_to_frames(windows.video_BCTHW)
@@ -70,6 +69,7 @@ def main() -> None:
         hit = near(truth, fake)
         matched_hits += near(truth, locate_objects(matched[row]).ball)
         r, c = int(truth.y) // cell, int(truth.x) // cell
+        before_ball = locate_objects(real[b, start + frames - 2]).ball
         probs = logp[row, r, c].exp()
         keep, code = int(before[row, r, c]), int(true[row, r, c])
         others = probs.clone()
@@ -83,8 +83,9 @@ def main() -> None:
                 "phantom": phantom_change(logp[row], true[row], before[row], r, c),
                 "changed": keep != code,
                 "drawn": fake is not None,
-                "event": event(real[b, start + frames - 2], truth),
-                "enters": enters_cell(real[b, start + frames - 2], (r, c), cell),
+                "event": event(before_ball, truth, real.shape[2:4]),
+                "enters": before_ball is None
+                or (int(before_ball.y) // cell, int(before_ball.x) // cell) != (r, c),
             }  # fmt: skip
         )
     print(f"{args.model}: {spans} spans x {B} windows, {frames}-frame spans, the ball's cell")
@@ -99,7 +100,8 @@ def main() -> None:
 
 
 def near(truth, fake) -> bool:
-    return fake is not None and math.hypot(truth.x - fake.x, truth.y - fake.y) <= TOLERANCE_PX
+    """The scores' test: a drawn ball within BALL_TOLERANCE_PX of the real one."""
+    return fake is not None and math.hypot(truth.x - fake.x, truth.y - fake.y) <= BALL_TOLERANCE_PX
 
 
 def count_matched(logp_FHWV, before_FHW):
@@ -131,33 +133,25 @@ def phantom_change(logp_HWV, true_HW, before_HW, r: int, c: int) -> float:
     return float(p_change[still].sum())
 
 
-def event(frame_before, truth) -> str:
-    """Where the real ball is: just served (none in the frame before), at a paddle's column,
-    at the top or bottom wall, or in free flight (positions in px of the frame)."""
-    before = locate_objects(frame_before)
-    if before.ball is None:
+def event(before, truth, frame_HW: tuple[int, int]) -> str:
+    """Where the real ball is, from its positions (px) in this frame and the one before:
+    just served (none before), on a paddle's side, at the top or bottom wall, or in flight."""
+    if before is None:
         return "appears"
-    H, W = frame_before.shape[:2]
+    H, W = frame_HW
     first, end = playfield_rows(H)
-    if (
-        min(truth.x, before.ball.x) < PADDLE_REACH * W
-        or max(truth.x, before.ball.x) > (1 - PADDLE_REACH) * W
-    ):
+    if min(truth.x, before.x) < PADDLE_REACH * W or max(truth.x, before.x) > (1 - PADDLE_REACH) * W:
         return "at a paddle"
-    if min(truth.y, before.ball.y) < first + WALL_PX or max(truth.y, before.ball.y) > end - WALL_PX:
+    if min(truth.y, before.y) < first + WALL_PX or max(truth.y, before.y) > end - WALL_PX:
         return "at a wall"
     return "free flight"
 
 
-def enters_cell(frame_before, cell_rc: tuple[int, int], cell: int) -> bool:
-    """Whether the ball's cell differs from its cell in the frame before (or it had none)."""
-    before = locate_objects(frame_before).ball
-    return before is None or (int(before.y) // cell, int(before.x) // cell) != cell_rc
-
-
-def decoded(generator, codes_BHW: torch.Tensor) -> torch.Tensor:
-    video = generator.tokenizer.decode_codes(codes_BHW[:, None]).clamp(-1, 1)
-    return video_to_frames(video)[:, 0]
+def decoded(generator, codes_BHW: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """Frames B×H×W×3 of one-frame codes, decoded `chunk` at a time."""
+    parts = [generator.tokenizer.decode_codes(codes_BHW[i : i + chunk, None]).clamp(-1, 1)
+             for i in range(0, len(codes_BHW), chunk)]  # fmt: skip
+    return video_to_frames(torch.cat(parts))[:, 0]
 
 
 def describe(name: str, rows: list[dict]) -> None:
