@@ -14,8 +14,9 @@ against CLIPS' training split. Action-following is the paradigm bench's
 from the last real frame included); the truth's own score is its ceiling.
 
 `--arms '[{}, {"keep_threshold": 0.7}]'` scores every model once per arm (sampling options
-on top of `--sampling`). Every row after the first also prints its ball share minus the
-first row's, paired by window (`rollout_score.paired_ball_gap`), with its 95% interval.
+on top of `--sampling`); an arm with `refine_steps` is skipped for a model without
+refinement. Every row after the first also prints its ball share minus the first row's,
+paired by window (`rollout_score.paired_ball_gap`), with its 95% interval.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class ActionFollowing:
         return action_following(rows, self.taken, self.directions)
 
 
+def _applies(generator, sampling: dict) -> bool:
+    """False where the arm asks for more refinement steps than the model's order takes, so
+    one arm list can span a refining model and its one-shot baseline."""
+    return sampling.get("refine_steps", 1) <= generator.lm.order.max_refine_steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips")
@@ -99,6 +106,9 @@ def main() -> None:
         generator = VideoGenerator.from_pretrained(model)
         for arm in args.arms:
             sampling = {"top_k": 1, **args.sampling, **arm}
+            if not _applies(generator, sampling):
+                print(f"{model} {json.dumps(arm)}: skipped (its order has no refinement)")
+                continue
             score = score_windows(generator, windows, C, background, 0, True, **sampling)
             if first is None:
                 print(describe("copy-last", score.copy_last))
