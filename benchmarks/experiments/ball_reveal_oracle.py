@@ -20,7 +20,6 @@ import argparse
 
 import torch
 
-from arvideo.data.batch import TokenBatch
 from arvideo.generate import VideoGenerator
 from arvideo.metrics import video_to_frames
 from arvideo.pong_objects import locate_objects
@@ -32,12 +31,11 @@ LENGTH = 16
 def last_frame_argmax(lm, span_BTHW, actions_BT, reveal_BHW) -> torch.Tensor:
     """Argmax codes B×h×w of the span's last frame, `reveal_BHW`'s cells given their true code
     as the refinement input (earlier frames committed with nothing revealed)."""
-    B, T, h, w = span_BTHW.shape
-    reveal = torch.zeros(B, T, h, w, dtype=torch.bool)
+    from changed_cell_odds import last_frame_logits  # this folder's sibling script
+
+    reveal = torch.zeros(span_BTHW.shape, dtype=torch.bool)
     reveal[:, -1] = reveal_BHW
-    batch = TokenBatch(codes=span_BTHW, actions=actions_BT)
-    z, _, _ = lm.head_inputs(batch, reveal_BN=reveal.flatten(1))
-    codes = lm.head.logits(z[:, (T - 1) * h * w :]).argmax(-1).unflatten(1, (h, w))
+    codes = last_frame_logits(lm, span_BTHW, actions_BT, reveal.flatten(1)).argmax(-1)
     return torch.where(reveal_BHW, span_BTHW[:, -1], codes)
 
 
@@ -52,7 +50,7 @@ def main() -> None:
 
     generator = VideoGenerator.from_pretrained(args.model)
     lm = generator.lm
-    if not getattr(lm.order, "refine", False):
+    if lm.order.max_refine_steps == 1:
         raise SystemExit(f"{args.model}: a next_block model trained with refine: true is needed")
     frames = generator.max_context_frames + 1
     windows = held_out_windows(args.clips, LENGTH, args.windows)

@@ -24,19 +24,23 @@ from arvideo.rollout_score import held_out_windows
 LENGTH, WINDOWS, BIG = 16, 64, 30
 
 
+def last_frame_logits(lm, span_BTHW, actions_BT, reveal_BN=None) -> torch.Tensor:
+    """Teacher-forced logits B×h×w×V of a span's last frame, from its true codes and actions
+    (`reveal_BN`: a refining next-block model's revealed slots, None = nothing revealed)."""
+    T, h, w = span_BTHW.shape[1:]
+    z, _, _ = lm.head_inputs(TokenBatch(codes=span_BTHW, actions=actions_BT), reveal_BN=reveal_BN)
+    return lm.head.logits(z[:, (T - 1) * h * w :]).unflatten(1, (h, w))
+
+
 def last_frame_log_probs(generator, codes_BTHW, actions_BT, frames: int):
     """Log-probabilities of each span's last frame (spans × B × h × w × V), with that
     frame's true codes and the codes of the frame before."""
-    lm, (h, w) = generator.lm, codes_BTHW.shape[-2:]
-    cells = h * w
     logp, true, before = [], [], []
     with torch.no_grad():
         for start in range(codes_BTHW.shape[1] - frames + 1):
             span = codes_BTHW[:, start : start + frames]
-            batch = TokenBatch(codes=span, actions=actions_BT[:, start : start + frames])
-            z, _, _ = lm.head_inputs(batch)
-            last = lm.head.logits(z[:, (frames - 1) * cells :]).float().log_softmax(-1)
-            logp.append(last.unflatten(1, (h, w)))
+            logits = last_frame_logits(generator.lm, span, actions_BT[:, start : start + frames])
+            logp.append(logits.float().log_softmax(-1))
             true.append(span[:, -1])
             before.append(span[:, -2])
     return torch.cat(logp), torch.cat(true), torch.cat(before)

@@ -14,9 +14,9 @@ against CLIPS' training split. Action-following is the paradigm bench's
 from the last real frame included); the truth's own score is its ceiling.
 
 `--arms '[{}, {"keep_threshold": 0.7}]'` scores every model once per arm (sampling options
-on top of `--sampling`); an arm with `refine_steps` is skipped for a model without
-refinement. Every row after the first also prints its ball share minus the first row's,
-paired by window (`rollout_score.paired_ball_gap`), with its 95% interval.
+on top of `--sampling`); an arm with more `refine_steps` than a model's order takes is
+skipped for that model. Every row after the first also prints its ball share minus the
+first row's, paired by window (`rollout_score.paired_ball_gap`), with its 95% interval.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def main() -> None:
         for arm in args.arms:
             sampling = {"top_k": 1, **args.sampling, **arm}
             if not _applies(generator, sampling):
-                print(f"{model} {json.dumps(arm)}: skipped (its order has no refinement)")
+                most = generator.lm.order.max_refine_steps
+                print(f"{model} {json.dumps(arm)}: skipped (its order takes {most} step(s))")
                 continue
             score = score_windows(generator, windows, C, background, 0, True, **sampling)
             if first is None:
