@@ -84,9 +84,19 @@ class VideoLM(nn.Module):
         # next-scale reads its inputs from the multi-scale arithmetic, not from embeddings
         # (an unused module would also break DDP's gradient bookkeeping)
         self.embed = None
+        if config.code_pixels and config.code_pixel_dim < 1:
+            raise ValueError(
+                "code_pixels needs code_pixel_dim >= 1, the values of a code's decoded patch: "
+                "the trainer reads it from the tokenizer (arvideo.bridge.lm_fields)"
+            )
         if order_class(config.order).uses_value_embedding:
             self.embed = value_embedding(
-                config.values, config.width, config.vocab_size, config.code_depth, config.latent_dim
+                config.values,
+                config.width,
+                config.vocab_size,
+                config.code_depth,
+                config.latent_dim,
+                config.code_pixel_dim if config.code_pixels else 0,
             )
         self.order = build_order(config)
         self.slots = SlotEmbedding(self.order.tokens_per_frame, config.width)

@@ -48,6 +48,11 @@ class VideoLMConfig:
     # codes: weigh positions whose code changed from the frame before by this in the loss,
     # the others by 1 (change_weights.py; the moving objects are a few % of the codes). 1 = off.
     change_weight: float = 1.0
+    # codes: also embed each input code by a learned projection of its decoded pixels (the
+    # tokenizer's patch for it; embeddings.CodeEmbedding), filled in when training starts.
+    # code_pixel_dim (values per patch) is read from the tokenizer by the trainer.
+    code_pixels: bool = False
+    code_pixel_dim: int = 0
     # Default sampling settings (SamplingSettings fields; a caller's own settings win):
     # steps and solver for heads that denoise, schedule / uncertainty / stabilization for
     # frame-denoising orders, temperature etc. for all. {} = SamplingSettings' defaults.
@@ -80,6 +85,14 @@ class VideoLMConfig:
                 f"change_weight={self.change_weight} weighs changed codes; head "
                 f"{self.head!r} predicts {self.values}"
             )
+
+        if self.code_pixels and (self.values != "codes" or self.code_depth != 1):
+            raise ValueError(
+                f"code_pixels embeds plain codes; head {self.head!r} predicts {self.values} "
+                f"with code_depth {self.code_depth}"
+            )
+        if self.code_pixels and not order_class(self.order).uses_value_embedding:
+            raise ValueError(f"code_pixels: order {self.order!r} does not embed codes")
 
         self.sampling_settings().check()
 

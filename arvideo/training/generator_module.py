@@ -23,7 +23,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from arvideo.bridge import lm_fields
+from arvideo.bridge import code_pixels, lm_fields
 from arvideo.data.batch import TokenBatch
 from arvideo.data.clips import read_manifest
 from arvideo.lm.conditioning import Conditions
@@ -37,7 +37,7 @@ from arvideo.training.optim import OptimizerConfig, ScheduledAdamW
 from arvideo.training.previews import Preview
 
 # VideoLMConfig fields that the token data set decides
-DERIVED_FIELDS = ("vocab_size", "code_depth", "latent_dim", "grid", "num_actions")
+DERIVED_FIELDS = ("vocab_size", "code_depth", "latent_dim", "grid", "num_actions", "code_pixel_dim")
 
 
 @dataclass
@@ -107,8 +107,9 @@ def lm_config_for(
         )
     grid = (info.latent_frames if num_frames is None else num_frames, *info.latent_hw)
     tokenizer = VideoTokenizer(info.tokenizer)  # cheap: only to ask its constants
-    derived = lm_fields(tokenizer, info.kind, grid, lm.order, lm.order_options)
+    derived = lm_fields(tokenizer, info.kind, grid, lm.order, lm.order_options, lm.code_pixels)
     derived["num_actions"] = info.num_actions
+    derived.setdefault("code_pixel_dim", 0)
     defaults = {f.name: f.default for f in fields(VideoLMConfig)}
     for name in DERIVED_FIELDS:
         given = getattr(lm, name)
@@ -164,6 +165,9 @@ class GeneratorModule(ScheduledAdamW, L.LightningModule):
         self.model = VideoLM(lm_config_for(self.info, lm or VideoLMConfig(), num_frames))
         if self.uses_scale_codes:  # the order's frozen copy of the tokenizer's arithmetic
             self.model.order.load_tokenizer(VideoTokenizer.from_pretrained(self.info.tokenizer_dir))
+        if self.model.config.code_pixels:  # a checkpoint's weights, loaded later, keep theirs
+            tokenizer = VideoTokenizer.from_pretrained(self.info.tokenizer_dir).eval()
+            self.model.embed.set_pixels(code_pixels(tokenizer, self.info.latent_hw))
         self.optimizer_config = optimizer or OptimizerConfig()
         self.max_steps = max_steps
         self.ema = None if ema_decay is None else ParameterEMA(self.model, ema_decay)
