@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from arvideo.lm.model import VideoLM, VideoLMConfig
 from arvideo.lm.embeddings import CodeEmbedding
+from arvideo.lm.model import VideoLM, VideoLMConfig
 
 
 def test_pixels_set_codes_apart_that_the_table_does_not():
