@@ -61,13 +61,16 @@ class CodeEmbedding(nn.Module):
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """codes B×N (depth 1) or B×N×depth int64 -> B×N×D."""
         if self.depth == 1 and codes.dim() == 2:
-            embedded = self.tables[0](codes)
-            if self.pixel_proj is not None:
-                embedded = embedded + self.pixel_proj(self.pixels_KP[codes])
-            return embedded
+            return self._with_pixels(self.tables[0](codes), codes)
         if codes.shape[-1] != self.depth:
             raise ValueError(f"codes must end in depth {self.depth}, got {tuple(codes.shape)}")
-        return sum(table(codes[..., d]) for d, table in enumerate(self.tables))
+        embedded = sum(table(codes[..., d]) for d, table in enumerate(self.tables))
+        return self._with_pixels(embedded, codes[..., 0])  # pixels: depth 1 only
+
+    def _with_pixels(self, embedded: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        if self.pixel_proj is None:
+            return embedded
+        return embedded + self.pixel_proj(self.pixels_KP[codes])
 
 
 class LatentEmbedding(nn.Module):

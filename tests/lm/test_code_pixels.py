@@ -19,6 +19,7 @@ def test_pixels_set_codes_apart_that_the_table_does_not():
     assert torch.equal(out[0, 0], torch.zeros(8))  # blank patch: nothing added
     assert torch.equal(out[0, 1], out[0, 2])  # the same look, the same input
     assert torch.allclose(out[0, 1], embed.pixel_proj.weight[:, 0])
+    assert torch.equal(embed(torch.tensor([[[0], [1], [2]]])), out)  # codes B×N×1 alike
 
 
 def test_pixels_are_saved_with_the_weights():
