@@ -43,8 +43,11 @@ class CodeEmbedding(nn.Module):
         if pixel_dim:
             # filled by set_pixels from the tokenizer; saved with the weights
             self.register_buffer("pixels_KP", torch.zeros(vocab_size, pixel_dim))
+            # zero: it starts as the plain table and learns how much the pixels say. A start
+            # at init_std outweighed the table 8x on Pong's 8x8 patches (4x at 4x4), and any
+            # two codes' inputs were 0.8 alike (mean cosine): benchmarks/results/code_pixels.md
             self.pixel_proj = nn.Linear(pixel_dim, width, bias=False)
-            nn.init.normal_(self.pixel_proj.weight, std=init_std)
+            nn.init.zeros_(self.pixel_proj.weight)
 
     @torch.no_grad()
     def set_pixels(self, pixels_KP: torch.Tensor) -> None:

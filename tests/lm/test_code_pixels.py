@@ -13,6 +13,7 @@ def test_pixels_set_codes_apart_that_the_table_does_not():
     embed = CodeEmbedding(vocab_size=3, width=8, pixel_dim=4)
     with torch.no_grad():
         embed.tables[0].weight.zero_()  # the table cannot tell the codes apart
+        embed.pixel_proj.weight.normal_(generator=torch.Generator().manual_seed(0))
     pixels = torch.tensor([[0.0] * 4, [1.0, 0, 0, 0], [1.0, 0, 0, 0]])
     embed.set_pixels(pixels)
     out = embed(torch.tensor([[0, 1, 2]]))
