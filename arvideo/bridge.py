@@ -28,8 +28,8 @@ def lm_fields(
 ) -> dict:
     """VideoLMConfig fields for a generator on `tokenizer`'s `values` over a latent `grid`
     T×H×W. With `order`, also `order_options` (the given ones, completed by the tokenizer's
-    when the order needs them, e.g. next_scale codes: scales, code size, refiners). With
-    `code_pixels`, also `code_pixel_dim`: the values of one code's decoded patch."""
+    when the order needs them, e.g. next_scale codes: scales, code size, refiners), and
+    `code_pixel_dim`: the values of one code's decoded patch with `code_pixels`, else 0."""
     fields = {
         "vocab_size": max(tokenizer.vocab_size, 1),  # 1: a continuous tokenizer has none
         "code_depth": tokenizer.code_depth,
@@ -39,9 +39,8 @@ def lm_fields(
     if order is not None and order_class(order).needs_tokenizer_scales(values):
         options = order_class(order).tokenizer_options(tokenizer)
         fields["order_options"] = {**(order_options or {}), **options}
-    if code_pixels:
-        cell = tokenizer.config.spatial_compression
-        fields["code_pixel_dim"] = tokenizer.config.in_channels * cell * cell
+    cell = tokenizer.config.spatial_compression
+    fields["code_pixel_dim"] = tokenizer.config.in_channels * cell * cell if code_pixels else 0
     return fields
 
 

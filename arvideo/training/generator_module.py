@@ -109,7 +109,6 @@ def lm_config_for(
     tokenizer = VideoTokenizer(info.tokenizer)  # cheap: only to ask its constants
     derived = lm_fields(tokenizer, info.kind, grid, lm.order, lm.order_options, lm.code_pixels)
     derived["num_actions"] = info.num_actions
-    derived.setdefault("code_pixel_dim", 0)
     defaults = {f.name: f.default for f in fields(VideoLMConfig)}
     for name in DERIVED_FIELDS:
         given = getattr(lm, name)

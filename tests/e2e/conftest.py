@@ -1,11 +1,13 @@
 """Real Pong tokens for end-to-end tests: the `pong_dir` clips encoded by a tiny FSQ
 tokenizer (random weights: its codes are still a fixed function of the frames, which is all
-a generator test needs; tokenizer quality is tested in tests/tokenizer)."""
+a generator test needs; tokenizer quality is tested in tests/tokenizer), and `quiet_trainer`,
+the silent few-step CPU trainer those tests fit with."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -49,3 +51,24 @@ def pong_token_sets(pong_dir: Path, pong_tokens: Path, tmp_path_factory) -> dict
         "msvq": encode_pong("msvq", pong_dir, tmp_path_factory),
         "continuous": encode_pong("continuous", pong_dir, tmp_path_factory),
     }
+
+
+@pytest.fixture
+def quiet_trainer():
+    """`make(steps, root, checkpointing=False)`: a CPU trainer for a few steps with no logger,
+    progress bar, summary or validation (tests score the model themselves)."""
+
+    def make(steps: int, root, checkpointing: bool = False) -> L.Trainer:
+        return L.Trainer(
+            max_steps=steps,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=checkpointing,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            default_root_dir=root,
+        )
+
+    return make

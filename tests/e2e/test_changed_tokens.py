@@ -20,8 +20,6 @@ from arvideo.tokenizer import BottleneckConfig, TokenizerConfig, VideoTokenizer
 from arvideo.training.generator_module import GeneratorModule
 from arvideo.training.optim import OptimizerConfig
 
-from .test_generator_training import _trainer
-
 
 @pytest.fixture(scope="module")
 def stable_pong_tokens(pong_dir, tmp_path_factory):
@@ -82,7 +80,7 @@ def model_changed_cross_entropy(model, loader) -> float:
 
 @pytest.mark.slow
 def test_tiny_world_model_predicts_changed_cells_better_than_their_histogram(
-    stable_pong_tokens, tmp_path
+    stable_pong_tokens, quiet_trainer, tmp_path
 ):
     path = str(stable_pong_tokens)
     data = TokenDataModule(path=path, batch_size=8, num_frames=4, seed=0)
@@ -98,7 +96,7 @@ def test_tiny_world_model_predicts_changed_cells_better_than_their_histogram(
     histogram = float(-(counts / counts.sum()).log()[val_changed].mean())
 
     L.seed_everything(0)
-    _trainer(300, tmp_path).fit(module, datamodule=data)
+    quiet_trainer(300, tmp_path, checkpointing=True).fit(module, datamodule=data)
     learned = model_changed_cross_entropy(model, data.loader("val"))
     print(
         f"changed cells: model {learned:.3f} nats vs their histogram {histogram:.3f} "

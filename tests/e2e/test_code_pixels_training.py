@@ -39,23 +39,14 @@ def test_code_pixels_are_each_codes_decoded_patch(pong_tokens):
     assert plain.code_pixel_dim == 0
 
 
-def test_code_pixel_model_trains_exports_and_generates(pong_tokens, tmp_path):
+def test_code_pixel_model_trains_exports_and_generates(pong_tokens, quiet_trainer, tmp_path):
     data = TokenDataModule(path=str(pong_tokens), batch_size=4, num_frames=4, seed=0)
     lm = dict(order="next_block", width=32, depth=1, heads=2, code_pixels=True)  # as a YAML's
     module = GeneratorModule(str(pong_tokens), lm, num_frames=4)
     pixels = module.model.embed.pixels_KP.clone()
     projection = module.model.embed.pixel_proj.weight.detach().clone()
     L.seed_everything(0)
-    trainer = L.Trainer(
-        max_steps=3,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(3, tmp_path)
     trainer.fit(module, datamodule=data)
     assert not torch.equal(module.model.embed.pixel_proj.weight, projection)  # it learns
     assert torch.equal(module.model.embed.pixels_KP, pixels)  # the patches stay fixed

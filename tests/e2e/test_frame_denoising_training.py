@@ -15,22 +15,10 @@ from arvideo.training.generator_module import GeneratorModule
 from arvideo.training.optim import OptimizerConfig
 
 
-def _trainer(steps: int, root) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        default_root_dir=root,
-    )
-
-
 @pytest.mark.slow
-def test_tiny_diffusion_forcing_model_lowers_held_out_flow_loss(pong_token_sets, tmp_path):
+def test_tiny_diffusion_forcing_model_lowers_held_out_flow_loss(
+    pong_token_sets, quiet_trainer, tmp_path
+):
     path = str(pong_token_sets["continuous"])  # real Pong latents of a continuous tokenizer
     data = TokenDataModule(path=path, batch_size=8, num_frames=4, seed=0)
     lm = VideoLMConfig(order="diffusion_forcing", head="velocity", width=48, depth=2, heads=2)
@@ -48,7 +36,7 @@ def test_tiny_diffusion_forcing_model_lowers_held_out_flow_loss(pong_token_sets,
 
     before = held_out_loss()
     L.seed_everything(0)
-    _trainer(100, tmp_path).fit(module, datamodule=data)
+    quiet_trainer(100, tmp_path).fit(module, datamodule=data)
     after = held_out_loss()
     print(f"held-out flow loss (diffusion forcing) {before:.3f} -> {after:.3f}")
     assert after < 0.7 * before, (before, after)

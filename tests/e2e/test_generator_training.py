@@ -26,22 +26,8 @@ def unigram_cross_entropy(train: torch.Tensor, val: torch.Tensor, vocab: int) ->
     return float(-log_probs[val].mean())
 
 
-def _trainer(steps: int, root) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=True,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        default_root_dir=root,
-    )
-
-
 @pytest.mark.slow
-def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, tmp_path):
+def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, quiet_trainer, tmp_path):
     data = TokenDataModule(path=str(pong_tokens), batch_size=8, num_frames=4, seed=0)
     lm = VideoLMConfig(order="next_block", width=48, depth=2, heads=2)
     module = GeneratorModule(
@@ -52,7 +38,7 @@ def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, tmp_path):
         _tokens(data.loader("train")), _tokens(data.loader("val")), vocab
     )
     L.seed_everything(0)
-    _trainer(200, tmp_path).fit(module, datamodule=data)
+    quiet_trainer(200, tmp_path, checkpointing=True).fit(module, datamodule=data)
     module.eval()
     with torch.no_grad():
         losses = [module.model.loss(batch).loss for batch in data.loader("val")]
@@ -63,7 +49,9 @@ def test_tiny_world_model_beats_unigram_on_real_pong(pong_tokens, tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_diffusion_world_model_lowers_held_out_flow_loss(pong_token_sets, tmp_path):
+def test_tiny_diffusion_world_model_lowers_held_out_flow_loss(
+    pong_token_sets, quiet_trainer, tmp_path
+):
     path = str(pong_token_sets["continuous"])  # real Pong latents of a continuous tokenizer
     data = TokenDataModule(path=path, batch_size=8, num_frames=4, seed=0)
     lm = VideoLMConfig(order="next_block", head="diffusion", width=48, depth=2, heads=2)
@@ -81,7 +69,7 @@ def test_tiny_diffusion_world_model_lowers_held_out_flow_loss(pong_token_sets, t
 
     before = held_out_loss()
     L.seed_everything(0)
-    _trainer(100, tmp_path).fit(module, datamodule=data)
+    quiet_trainer(100, tmp_path, checkpointing=True).fit(module, datamodule=data)
     after = held_out_loss()
     print(f"held-out flow-matching loss {before:.3f} -> {after:.3f}")
     assert after < 0.7 * before, (before, after)
