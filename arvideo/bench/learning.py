@@ -5,8 +5,10 @@ Each size trains with `arvideo fit` on the generator YAML the main job ships
 depth and the step count, with a `LearningCurve` callback that scores the model every `every_steps`
 steps on held-out windows (foreground PSNR and the ball per horizon step, the agent's
 paddle, the token loss) beside copying the last frame. Sizes whose curve already reached
-`steps` are reused, so the bench can be split across runs; a size stopped short is retrained.
-Writes learning.{md,json} and learning.png under `out`.
+`steps` are reused, so the bench can be split across runs. A size stopped short (killed, or
+out of session) resumes from the training state saved with its last curve point, keeping its
+points; only a run with no such state, or one planned for another step count (another cosine
+schedule), starts again from step 0. Writes learning.{md,json} and learning.png under `out`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from arvideo.bench.report import (
     run_header,
     write_results,
 )
-from arvideo.training.learning_curve import read_curve
+from arvideo.training.learning_curve import read_curve, resume_checkpoint
 
 DEMO_GENERATOR = Path(__file__).resolve().parents[2] / "configs" / "demo" / "generator.yaml"
 
@@ -125,13 +127,14 @@ def _train(size, tokens, steps, every_steps, config, curve_file, windows, contex
            compile_backbone=None, keep_models=False):  # fmt: skip
     from arvideo.training.cli import run_lightning_cli
 
-    if curve_file.parent.exists():  # a run stopped short: its curve restarts from step 0
+    resume = _resumable(curve_file, steps)
+    if resume is None and curve_file.parent.exists():  # nothing to resume: from step 0
         shutil.rmtree(curve_file.parent)
     callback = {
         "class_path": "arvideo.training.learning_curve.LearningCurve",
         "init_args": {"out": str(curve_file), "every_steps": every_steps, "windows": windows,
                       "context": context, "horizon": horizon, "seed": seed,
-                      "save_models": keep_models},
+                      "save_models": keep_models, "checkpoint": True},
     }  # fmt: skip
     compiled = [] if compile_backbone is None else [
         "--model.init_args.compile_backbone", str(compile_backbone).lower()]  # fmt: skip
@@ -142,7 +145,30 @@ def _train(size, tokens, steps, every_steps, config, curve_file, windows, contex
         "--trainer.max_steps", str(steps), "--trainer.max_time", "null",
         "--trainer.default_root_dir", str(curve_file.parent), "--seed_everything", str(seed),
         f"--trainer.callbacks+={json.dumps(callback)}", *compiled,
+        *([] if resume is None else ["--ckpt_path", str(resume)]),
     ])  # fmt: skip
+
+
+def _resumable(curve_file: Path, steps: int) -> Path | None:
+    """The saved training state of a run of `steps` steps that stopped short, with its curve
+    cut back to the points that state had measured; None when there is none to go on from."""
+    import torch
+
+    checkpoint = resume_checkpoint(curve_file)
+    if not checkpoint.is_file():
+        return None
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    planned = state.get("hyper_parameters", {}).get("max_steps")
+    step = state["global_step"]
+    if planned != steps:
+        print(f"{curve_file.parent.name}: its saved run planned {planned} steps, not {steps}: "
+              "training again from step 0")  # fmt: skip
+        return None
+    kept = [point for point in read_curve(curve_file) if point["step"] <= step]
+    curve_file.write_text("".join(json.dumps(point) + "\n" for point in kept))
+    print(f"{curve_file.parent.name}: resuming at step {step} of {steps} "
+          f"({len(kept)} curve points kept)")  # fmt: skip
+    return checkpoint
 
 
 ROW_COLUMNS = [

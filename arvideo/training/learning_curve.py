@@ -7,13 +7,16 @@ as `arvideo demo` scores the exported one: rollouts from held-out windows of the
 with the true actions, against copying the last frame (`rollout_score.py`), per horizon step,
 plus the token loss on a few validation batches. Each point is appended to a JSON-lines file
 as soon as it is measured, so a killed run keeps what it measured. Training time excludes the
-evaluations.
+evaluations. With `checkpoint`, a resumable checkpoint (`resume.ckpt` beside the file) is
+written after each point, and the callback's counters travel in it, so a resumed run's curve
+goes on where the points stopped.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +51,7 @@ class LearningCurve(L.Callback):
         temperature: float = 1.0,
         top_k: int | None = 1,
         save_models: bool = False,
+        checkpoint: bool = False,
     ) -> None:
         """
         Args:
@@ -61,6 +65,8 @@ class LearningCurve(L.Callback):
             save_models: also write each point's model, as scored (EMA weights where the
                 run keeps them), as a model folder `models/step_NNNNNN` beside `out`, for
                 diagnostics along the curve (`arvideo generate`, the experiment scripts).
+            checkpoint: after each point, write the whole training state to
+                `resume.ckpt` beside `out` (replaced atomically), for `--ckpt_path`.
         """
         if every_steps < 1:
             raise ValueError(f"every_steps={every_steps} must be >= 1")
@@ -68,12 +74,19 @@ class LearningCurve(L.Callback):
         self.windows, self.context, self.horizon = windows, context, horizon
         self.val_batches, self.seed = val_batches, seed
         self.sampling = {"temperature": temperature, "top_k": top_k}
-        self.save_models = save_models
+        self.save_models, self.checkpoint = save_models, checkpoint
         self._tokens, self._train_s, self._last = 0, 0.0, None
         self._background: torch.Tensor | None = None
         self._scored_step = -1
 
-    # -- timing and counting -----------------------------------------------------------------
+    # -- timing and counting (saved with a checkpoint, so a resumed curve goes on) -------------
+
+    def state_dict(self) -> dict:
+        return {"tokens": self._tokens, "train_s": self._train_s, "scored_step": self._scored_step}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._tokens, self._train_s = state_dict["tokens"], state_dict["train_s"]
+        self._scored_step = state_dict["scored_step"]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._last = time.perf_counter()
@@ -115,7 +128,16 @@ class LearningCurve(L.Callback):
         self.out.parent.mkdir(parents=True, exist_ok=True)
         with self.out.open("a") as handle:
             handle.write(json.dumps(asdict(point)) + "\n")
+        if self.checkpoint:
+            self._save_checkpoint(trainer)
         return point
+
+    def _save_checkpoint(self, trainer) -> None:
+        """The training state as of this point; a kill while writing leaves the last one."""
+        path = resume_checkpoint(self.out)
+        partial = path.with_name(path.name + ".partial")
+        trainer.save_checkpoint(partial)
+        os.replace(partial, path)
 
     @staticmethod
     def _generator(pl_module):
@@ -152,6 +174,11 @@ class LearningCurve(L.Callback):
             batch = batch.to(pl_module.device) if hasattr(batch, "to") else batch
             losses.append(float(pl_module.model.loss(pl_module.prepare(batch)).loss))
         return sum(losses) / len(losses) if losses else math.nan
+
+
+def resume_checkpoint(curve_file: str | Path) -> Path:
+    """Where a `checkpoint=True` curve writes its training state."""
+    return Path(curve_file).parent / "resume.ckpt"
 
 
 def read_curve(path: str | Path) -> list[dict]:

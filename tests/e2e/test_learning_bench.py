@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from arvideo.bench.learning import DEMO_GENERATOR, ModelSize, bench_learning, curve_rows
 from arvideo.training.learning_curve import read_curve
 
@@ -65,3 +67,55 @@ def test_callbacks_listed_for_the_trainer_survive_the_progress_bar(pong_tokens, 
     ])  # fmt: skip
     names = [type(c).__name__ for c in cli.trainer.callbacks]
     assert "LearningRateMonitor" in names and "RichProgressBar" in names
+
+
+def test_a_run_killed_after_a_point_resumes_there_and_keeps_its_points(
+    pong_tokens, tmp_path, monkeypatch
+):
+    """A session that ends mid-run loses nothing measured: the rerun goes on from the training
+    state saved with the last point (its counters included) instead of training from step 0."""
+    from arvideo.training.learning_curve import LearningCurve
+
+    measure = LearningCurve.measure
+
+    def measure_then_die(self, trainer, pl_module):
+        point = measure(self, trainer, pl_module)
+        if trainer.global_step == 2:
+            raise RuntimeError("killed after the first point")
+        return point
+
+    runs = tmp_path / "runs"
+    args = dict(tokens=str(pong_tokens), sizes=["32x1"], steps=4, every_steps=2,
+                out=str(tmp_path / "results"), runs=str(runs), windows=2, context=2,
+                horizon=2)  # fmt: skip
+    monkeypatch.setattr(LearningCurve, "measure", measure_then_die)
+    with pytest.raises(RuntimeError, match="killed"):
+        bench_learning(**args)
+    curve = runs / "w32_d1" / "curve.jsonl"
+    before = read_curve(curve)
+    assert [p["step"] for p in before] == [2] and (curve.parent / "resume.ckpt").is_file()
+
+    monkeypatch.setattr(LearningCurve, "measure", measure)
+    bench_learning(**args)
+    after = read_curve(curve)
+    assert [p["step"] for p in after] == [2, 4]
+    assert after[0] == before[0]  # kept as measured, not measured again from a new start
+    runs_made = sorted(p.name for p in (curve.parent / "lightning_logs").iterdir())
+    assert runs_made == ["version_0", "version_1"]  # the first run's folder was kept
+    assert after[1]["tokens_seen"] == 2 * after[0]["tokens_seen"]  # the counters went on
+    assert after[1]["train_s"] >= after[0]["train_s"]
+
+
+def test_a_saved_run_planned_for_other_steps_trains_again(pong_tokens, tmp_path, capsys):
+    """Its cosine schedule was another one: going on from it would mix two schedules."""
+    runs = tmp_path / "runs"
+    args = dict(tokens=str(pong_tokens), sizes=["32x1"], every_steps=2,
+                out=str(tmp_path / "results"), runs=str(runs), windows=2, context=2,
+                horizon=2)  # fmt: skip
+    bench_learning(**args, steps=2)
+    bench_learning(**args, steps=4)
+    assert "planned 2 steps, not 4: training again from step 0" in capsys.readouterr().out
+    assert [p.name for p in (runs / "w32_d1" / "lightning_logs").iterdir()] == ["version_0"]
+    curve = read_curve(runs / "w32_d1" / "curve.jsonl")
+    assert [p["step"] for p in curve] == [2, 4]
+    assert curve[1]["tokens_seen"] == 2 * curve[0]["tokens_seen"]
