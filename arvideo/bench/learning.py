@@ -157,7 +157,8 @@ def _resumable(curve_file: Path, steps: int) -> Path | None:
     checkpoint = resume_checkpoint(curve_file)
     if not checkpoint.is_file():
         return None
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    # mmap: only the step and the hyperparameters are read here; fit loads the weights
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
     planned = state.get("hyper_parameters", {}).get("max_steps")
     step = state["global_step"]
     if planned != steps:
