@@ -20,11 +20,8 @@ import sys
 import torch
 
 from arvideo.generate import VideoGenerator
+from arvideo.metrics import video_to_frames
 from arvideo.rollout_score import held_out_windows
-
-
-def _uint8(video_BCTHW: torch.Tensor) -> torch.Tensor:
-    return ((video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte()
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -45,7 +42,7 @@ def main(model: str, clips: str, windows="64", context="4", horizon="8") -> None
     windows, context, horizon = int(windows), int(context), int(horizon)
     generator = VideoGenerator.from_pretrained(model)
     chosen = held_out_windows(clips, context + horizon, windows)
-    frames = _uint8(chosen.video_BCTHW)
+    frames = video_to_frames(chosen.video_BCTHW)
     output = generator(
         context=frames[:, :context].numpy(),
         actions=chosen.actions_BT[:, : context + horizon - 1].numpy(),

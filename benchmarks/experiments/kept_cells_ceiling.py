@@ -14,6 +14,7 @@ import sys
 
 import torch
 
+from arvideo.metrics import video_to_frames
 from arvideo.rollout_score import (
     copy_last_frame,
     held_out_windows,
@@ -22,10 +23,6 @@ from arvideo.rollout_score import (
 )
 from arvideo.still_cells import cell_size, keep_still_cells
 from arvideo.tokenizer import VideoTokenizer
-
-
-def _uint8(video_BCTHW: torch.Tensor) -> torch.Tensor:
-    return ((video_BCTHW.permute(0, 2, 3, 4, 1) + 1) * 127.5).round().clamp(0, 255).byte()
 
 
 def _float(video_BTHWC: torch.Tensor) -> torch.Tensor:
@@ -48,8 +45,8 @@ def main(tokenizer_dir: str, clips: str, windows="64", context="4", horizon="12"
         codes = [tokenizer.encode(video[i : i + 8]).codes for i in range(0, len(video), 8)]
         codes = torch.cat(codes)
         decoded = [tokenizer.decode_codes(codes[i : i + 8]) for i in range(0, len(codes), 8)]
-    decoded = _uint8(torch.cat(decoded).clamp(-1, 1))
-    real = _uint8(video)
+    decoded = video_to_frames(torch.cat(decoded).clamp(-1, 1))
+    real = video_to_frames(video)
     kept = keep_still_cells(decoded, codes, context, cell, real[:, context - 1])
     truth, background = video[:, :, context:], training_background(clips)
     pong = "pong" in clips.lower()
